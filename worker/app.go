@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/prospect-sync/prospect-sync/activities"
+	"github.com/prospect-sync/prospect-sync/devserver"
+	"github.com/prospect-sync/prospect-sync/emulator"
+	"github.com/prospect-sync/prospect-sync/engagement"
+	"github.com/prospect-sync/prospect-sync/salesforce"
+	"github.com/prospect-sync/prospect-sync/workflows"
+)
+
+// app is a running worker with whatever local parts its configuration asked for.
+type app struct {
+	log          zerolog.Logger
+	server       *devserver.Server
+	emulator     *emulator.Emulator
+	emulatorHTTP *http.Server
+	client       client.Client
+	worker       worker.Worker
+
+	// TemporalAddress, UIURL and EmulatorURL say what runs where ("" when not local).
+	TemporalAddress string
+	UIURL           string
+	EmulatorURL     string
+}
+
+// startApp starts the embedded server and emulator when configured, then the worker.
+func startApp(ctx context.Context, cfg config, log zerolog.Logger) (_ *app, err error) {
+	a := &app{log: log}
+	defer func() {
+		if err != nil {
+			a.stop()
+		}
+	}()
+
+	if cfg.Embedded() || cfg.UseEmulator() {
+		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
+	}
+	if cfg.UseEmulator() {
+		if err := a.startEmulator(cfg); err != nil {
+			return nil, err
+		}
+	}
+
+	var copts client.Options
+	if cfg.Embedded() {
+		a.server, err = devserver.Start(ctx, devserver.Options{
+			DataDir: cfg.DataDir, Host: cfg.Host, FrontendPort: cfg.TemporalPort, UIPort: cfg.UIPort,
+			Namespace: workflows.Namespace, SearchAttributes: workflows.SearchAttributes(), Logger: log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("embedded Temporal: %w", err)
+		}
+		a.TemporalAddress, a.UIURL = a.server.FrontendAddress(), a.server.UIURL()
+		copts = client.Options{HostPort: a.TemporalAddress, Namespace: workflows.Namespace}
+	} else {
+		copts, err = envconfig.LoadDefaultClientOptions()
+		if err != nil {
+			return nil, fmt.Errorf("temporal client config (TEMPORAL_*): %w", err)
+		}
+		a.TemporalAddress = copts.HostPort
+	}
+	copts.Logger = sdkLogger{z: log.With().Str("component", "temporal-sdk").Logger().Level(max(log.GetLevel(), zerolog.WarnLevel))}
+	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	a.client, err = client.DialContext(dialCtx, copts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s: %w", copts.HostPort, err)
+	}
+
+	sf, ae, err := a.clients(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.worker = worker.New(a.client, workflows.TaskQueue, worker.Options{
+		MaxConcurrentActivityExecutionSize: cfg.MaxConcurrentActivities,
+		// Let running activities finish on shutdown rather than abandon them mid-write.
+		WorkerStopTimeout: 30 * time.Second,
+	})
+	register(a.worker, activities.New(sf, ae), cfg.Settings)
+	if err := a.worker.Start(); err != nil {
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	return a, nil
+}
+
+// register puts the workflows and activities on a worker under their contract names.
+func register(w worker.Registry, acts *activities.Activities, s workflows.Settings) {
+	w.RegisterWorkflowWithOptions(workflows.ProspectSync, workflow.RegisterOptions{Name: workflows.ProspectSyncWorkflow})
+	w.RegisterActivity(acts)
+	w.RegisterActivityWithOptions(workflows.SettingsLoader(s), activity.RegisterOptions{Name: workflows.LoadSettingsActivity})
+}
+
+func (a *app) startEmulator(cfg config) error {
+	emu, err := emulator.New(emulator.Options{DSN: filepath.Join(cfg.DataDir, "emulator.db"), Seed: true})
+	if err != nil {
+		return fmt.Errorf("emulator: %w", err)
+	}
+	a.emulator = emu
+	l, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.EmulatorPort)))
+	if err != nil {
+		return fmt.Errorf("emulator port: %w", err)
+	}
+	a.EmulatorURL = "http://" + l.Addr().String()
+	a.emulatorHTTP = &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := a.emulatorHTTP.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error().Err(err).Msg("emulator stopped")
+		}
+	}()
+	return nil
+}
+
+// clients builds the Salesforce and Account Engagement clients, pointed at the emulator in dev.
+func (a *app) clients(cfg config) (*salesforce.Client, *engagement.Client, error) {
+	sfCfg := salesforce.Config{
+		LoginURL: cfg.SalesforceLoginURL, ClientID: cfg.SalesforceClientID, ClientSecret: cfg.SalesforceClientSecret,
+		Username: cfg.SalesforceUsername, APIVersion: cfg.SalesforceAPIVersion,
+	}
+	aeURL, bu := cfg.EngagementURL, cfg.EngagementBusinessUnitID
+	if cfg.UseEmulator() {
+		sfCfg = salesforce.Config{LoginURL: a.EmulatorURL, ClientID: emulator.ClientID, ClientSecret: emulator.ClientSecret, APIVersion: cfg.SalesforceAPIVersion}
+		aeURL, bu = a.EmulatorURL, emulator.BusinessUnitID
+	}
+	if cfg.SalesforcePrivateKeyFile != "" && !cfg.UseEmulator() {
+		key, err := salesforce.LoadPrivateKey(cfg.SalesforcePrivateKeyFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("SALESFORCE_PRIVATE_KEY_FILE: %w", err)
+		}
+		sfCfg.PrivateKey = key
+	}
+	sf, err := salesforce.New(sfCfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("salesforce client: %w", err)
+	}
+	ae, err := engagement.New(engagement.Config{BaseURL: aeURL, BusinessUnitID: bu, Tokens: sf})
+	if err != nil {
+		return nil, nil, fmt.Errorf("account engagement client: %w", err)
+	}
+	return sf, ae, nil
+}
+
+// stop shuts down in reverse order: the worker first, so activities finish against live services.
+func (a *app) stop() {
+	if a.worker != nil {
+		a.worker.Stop()
+	}
+	if a.client != nil {
+		a.client.Close()
+	}
+	if a.server != nil {
+		if err := a.server.Stop(); err != nil {
+			a.log.Warn().Err(err).Msg("stopping embedded Temporal")
+		}
+	}
+	if a.emulatorHTTP != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = a.emulatorHTTP.Shutdown(ctx)
+		cancel()
+	}
+	if a.emulator != nil {
+		_ = a.emulator.Close()
+	}
+}

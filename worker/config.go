@@ -1,0 +1,162 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prospect-sync/prospect-sync/workflows"
+)
+
+// config is the worker's whole configuration: environment first, flags over it.
+type config struct {
+	// Local development parts.
+	Host         string
+	DataDir      string
+	TemporalPort int
+	UIPort       int
+	EmulatorPort int
+	// TemporalAddress set (TEMPORAL_ADDRESS) means a real cluster: no embedded server.
+	TemporalAddress string
+
+	// Salesforce; ClientID set (SALESFORCE_CLIENT_ID) means real Salesforce: no emulator.
+	SalesforceLoginURL       string
+	SalesforceClientID       string
+	SalesforceClientSecret   string
+	SalesforceUsername       string
+	SalesforcePrivateKeyFile string
+	SalesforceAPIVersion     string
+	EngagementURL            string
+	EngagementBusinessUnitID string
+
+	Settings workflows.Settings
+
+	MaxConcurrentActivities int
+	StickyCacheSize         int
+	LogLevel                string
+	LogFormat               string
+}
+
+// Embedded reports whether the worker runs its own Temporal server.
+func (c config) Embedded() bool { return c.TemporalAddress == "" }
+
+// UseEmulator reports whether the worker runs the local Salesforce/Account Engagement emulator.
+func (c config) UseEmulator() bool { return c.SalesforceClientID == "" }
+
+// loadConfig reads the environment (getenv) and then the flags in args.
+func loadConfig(args []string, getenv func(string) string) (config, error) {
+	env := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	var errs []string
+	envBool := func(key string, def bool) bool {
+		v := env(key, strconv.FormatBool(def))
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("%s=%q: want true or false", key, v))
+		}
+		return b
+	}
+	envDuration := func(key string, def time.Duration) time.Duration {
+		v := env(key, def.String())
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Sprintf("%s=%q: want a duration such as 24h", key, v))
+		}
+		return d
+	}
+	envInt := func(key string, def int) int {
+		v := env(key, strconv.Itoa(def))
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("%s=%q: want an integer", key, v))
+		}
+		return n
+	}
+
+	s := workflows.DefaultSettings()
+	s.SyncUnassignedMatches = envBool("SYNC_UNASSIGNED_MATCHES", false)
+	s.UseActiveAssignmentRules = envBool("SYNC_ACTIVE_ASSIGNMENT_RULES", false)
+	s.Placeholder = env("SYNC_PLACEHOLDER", workflows.DefaultPlaceholder)
+	s.RecheckInterval = envDuration("SYNC_RECHECK_INTERVAL", s.RecheckInterval)
+	s.WaitRecheckInterval = envDuration("SYNC_WAIT_RECHECK_INTERVAL", s.WaitRecheckInterval)
+	s.IdleTimeout = envDuration("SYNC_IDLE_TIMEOUT", s.IdleTimeout)
+	s.MaxHistoryEvents = envInt("SYNC_MAX_HISTORY_EVENTS", s.MaxHistoryEvents)
+	if v := env("SYNC_MATCH_ORDER", ""); v != "" {
+		order, err := workflows.ParseMatchOrder(v)
+		if err != nil {
+			errs = append(errs, "SYNC_MATCH_ORDER: "+err.Error())
+		}
+		s.MatchOrder = order
+	}
+	if v := env("SYNC_FIELD_MAPPING", ""); v != "" {
+		m, err := workflows.ParseFieldMapping(v)
+		if err != nil {
+			errs = append(errs, "SYNC_FIELD_MAPPING: "+err.Error())
+		}
+		s.FieldMapping = m
+	}
+
+	c := config{
+		Host:                     env("PROSPECT_SYNC_HOST", "127.0.0.1"),
+		DataDir:                  env("PROSPECT_SYNC_DATA_DIR", ".data"),
+		TemporalPort:             envInt("PROSPECT_SYNC_TEMPORAL_PORT", 7233),
+		UIPort:                   envInt("PROSPECT_SYNC_UI_PORT", 8233),
+		EmulatorPort:             envInt("PROSPECT_SYNC_EMULATOR_PORT", 8280),
+		TemporalAddress:          env("TEMPORAL_ADDRESS", ""),
+		SalesforceLoginURL:       env("SALESFORCE_LOGIN_URL", "https://login.salesforce.com"),
+		SalesforceClientID:       env("SALESFORCE_CLIENT_ID", ""),
+		SalesforceClientSecret:   env("SALESFORCE_CLIENT_SECRET", ""),
+		SalesforceUsername:       env("SALESFORCE_USERNAME", ""),
+		SalesforcePrivateKeyFile: env("SALESFORCE_PRIVATE_KEY_FILE", ""),
+		SalesforceAPIVersion:     env("SALESFORCE_API_VERSION", "62.0"),
+		EngagementURL:            env("ACCOUNT_ENGAGEMENT_URL", "https://pi.pardot.com"),
+		EngagementBusinessUnitID: env("ACCOUNT_ENGAGEMENT_BUSINESS_UNIT_ID", ""),
+		Settings:                 s,
+		MaxConcurrentActivities:  envInt("PROSPECT_SYNC_MAX_ACTIVITIES", 100),
+		StickyCacheSize:          envInt("PROSPECT_SYNC_STICKY_CACHE", 2000),
+		LogLevel:                 env("LOG_LEVEL", "info"),
+		LogFormat:                env("LOG_FORMAT", "auto"),
+	}
+
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs.StringVar(&c.Host, "host", c.Host, "address the embedded Temporal, UI and emulator bind to (env PROSPECT_SYNC_HOST)")
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "where the embedded Temporal and the emulator keep their SQLite files (env PROSPECT_SYNC_DATA_DIR)")
+	fs.IntVar(&c.TemporalPort, "temporal-port", c.TemporalPort, "embedded Temporal frontend port (env PROSPECT_SYNC_TEMPORAL_PORT)")
+	fs.IntVar(&c.UIPort, "ui-port", c.UIPort, "embedded Temporal Web UI port; -1 disables it (env PROSPECT_SYNC_UI_PORT)")
+	fs.IntVar(&c.EmulatorPort, "emulator-port", c.EmulatorPort, "emulator port (env PROSPECT_SYNC_EMULATOR_PORT)")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "trace, debug, info, warn or error (env LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "auto (console on a terminal, else json), console or json (env LOG_FORMAT)")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		errs = append(errs, fmt.Sprintf("unexpected arguments %q", fs.Args()))
+	}
+	if !c.UseEmulator() {
+		if c.SalesforceUsername == "" && c.SalesforceClientSecret == "" {
+			errs = append(errs, "SALESFORCE_CLIENT_ID is set: also set SALESFORCE_CLIENT_SECRET (client credentials) or SALESFORCE_USERNAME + SALESFORCE_PRIVATE_KEY_FILE (JWT bearer)")
+		}
+		if c.SalesforceUsername != "" && c.SalesforcePrivateKeyFile == "" {
+			errs = append(errs, "SALESFORCE_USERNAME is set: also set SALESFORCE_PRIVATE_KEY_FILE")
+		}
+		if c.EngagementBusinessUnitID == "" {
+			errs = append(errs, "ACCOUNT_ENGAGEMENT_BUSINESS_UNIT_ID is required with real Salesforce")
+		}
+	}
+	if err := c.Settings.Validate(); err != nil {
+		errs = append(errs, err.Error())
+	}
+	if len(errs) > 0 {
+		return config{}, fmt.Errorf("configuration:\n  %s", strings.Join(errs, "\n  "))
+	}
+	return c, nil
+}
+
+func osGetenv(key string) string { return os.Getenv(key) }

@@ -1,0 +1,70 @@
+// Command worker runs the prospect-sync Temporal worker. With no configuration it also runs an
+// embedded Temporal server with its Web UI and a local Salesforce/Account Engagement emulator
+// seeded with sample prospects, so one command shows the whole product on a laptop.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	cfg, err := loadConfig(args, osGetenv)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(os.Stderr, cfg.LogLevel, cfg.LogFormat)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	a, err := startApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	printBanner(cfg, a)
+	log.Info().Str("taskQueue", "prospect-sync").Str("temporal", a.TemporalAddress).Msg("worker started")
+	<-ctx.Done()
+	log.Info().Msg("shutting down: letting running activities finish")
+	a.stop()
+	log.Info().Msg("stopped")
+	return nil
+}
+
+// printBanner tells a newcomer what runs where and what to try next.
+func printBanner(cfg config, a *app) {
+	w := os.Stdout
+	fmt.Fprintln(w, "\nprospect-sync worker is running (Ctrl-C to stop)")
+	if cfg.Embedded() {
+		fmt.Fprintf(w, "  Temporal     %s (embedded; data in %s/)\n", a.TemporalAddress, cfg.DataDir)
+		if a.UIURL != "" {
+			fmt.Fprintf(w, "  Temporal UI  %s/namespaces/default/workflows\n", a.UIURL)
+		}
+	} else {
+		fmt.Fprintf(w, "  Temporal     %s\n", a.TemporalAddress)
+	}
+	if cfg.UseEmulator() {
+		fmt.Fprintf(w, "  Emulator     %s (Salesforce + Account Engagement, sample prospects)\n", a.EmulatorURL)
+	} else {
+		fmt.Fprintf(w, "  Salesforce   %s; Account Engagement %s\n", cfg.SalesforceLoginURL, cfg.EngagementURL)
+	}
+	fmt.Fprintln(w, "\nTry, in another terminal:")
+	fmt.Fprintln(w, "  go run ./starter sync --all        # start a sync for every prospect")
+	fmt.Fprintln(w, "  go run ./starter list              # where each one stands")
+	if a.UIURL != "" {
+		fmt.Fprintf(w, "  open %s and filter with SyncState=\"WaitingForAssignment\"\n", a.UIURL)
+	}
+	fmt.Fprintln(w)
+}

@@ -1,0 +1,103 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+)
+
+// SignalSync starts a prospect's sync, or signals the running one: SignalWithStart never makes
+// a second workflow for a prospect.
+func SignalSync(ctx context.Context, c client.Client, prospectID int64, signal string) (client.WorkflowRun, error) {
+	if signal == "" {
+		signal = SignalProspectChanged
+	}
+	id := strconv.FormatInt(prospectID, 10)
+	opts := client.StartWorkflowOptions{
+		ID:        ProspectWorkflowID(prospectID),
+		TaskQueue: TaskQueue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			AttrProspectID.ValueSet(id),
+			AttrSyncState.ValueSet(string(StateEvaluating)),
+		),
+		StaticSummary: "Prospect " + id + " → Salesforce",
+	}
+	return c.SignalWithStartWorkflow(ctx, opts.ID, signal, nil, opts, ProspectSyncWorkflow, ProspectSyncInput{ProspectID: prospectID})
+}
+
+// ErrNoSync means the prospect has no sync workflow.
+var ErrNoSync = errors.New("no sync for this prospect")
+
+// QueryStatus asks a prospect's running (or last) sync for its SyncStatus.
+func QueryStatus(ctx context.Context, c client.Client, prospectID int64) (SyncStatus, error) {
+	v, err := c.QueryWorkflow(ctx, ProspectWorkflowID(prospectID), "", QuerySyncState)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return SyncStatus{}, fmt.Errorf("prospect %d: %w", prospectID, ErrNoSync)
+	}
+	if err != nil {
+		return SyncStatus{}, fmt.Errorf("query prospect %d: %w", prospectID, err)
+	}
+	var st SyncStatus
+	if err := v.Get(&st); err != nil {
+		return SyncStatus{}, fmt.Errorf("decode sync state: %w", err)
+	}
+	return st, nil
+}
+
+// Listed is one workflow in a visibility listing.
+type Listed struct {
+	WorkflowID  string
+	ProspectID  string
+	State       string
+	CRMRecordID string
+	ErrorCode   string
+	Running     bool
+}
+
+// ListByState lists ProspectSync workflows in a state (all states when empty), newest first,
+// calling fn for each until it returns false.
+func ListByState(ctx context.Context, c client.Client, state SyncState, fn func(Listed) bool) error {
+	q := fmt.Sprintf("WorkflowType = '%s'", ProspectSyncWorkflow)
+	if state != "" {
+		q += fmt.Sprintf(" AND %s = '%s'", AttrSyncState.GetName(), state)
+	}
+	var token []byte
+	for {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token, PageSize: 500})
+		if err != nil {
+			return fmt.Errorf("list workflows: %w", err)
+		}
+		for _, e := range resp.GetExecutions() {
+			l := Listed{WorkflowID: e.GetExecution().GetWorkflowId(), Running: e.GetCloseTime() == nil}
+			attrs := e.GetSearchAttributes().GetIndexedFields()
+			get := func(k temporal.SearchAttributeKeyKeyword) string {
+				var s string
+				if p, ok := attrs[k.GetName()]; ok {
+					_ = converterFromPayload(p, &s)
+				}
+				return s
+			}
+			l.ProspectID, l.State, l.CRMRecordID, l.ErrorCode = get(AttrProspectID), get(AttrSyncState), get(AttrCRMRecordID), get(AttrSyncErrorCode)
+			if !fn(l) {
+				return nil
+			}
+		}
+		token = resp.GetNextPageToken()
+		if len(token) == 0 {
+			return nil
+		}
+	}
+}
+
+func converterFromPayload(p *commonpb.Payload, out *string) error {
+	return converter.GetDefaultDataConverter().FromPayload(p, out)
+}

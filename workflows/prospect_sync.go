@@ -1,0 +1,428 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/prospect-sync/prospect-sync/activities"
+)
+
+// maxHistoryEntries bounds the decision history kept in the sync-state query.
+const maxHistoryEntries = 20
+
+// ProspectSyncInput starts, or continues as new, one prospect's sync.
+type ProspectSyncInput struct {
+	ProspectID int64
+	// Carried across continue-as-new; empty on a fresh start.
+	Carry *Carry `json:",omitempty"`
+}
+
+// Carry is the state a run hands to the next one on continue-as-new.
+type Carry struct {
+	Status            SyncStatus
+	UseAssignmentRule bool
+	// SeenUpdatedAt is the prospect version last evaluated, so a recheck of an unchanged
+	// prospect costs no Salesforce call.
+	SeenUpdatedAt time.Time
+	LastChange    time.Time
+}
+
+// ProspectSyncResult is the final status of a completed run.
+type ProspectSyncResult struct {
+	Status SyncStatus
+}
+
+// SyncStatus is the sync-state query's answer.
+type SyncStatus struct {
+	State          SyncState      `json:"state"`
+	ProspectID     int64          `json:"prospectId"`
+	CRMRecordType  string         `json:"crmRecordType"`
+	CRMRecordID    string         `json:"crmRecordId"`
+	OwnerID        string         `json:"ownerId"`
+	AssignedUserID int64          `json:"assignedUserId"`
+	LastError      *SyncError     `json:"lastError"`
+	WaitingFor     string         `json:"waitingFor,omitempty"`
+	History        []HistoryEntry `json:"history"`
+}
+
+// HistoryEntry is one decision taken, for people reading the query.
+type HistoryEntry struct {
+	Time   time.Time `json:"time"`
+	State  SyncState `json:"state"`
+	Action Action    `json:"action"`
+	Reason string    `json:"reason"`
+}
+
+// trigger is why the workflow evaluates the prospect again.
+type trigger int
+
+const (
+	triggerStart trigger = iota
+	triggerSignal
+	triggerRecheck
+	triggerIdle
+)
+
+// syncer is one run's state; all of it is deterministic workflow state.
+type syncer struct {
+	id       int64
+	settings Settings
+	carry    Carry
+	ended    bool
+	// attrs mirrors the search attributes last upserted, to upsert only changes.
+	attrs map[string]string
+}
+
+// ProspectSync keeps one Account Engagement prospect and its Salesforce record in step under
+// rules R1–R6, waiting as long as it takes for the prospect to become syncable.
+func ProspectSync(ctx workflow.Context, in ProspectSyncInput) (ProspectSyncResult, error) {
+	s := &syncer{id: in.ProspectID, attrs: map[string]string{}}
+	if in.Carry != nil {
+		s.carry = *in.Carry
+	} else {
+		s.carry.Status = SyncStatus{State: StateEvaluating, ProspectID: in.ProspectID}
+		s.carry.LastChange = workflow.Now(ctx)
+	}
+	s.attrs[AttrSyncState.GetName()] = string(s.carry.Status.State)
+	if err := workflow.SetQueryHandler(ctx, QuerySyncState, func() (SyncStatus, error) { return s.carry.Status, nil }); err != nil {
+		return ProspectSyncResult{}, err
+	}
+	changed := workflow.GetSignalChannel(ctx, SignalProspectChanged)
+	useRule := workflow.GetSignalChannel(ctx, SignalUseActiveAssignmentRule)
+
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
+	if err := workflow.ExecuteLocalActivity(lctx, LoadSettingsActivity).Get(ctx, &s.settings); err != nil {
+		return ProspectSyncResult{}, fmt.Errorf("load settings: %w", err)
+	}
+
+	why := triggerStart
+	if in.Carry != nil {
+		why = s.wait(ctx, changed, useRule)
+	}
+	for {
+		if why == triggerIdle {
+			return ProspectSyncResult{Status: s.carry.Status}, nil
+		}
+		if err := s.evaluate(ctx, why); err != nil {
+			return ProspectSyncResult{}, err
+		}
+		if s.ended {
+			return ProspectSyncResult{Status: s.carry.Status}, nil
+		}
+		info := workflow.GetInfo(ctx)
+		if (info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > s.settings.MaxHistoryEvents) &&
+			changed.Len() == 0 && useRule.Len() == 0 {
+			// No signal is pending, so none is lost; one arriving now fails this task and
+			// is delivered to a replay of it, never dropped.
+			carry := s.carry
+			return ProspectSyncResult{}, workflow.NewContinueAsNewError(ctx, ProspectSyncWorkflow, ProspectSyncInput{ProspectID: s.id, Carry: &carry})
+		}
+		why = s.wait(ctx, changed, useRule)
+	}
+}
+
+// wait blocks until a signal, a recheck or the idle timeout, and coalesces pending signals.
+func (s *syncer) wait(ctx workflow.Context, changed, useRule workflow.ReceiveChannel) trigger {
+	now := workflow.Now(ctx)
+	recheck := s.settings.WaitRecheckInterval
+	idleAt := time.Time{}
+	switch s.carry.Status.State {
+	case StateSynced:
+		recheck = s.settings.RecheckInterval
+		fallthrough
+	case StateDoNotSync, StateCRMDeleted:
+		if s.settings.IdleTimeout > 0 {
+			idleAt = s.carry.LastChange.Add(s.settings.IdleTimeout)
+		}
+	}
+	if s.carry.Status.State == StateDoNotSync || s.carry.Status.State == StateCRMDeleted {
+		recheck = 0 // only an explicit change in Account Engagement can alter these
+	}
+	d, why := recheck, triggerRecheck
+	if !idleAt.IsZero() && (d <= 0 || idleAt.Sub(now) < d) {
+		d, why = max(idleAt.Sub(now), time.Millisecond), triggerIdle
+	}
+
+	timerCtx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	sel := workflow.NewSelector(ctx)
+	sel.AddReceive(changed, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); why = triggerSignal })
+	sel.AddReceive(useRule, func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, nil)
+		s.carry.UseAssignmentRule = true
+		why = triggerSignal
+	})
+	if d > 0 {
+		timer := workflow.NewTimerWithOptions(timerCtx, d, workflow.TimerOptions{Summary: timerSummary(why)})
+		sel.AddFuture(timer, func(workflow.Future) {})
+	}
+	sel.Select(ctx)
+	for changed.ReceiveAsync(nil) {
+		why = triggerSignal
+	}
+	for useRule.ReceiveAsync(nil) {
+		s.carry.UseAssignmentRule = true
+		why = triggerSignal
+	}
+	return why
+}
+
+func timerSummary(t trigger) string {
+	if t == triggerIdle {
+		return "idle timeout"
+	}
+	return "recheck"
+}
+
+func (s *syncer) activityCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			// Outages are retried without limit: a prospect is never dropped.
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    5 * time.Minute,
+			NonRetryableErrorTypes: []string{
+				activities.ErrTypeDataError, activities.ErrTypeRecordGone, activities.ErrTypeConvertedLead,
+			},
+		},
+	})
+}
+
+// evaluate reads the prospect, decides, and carries out the decision.
+func (s *syncer) evaluate(ctx workflow.Context, why trigger) error {
+	var a *activities.Activities
+	actx := s.activityCtx(ctx)
+
+	var fetched activities.FetchProspectResult
+	if err := workflow.ExecuteActivity(actx, a.FetchProspect, activities.FetchProspectInput{ProspectID: s.id}).Get(ctx, &fetched); err != nil {
+		return s.activityFailed(ctx, err, time.Time{})
+	}
+	if !fetched.Found {
+		s.ended = true
+		s.record(ctx, Decision{Action: ActionEnd, State: StateSyncError, Reason: "prospect not found in Account Engagement",
+			Error: &SyncError{Code: CodeProspectNotFound, Message: fmt.Sprintf("Account Engagement has no prospect %d", s.id)}})
+		return nil
+	}
+	p := fetched.Prospect
+	s.carry.Status.AssignedUserID = p.AssignedUserID
+	state := s.carry.Status.State
+	if why == triggerRecheck && state != StateSynced && p.UpdatedAt.Equal(s.carry.SeenUpdatedAt) {
+		s.upsertAttrs(ctx) // the assigned user may be all that changed
+		return nil         // nothing changed: no Salesforce call, no new decision
+	}
+	s.carry.SeenUpdatedAt = p.UpdatedAt
+
+	settings := s.settings
+	settings.UseActiveAssignmentRules = settings.UseActiveAssignmentRules || s.carry.UseAssignmentRule
+
+	var matches *activities.Matches
+	for range 4 {
+		d := Decide(p, matches, settings)
+		switch d.Action {
+		case ActionLookup:
+			lt, lid := LinkedRecord(p)
+			var found activities.FindMatchesResult
+			err := workflow.ExecuteActivity(actx, a.FindMatches, activities.FindMatchesInput{
+				Email: p.Email, LinkedType: lt, LinkedID: lid,
+				LeadFields: MappedFields(settings, activities.TypeLead), ContactFields: MappedFields(settings, activities.TypeContact),
+			}).Get(ctx, &found)
+			if err != nil {
+				return s.activityFailed(ctx, err, p.UpdatedAt)
+			}
+			matches = &found.Matches
+			continue
+		case ActionLink:
+			if d.RecordUpdates != nil {
+				err := workflow.ExecuteActivity(actx, a.UpdateRecord, activities.UpdateRecordInput{Type: d.Record.Type, ID: d.Record.ID, Fields: d.RecordUpdates}).Get(ctx, nil)
+				if retry, err := s.recordWriteFailed(ctx, err, p); err != nil || retry {
+					if err != nil {
+						return err
+					}
+					matches = nil // converted or gone under us: look again
+					continue
+				}
+			}
+			assigned, err := s.writeBack(ctx, actx, p, d.ProspectUpdates, d.AssignOwner)
+			if err != nil {
+				return s.activityFailed(ctx, err, p.UpdatedAt)
+			}
+			s.linked(ctx, d, *d.Record, assigned)
+			return nil
+		case ActionCreateLead:
+			var created activities.CreateLeadResult
+			err := workflow.ExecuteActivity(actx, a.CreateLead, activities.CreateLeadInput{
+				ProspectID: p.ID, Email: p.Email, Fields: d.Lead.Fields, OwnerID: d.Lead.OwnerID, UseAssignmentRule: d.Lead.UseAssignmentRule,
+				ReadFields: MappedFields(settings, activities.TypeLead),
+			}).Get(ctx, &created)
+			if err != nil {
+				return s.activityFailed(ctx, err, p.UpdatedAt)
+			}
+			_, wb, owner := LinkUpdates(p, created.Record, settings)
+			assigned, err := s.writeBack(ctx, actx, p, wb, owner)
+			if err != nil {
+				return s.activityFailed(ctx, err, p.UpdatedAt)
+			}
+			if created.Existing {
+				d.Reason += " (found the Lead an earlier attempt created)"
+			}
+			s.linked(ctx, d, created.Record, assigned)
+			return nil
+		case ActionMarkDeleted:
+			if _, err := s.writeBack(ctx, actx, p, d.ProspectUpdates, ""); err != nil {
+				return s.activityFailed(ctx, err, p.UpdatedAt)
+			}
+			s.record(ctx, d)
+			return nil
+		case ActionEnd:
+			s.ended = true
+			s.record(ctx, d)
+			return nil
+		default: // wait, none, error
+			s.record(ctx, d)
+			return nil
+		}
+	}
+	s.record(ctx, errorDecision("LOOKUP_UNSTABLE", "Salesforce records kept changing during the sync; will retry on the next change"))
+	return nil
+}
+
+// writeBack writes to Account Engagement when there is anything to write.
+func (s *syncer) writeBack(ctx, actx workflow.Context, p activities.Prospect, fields map[string]string, owner string) (int64, error) {
+	if fields == nil && owner == "" {
+		return p.AssignedUserID, nil
+	}
+	var a *activities.Activities
+	var res activities.WriteBackResult
+	err := workflow.ExecuteActivity(actx, a.WriteBack, activities.WriteBackInput{ProspectID: p.ID, Fields: fields, AssignOwnerID: owner, CurrentAssignedUserID: p.AssignedUserID}).Get(ctx, &res)
+	return res.AssignedUserID, err
+}
+
+// recordWriteFailed sorts a failed Salesforce write: retry=true when the record was converted
+// or deleted under us (decide again), a recorded SyncError for data errors, or the error itself.
+func (s *syncer) recordWriteFailed(ctx workflow.Context, err error, p activities.Prospect) (retry bool, _ error) {
+	if err == nil {
+		return false, nil
+	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && (appErr.Type() == activities.ErrTypeConvertedLead || appErr.Type() == activities.ErrTypeRecordGone) {
+		return true, nil
+	}
+	return false, s.activityFailed(ctx, err, p.UpdatedAt)
+}
+
+// activityFailed turns a data error into a visible SyncError that waits for the prospect to
+// change; anything else (cancellation, a bug) fails the workflow task.
+func (s *syncer) activityFailed(ctx workflow.Context, err error, version time.Time) error {
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrTypeDataError {
+		return err
+	}
+	var se SyncError
+	if appErr.HasDetails() {
+		_ = appErr.Details(&se)
+	}
+	if se.Code == "" {
+		se = SyncError{Code: "DATA_ERROR", Message: appErr.Message()}
+	}
+	if !version.IsZero() {
+		s.carry.SeenUpdatedAt = version
+	}
+	s.record(ctx, Decision{Action: ActionError, State: StateSyncError, Reason: se.Code + ": " + se.Message, Error: &se, WaitingFor: "a change to the prospect"})
+	return nil
+}
+
+// linked records a successful sync with rec.
+func (s *syncer) linked(ctx workflow.Context, d Decision, rec activities.CRMRecord, assignedUserID int64) {
+	st := &s.carry.Status
+	st.CRMRecordType, st.CRMRecordID, st.OwnerID, st.AssignedUserID = rec.Type, rec.ID, rec.OwnerID, assignedUserID
+	s.record(ctx, d)
+}
+
+// record makes a decision visible: query state, history, search attributes, UI details.
+func (s *syncer) record(ctx workflow.Context, d Decision) {
+	st := &s.carry.Status
+	now := workflow.Now(ctx)
+	// Idle time counts from the last real change, not from rechecks that found nothing to do.
+	if st.State != d.State || d.Action == ActionCreateLead || d.RecordUpdates != nil || d.ProspectUpdates != nil {
+		s.carry.LastChange = now
+	}
+	st.State, st.LastError, st.WaitingFor = d.State, d.Error, d.WaitingFor
+	if d.State == StateSynced {
+		st.LastError = nil
+	}
+	last := len(st.History) - 1
+	if last >= 0 && st.History[last].Action == d.Action && st.History[last].Reason == d.Reason {
+		st.History[last].Time = now // the same decision again: refresh, don't flood
+	} else {
+		st.History = append(st.History, HistoryEntry{Time: now, State: d.State, Action: d.Action, Reason: d.Reason})
+		if len(st.History) > maxHistoryEntries {
+			st.History = st.History[len(st.History)-maxHistoryEntries:]
+		}
+	}
+	s.upsertAttrs(ctx)
+	workflow.SetCurrentDetails(ctx, s.details())
+}
+
+// upsertAttrs writes the search attributes that changed since the last upsert.
+func (s *syncer) upsertAttrs(ctx workflow.Context) {
+	st := s.carry.Status
+	assigned := ""
+	if st.AssignedUserID != 0 {
+		assigned = strconv.FormatInt(st.AssignedUserID, 10)
+	}
+	code := ""
+	if st.LastError != nil {
+		code = st.LastError.Code
+	}
+	var updates []temporal.SearchAttributeUpdate
+	for _, kv := range []struct {
+		key   temporal.SearchAttributeKeyKeyword
+		value string
+	}{
+		{AttrSyncState, string(st.State)},
+		{AttrProspectID, strconv.FormatInt(s.id, 10)},
+		{AttrCRMRecordID, st.CRMRecordID},
+		{AttrAssignedUserID, assigned},
+		{AttrSyncErrorCode, code},
+	} {
+		name := kv.key.GetName()
+		if old, ok := s.attrs[name]; ok && old == kv.value {
+			continue
+		}
+		s.attrs[name] = kv.value
+		if kv.value == "" {
+			updates = append(updates, kv.key.ValueUnset())
+		} else {
+			updates = append(updates, kv.key.ValueSet(kv.value))
+		}
+	}
+	if len(updates) > 0 {
+		// Upsert fails only on invalid keys, which are constants here.
+		_ = workflow.UpsertTypedSearchAttributes(ctx, updates...)
+	}
+}
+
+// details is the Markdown the Temporal UI shows as the workflow's current details.
+func (s *syncer) details() string {
+	st := s.carry.Status
+	out := fmt.Sprintf("**%s**", st.State)
+	if st.CRMRecordID != "" {
+		out += fmt.Sprintf(" · %s `%s` owned by `%s`", st.CRMRecordType, st.CRMRecordID, st.OwnerID)
+	}
+	if st.WaitingFor != "" {
+		out += "\n\nWaiting for " + st.WaitingFor
+	}
+	if st.LastError != nil {
+		out += fmt.Sprintf("\n\nLast error `%s`: %s", st.LastError.Code, st.LastError.Message)
+	}
+	if n := len(st.History); n > 0 {
+		out += "\n\n" + st.History[n-1].Reason
+	}
+	return out
+}

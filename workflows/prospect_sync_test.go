@@ -1,0 +1,360 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/prospect-sync/prospect-sync/activities"
+)
+
+// world is a fake Account Engagement + Salesforce behind mocked activities, so workflow tests
+// exercise the orchestration with time skipping.
+type world struct {
+	mu       sync.Mutex
+	p        activities.Prospect
+	found    bool
+	leads    []activities.CRMRecord
+	contacts []activities.CRMRecord
+	calls    map[string]int
+	// createErr fails the next CreateLead with this error.
+	createErr error
+	// fetchTime is when (test time) each FetchProspect started.
+	fetchTime []time.Time
+	nextID    int
+	// onFetch runs when a FetchProspect starts.
+	onFetch func()
+	// fetchDelay is how long (test time) each FetchProspect takes.
+	fetchDelay time.Duration
+}
+
+func newWorld(p activities.Prospect) *world {
+	return &world{p: p, found: true, calls: map[string]int{}}
+}
+
+func (w *world) count(name string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.calls[name]
+}
+
+func (w *world) update(f func(p *activities.Prospect)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f(&w.p)
+	w.p.UpdatedAt = w.p.UpdatedAt.Add(time.Second)
+}
+
+type suite struct {
+	testsuite.WorkflowTestSuite
+}
+
+func newEnv(t *testing.T, w *world, s Settings) *testsuite.TestWorkflowEnvironment {
+	t.Helper()
+	var ts suite
+	ts.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	env := ts.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(ProspectSync, workflow.RegisterOptions{Name: ProspectSyncWorkflow})
+	env.RegisterActivityWithOptions(SettingsLoader(s), activity.RegisterOptions{Name: LoadSettingsActivity})
+	var a *activities.Activities
+	env.RegisterActivity(a)
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == "FetchProspect" {
+			w.mu.Lock()
+			w.fetchTime = append(w.fetchTime, env.Now())
+			hook := w.onFetch
+			w.mu.Unlock()
+			if hook != nil {
+				hook()
+			}
+		}
+	})
+	env.OnActivity(a.FetchProspect, mock.Anything, mock.Anything).After(w.fetchDelay).Return(
+		func(ctx context.Context, in activities.FetchProspectInput) (activities.FetchProspectResult, error) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			w.calls["FetchProspect"]++
+			return activities.FetchProspectResult{Found: w.found, Prospect: w.p}, nil
+		})
+	env.OnActivity(a.FindMatches, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.FindMatchesInput) (activities.FindMatchesResult, error) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			w.calls["FindMatches"]++
+			var m activities.Matches
+			email := NormalizeEmail(in.Email)
+			for _, l := range w.leads {
+				if NormalizeEmail(l.Email) == email {
+					m.Leads = append(m.Leads, l)
+				}
+				if l.ID == in.LinkedID {
+					m.Linked = new(l)
+				}
+			}
+			for _, c := range w.contacts {
+				if NormalizeEmail(c.Email) == email {
+					m.Contacts = append(m.Contacts, c)
+				}
+				if c.ID == in.LinkedID {
+					m.Linked = new(c)
+				}
+			}
+			m.LinkedGone = in.LinkedID != "" && m.Linked == nil
+			return activities.FindMatchesResult{Matches: m}, nil
+		})
+	env.OnActivity(a.CreateLead, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CreateLeadInput) (activities.CreateLeadResult, error) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			w.calls["CreateLead"]++
+			if err := w.createErr; err != nil {
+				w.createErr = nil
+				return activities.CreateLeadResult{}, err
+			}
+			w.nextID++
+			owner := in.OwnerID
+			if in.UseAssignmentRule {
+				owner = queue
+			} else if owner == "" {
+				owner = "005000000000000INT"
+			}
+			rec := activities.CRMRecord{Type: activities.TypeLead, ID: fmt.Sprintf("00Q%015d", w.nextID), Email: in.Email, OwnerID: owner, Fields: in.Fields}
+			w.leads = append(w.leads, rec)
+			return activities.CreateLeadResult{Record: rec}, nil
+		})
+	env.OnActivity(a.UpdateRecord, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.UpdateRecordInput) (activities.UpdateRecordResult, error) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			w.calls["UpdateRecord"]++
+			return activities.UpdateRecordResult{}, nil
+		})
+	env.OnActivity(a.WriteBack, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.WriteBackInput) (activities.WriteBackResult, error) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			w.calls["WriteBack"]++
+			for k, v := range in.Fields {
+				switch k {
+				case "salesforceId":
+					w.p.CRMID = v
+				case "salesforceLeadId":
+					w.p.CRMLeadID = v
+				case "salesforceContactId":
+					w.p.CRMContactID = v
+				case "salesforceOwnerId":
+					w.p.CRMOwnerID = v
+				}
+			}
+			if in.AssignOwnerID == alice {
+				w.p.AssignedUserID, w.p.AssignedUserSalesforceID = 7, alice
+			}
+			w.p.UpdatedAt = w.p.UpdatedAt.Add(time.Second)
+			return activities.WriteBackResult{AssignedUserID: w.p.AssignedUserID}, nil
+		})
+	return env
+}
+
+func syncStatus(t *testing.T, env *testsuite.TestWorkflowEnvironment) SyncStatus {
+	t.Helper()
+	v, err := env.QueryWorkflow(QuerySyncState)
+	if err != nil {
+		t.Fatalf("query: %v", err)
+	}
+	var st SyncStatus
+	if err := v.Get(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func result(t *testing.T, env *testsuite.TestWorkflowEnvironment) ProspectSyncResult {
+	t.Helper()
+	if !env.IsWorkflowCompleted() {
+		t.Fatal("workflow did not complete")
+	}
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("workflow error: %v", err)
+	}
+	var r ProspectSyncResult
+	if err := env.GetWorkflowResult(&r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestCreateLeadAndIdleCompletion(t *testing.T) {
+	w := newWorld(prospect(assignedTo(bob)))
+	s := DefaultSettings()
+	env := newEnv(t, w, s)
+	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
+	r := result(t, env)
+	if r.Status.State != StateSynced || r.Status.CRMRecordType != activities.TypeLead || r.Status.OwnerID != bob {
+		t.Fatalf("status = %+v, want Synced to a Lead owned by Bob", r.Status)
+	}
+	if got := w.count("CreateLead"); got != 1 {
+		t.Errorf("CreateLead calls = %d, want 1", got)
+	}
+	if w.p.CRMLeadID != r.Status.CRMRecordID {
+		t.Errorf("write-back lead id = %q, want %q", w.p.CRMLeadID, r.Status.CRMRecordID)
+	}
+	// Idle for 7 days with a daily recheck: 7 rechecks, each looking at Salesforce again.
+	if got := w.count("FindMatches"); got < 2 {
+		t.Errorf("FindMatches calls = %d, want the rechecks of a Synced prospect to look again", got)
+	}
+}
+
+func TestMonthLongWaitEndedBySignal(t *testing.T) {
+	w := newWorld(prospect())
+	s := DefaultSettings()
+	env := newEnv(t, w, s)
+	var waiting SyncStatus
+	env.RegisterDelayedCallback(func() {
+		waiting = syncStatus(t, env)
+		w.update(func(p *activities.Prospect) { p.AssignedUserID, p.AssignedUserSalesforceID = 7, alice })
+		env.SignalWorkflow(SignalProspectChanged, nil)
+	}, 45*24*time.Hour)
+	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
+	if waiting.State != StateWaitingForAssignment || waiting.WaitingFor == "" {
+		t.Fatalf("after 45 days status = %+v, want WaitingForAssignment", waiting)
+	}
+	r := result(t, env)
+	if r.Status.State != StateSynced || r.Status.OwnerID != alice {
+		t.Fatalf("status = %+v, want Synced owned by Alice", r.Status)
+	}
+	if got := w.count("CreateLead"); got != 1 {
+		t.Errorf("CreateLead calls = %d, want 1", got)
+	}
+	// While waiting, weekly rechecks read Account Engagement only.
+	if got := w.count("FindMatches"); got > 1+7 {
+		t.Errorf("FindMatches calls = %d: waiting should not query Salesforce", got)
+	}
+}
+
+func TestDataErrorFixedByLaterChange(t *testing.T) {
+	w := newWorld(prospect(assignedTo(bob)))
+	w.createErr = temporal.NewNonRetryableApplicationError("bad", activities.ErrTypeDataError, errors.New("bad"),
+		activities.ErrorDetails{Code: "FIELD_CUSTOM_VALIDATION_EXCEPTION", Message: "Phone must have 10 digits"})
+	env := newEnv(t, w, DefaultSettings())
+	var failed SyncStatus
+	env.RegisterDelayedCallback(func() {
+		failed = syncStatus(t, env)
+		w.update(func(p *activities.Prospect) { p.Phone = "5551234567" })
+		env.SignalWorkflow(SignalProspectChanged, nil)
+	}, 3*time.Hour)
+	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
+	if failed.State != StateSyncError || failed.LastError == nil || failed.LastError.Code != "FIELD_CUSTOM_VALIDATION_EXCEPTION" {
+		t.Fatalf("status after the error = %+v, want SyncError FIELD_CUSTOM_VALIDATION_EXCEPTION", failed)
+	}
+	r := result(t, env)
+	if r.Status.State != StateSynced || r.Status.LastError != nil {
+		t.Fatalf("status = %+v, want Synced without error", r.Status)
+	}
+	if got := w.count("CreateLead"); got != 2 {
+		t.Errorf("CreateLead calls = %d, want 2 (failed, then fixed)", got)
+	}
+}
+
+func TestActiveAssignmentRuleSignalToQueue(t *testing.T) {
+	w := newWorld(prospect())
+	env := newEnv(t, w, DefaultSettings())
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalUseActiveAssignmentRule, nil) }, time.Hour)
+	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
+	r := result(t, env)
+	if r.Status.State != StateSynced || r.Status.OwnerID != queue || r.Status.AssignedUserID != 0 {
+		t.Fatalf("status = %+v, want Synced to a queue-owned Lead, prospect unassigned", r.Status)
+	}
+}
+
+func TestUnknownProspectEnds(t *testing.T) {
+	w := newWorld(prospect())
+	w.found = false
+	env := newEnv(t, w, DefaultSettings())
+	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 999})
+	r := result(t, env)
+	if r.Status.State != StateSyncError || r.Status.LastError == nil || r.Status.LastError.Code != CodeProspectNotFound {
+		t.Fatalf("status = %+v, want SyncError PROSPECT_NOT_FOUND", r.Status)
+	}
+	if got := w.count("FetchProspect"); got != 1 {
+		t.Errorf("FetchProspect calls = %d, want 1 (no hot loop)", got)
+	}
+}
+
+func TestLinkedRecordDeletedIsNeverRecreated(t *testing.T) {
+	w := newWorld(prospect(assignedTo(alice), func(p *activities.Prospect) { p.CRMLeadID, p.CRMID = leadA, leadA }))
+	env := newEnv(t, w, DefaultSettings())
+	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
+	r := result(t, env)
+	if r.Status.State != StateCRMDeleted {
+		t.Fatalf("status = %+v, want CrmDeleted", r.Status)
+	}
+	if w.count("CreateLead") != 0 || w.p.CRMID != activities.MarkerCRMDeleted {
+		t.Fatalf("creates = %d, salesforceId = %q: want no create and the [[crm_deleted]] flag", w.count("CreateLead"), w.p.CRMID)
+	}
+}
+
+func TestOwnerChangedInSalesforceFlowsBack(t *testing.T) {
+	w := newWorld(prospect(assignedTo(bob)))
+	env := newEnv(t, w, DefaultSettings())
+	env.RegisterDelayedCallback(func() {
+		w.mu.Lock()
+		w.leads[0].OwnerID = alice
+		w.mu.Unlock()
+	}, 12*time.Hour)
+	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
+	r := result(t, env)
+	if r.Status.OwnerID != alice || w.p.AssignedUserSalesforceID != alice || w.p.CRMOwnerID != alice {
+		t.Fatalf("status = %+v, prospect = %+v: want Alice as owner and assigned user", r.Status, w.p)
+	}
+}
+
+func TestContinueAsNewWaitsForPendingSignals(t *testing.T) {
+	w := newWorld(prospect())
+	s := DefaultSettings()
+	s.WaitRecheckInterval = time.Hour
+	w.fetchDelay = time.Minute // a signal arrives in the middle of every hourly fetch
+	env := newEnv(t, w, s)
+	// The test environment keeps no history length; have the "server" suggest continue-as-new.
+	env.RegisterDelayedCallback(func() { env.SetContinueAsNewSuggested(true) }, 4*time.Hour+30*time.Minute)
+	var lastSignal time.Time
+	start := env.Now()
+	w.onFetch = func() {
+		if env.Now().Sub(start) < 24*time.Hour {
+			env.RegisterDelayedCallback(func() {
+				lastSignal = env.Now()
+				env.SignalWorkflow(SignalProspectChanged, nil)
+			}, 30*time.Second)
+		}
+	}
+	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
+	var can *workflow.ContinueAsNewError
+	if !errors.As(env.GetWorkflowError(), &can) {
+		t.Fatalf("workflow ended with %v, want continue-as-new", env.GetWorkflowError())
+	}
+	var next ProspectSyncInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	if next.Carry == nil || next.Carry.Status.State != StateWaitingForAssignment || next.ProspectID != 1001 {
+		t.Fatalf("carried input = %+v, want the waiting state", next)
+	}
+	w.mu.Lock()
+	lastFetch := w.fetchTime[len(w.fetchTime)-1]
+	w.mu.Unlock()
+	if lastSignal.IsZero() || lastFetch.Before(lastSignal) {
+		t.Fatalf("continued as new at %v with the signal of %v unhandled (last fetch %v)", env.Now(), lastSignal, lastFetch)
+	}
+}
