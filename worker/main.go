@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/prospect-sync/prospect-sync/app"
 )
 
 func main() {
@@ -19,18 +21,18 @@ func main() {
 }
 
 func run(args []string) error {
-	cfg, err := loadConfig(args, osGetenv)
+	cfg, err := app.LoadConfig(args, os.Getenv)
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(os.Stderr, cfg.LogLevel, cfg.LogFormat)
+	log, err := app.NewLogger(os.Stderr, cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	a, err := startApp(ctx, cfg, log)
+	a, err := app.Start(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -38,13 +40,13 @@ func run(args []string) error {
 	log.Info().Str("taskQueue", "prospect-sync").Str("temporal", a.TemporalAddress).Msg("worker started")
 	<-ctx.Done()
 	log.Info().Msg("shutting down: letting running activities finish")
-	a.stop()
+	a.Stop()
 	log.Info().Msg("stopped")
 	return nil
 }
 
 // printBanner tells a newcomer what runs where and what to try next.
-func printBanner(cfg config, a *app) {
+func printBanner(cfg app.Config, a *app.App) {
 	w := os.Stdout
 	fmt.Fprintln(w, "\nprospect-sync worker is running (Ctrl-C to stop)")
 	if cfg.Embedded() {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/serviceerror"
@@ -100,4 +101,77 @@ func ListByState(ctx context.Context, c client.Client, state SyncState, fn func(
 
 func converterFromPayload(p *commonpb.Payload, out *string) error {
 	return converter.GetDefaultDataConverter().FromPayload(p, out)
+}
+
+// Progress reports a bulk start's advance.
+type Progress struct {
+	Done   int
+	Failed int
+}
+
+// SignalFailure is one prospect whose start or signal failed.
+type SignalFailure struct {
+	ProspectID int64
+	Err        error
+}
+
+// SignalMany signal-with-starts many prospects' syncs with bounded concurrency. ids is read
+// until closed; progress, when not nil, is called after each prospect (from one goroutine at
+// a time). It returns the failures; a cancelled ctx stops it early.
+func SignalMany(ctx context.Context, c client.Client, ids <-chan int64, signal string, concurrency int, progress func(Progress)) []SignalFailure {
+	if concurrency < 1 {
+		concurrency = 1
+	}
+	type outcome struct {
+		id  int64
+		err error
+	}
+	results := make(chan outcome)
+	done := make(chan struct{})
+	var failures []SignalFailure
+	go func() {
+		defer close(done)
+		var p Progress
+		for r := range results {
+			p.Done++
+			if r.err != nil {
+				p.Failed++
+				failures = append(failures, SignalFailure{ProspectID: r.id, Err: r.err})
+			}
+			if progress != nil {
+				progress(p)
+			}
+		}
+	}()
+	sem := make(chan struct{}, concurrency)
+	var wg sync.WaitGroup
+loop:
+	for {
+		var id int64
+		var ok bool
+		select {
+		case <-ctx.Done():
+			break loop
+		case id, ok = <-ids:
+			if !ok {
+				break loop
+			}
+		}
+		select {
+		case <-ctx.Done():
+			break loop
+		case sem <- struct{}{}:
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			_, err := SignalSync(ctx, c, id, signal)
+			results <- outcome{id: id, err: err}
+		}()
+	}
+	wg.Wait()
+	close(results)
+	<-done
+	return failures
 }

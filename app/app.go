@@ -1,4 +1,6 @@
-package main
+// Package app wires the worker: the embedded Temporal server and the emulator when configured,
+// the Salesforce and Account Engagement clients, and the Temporal worker itself.
+package app
 
 import (
 	"context"
@@ -26,8 +28,8 @@ import (
 	"github.com/prospect-sync/prospect-sync/workflows"
 )
 
-// app is a running worker with whatever local parts its configuration asked for.
-type app struct {
+// App is a running worker with whatever local parts its configuration asked for.
+type App struct {
 	log          zerolog.Logger
 	server       *devserver.Server
 	emulator     *emulator.Emulator
@@ -41,12 +43,12 @@ type app struct {
 	EmulatorURL     string
 }
 
-// startApp starts the embedded server and emulator when configured, then the worker.
-func startApp(ctx context.Context, cfg config, log zerolog.Logger) (_ *app, err error) {
-	a := &app{log: log}
+// Start starts the embedded server and emulator when configured, then the worker.
+func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err error) {
+	a := &App{log: log}
 	defer func() {
 		if err != nil {
-			a.stop()
+			a.Stop()
 		}
 	}()
 
@@ -79,7 +81,7 @@ func startApp(ctx context.Context, cfg config, log zerolog.Logger) (_ *app, err 
 		}
 		a.TemporalAddress = copts.HostPort
 	}
-	copts.Logger = sdkLogger{z: log.With().Str("component", "temporal-sdk").Logger().Level(max(log.GetLevel(), zerolog.WarnLevel))}
+	copts.Logger = SDKLogger{Z: log.With().Str("component", "temporal-sdk").Logger().Level(max(log.GetLevel(), zerolog.WarnLevel))}
 	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	a.client, err = client.DialContext(dialCtx, copts)
@@ -96,21 +98,21 @@ func startApp(ctx context.Context, cfg config, log zerolog.Logger) (_ *app, err 
 		// Let running activities finish on shutdown rather than abandon them mid-write.
 		WorkerStopTimeout: 30 * time.Second,
 	})
-	register(a.worker, activities.New(sf, ae), cfg.Settings)
+	Register(a.worker, activities.New(sf, ae), cfg.Settings)
 	if err := a.worker.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
 	return a, nil
 }
 
-// register puts the workflows and activities on a worker under their contract names.
-func register(w worker.Registry, acts *activities.Activities, s workflows.Settings) {
+// Register puts the workflows and activities on a worker under their contract names.
+func Register(w worker.Registry, acts *activities.Activities, s workflows.Settings) {
 	w.RegisterWorkflowWithOptions(workflows.ProspectSync, workflow.RegisterOptions{Name: workflows.ProspectSyncWorkflow})
 	w.RegisterActivity(acts)
 	w.RegisterActivityWithOptions(workflows.SettingsLoader(s), activity.RegisterOptions{Name: workflows.LoadSettingsActivity})
 }
 
-func (a *app) startEmulator(cfg config) error {
+func (a *App) startEmulator(cfg Config) error {
 	emu, err := emulator.New(emulator.Options{DSN: filepath.Join(cfg.DataDir, "emulator.db"), Seed: true})
 	if err != nil {
 		return fmt.Errorf("emulator: %w", err)
@@ -131,7 +133,7 @@ func (a *app) startEmulator(cfg config) error {
 }
 
 // clients builds the Salesforce and Account Engagement clients, pointed at the emulator in dev.
-func (a *app) clients(cfg config) (*salesforce.Client, *engagement.Client, error) {
+func (a *App) clients(cfg Config) (*salesforce.Client, *engagement.Client, error) {
 	sfCfg := salesforce.Config{
 		LoginURL: cfg.SalesforceLoginURL, ClientID: cfg.SalesforceClientID, ClientSecret: cfg.SalesforceClientSecret,
 		Username: cfg.SalesforceUsername, APIVersion: cfg.SalesforceAPIVersion,
@@ -159,8 +161,14 @@ func (a *app) clients(cfg config) (*salesforce.Client, *engagement.Client, error
 	return sf, ae, nil
 }
 
-// stop shuts down in reverse order: the worker first, so activities finish against live services.
-func (a *app) stop() {
+// Client is the Temporal client the worker uses.
+func (a *App) Client() client.Client { return a.client }
+
+// Emulator is the local emulator, nil when the worker talks to real Salesforce.
+func (a *App) Emulator() *emulator.Emulator { return a.emulator }
+
+// Stop shuts down in reverse order: the worker first, so activities finish against live services.
+func (a *App) Stop() {
 	if a.worker != nil {
 		a.worker.Stop()
 	}

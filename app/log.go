@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"fmt"
@@ -9,8 +9,8 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 )
 
-// newLogger builds the process logger: readable console output on a terminal, JSON otherwise.
-func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
+// NewLogger builds the process logger: readable console output on a terminal, JSON otherwise.
+func NewLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
 	lvl, err := zerolog.ParseLevel(level)
 	if err != nil {
 		return zerolog.Logger{}, fmt.Errorf("log level %q: %w", level, err)
@@ -33,26 +33,26 @@ func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
 }
 
-// sdkLogger adapts zerolog to the Temporal SDK's logger interface.
-type sdkLogger struct{ z zerolog.Logger }
+// SDKLogger adapts zerolog to the Temporal SDK's logger interface.
+type SDKLogger struct{ Z zerolog.Logger }
 
-func (l sdkLogger) log(e *zerolog.Event, msg string, kv []any) {
+func (l SDKLogger) log(e *zerolog.Event, msg string, kv []any) {
 	for i := 0; i+1 < len(kv); i += 2 {
 		e = e.Interface(fmt.Sprint(kv[i]), kv[i+1])
 	}
 	e.Msg(msg)
 }
 
-func (l sdkLogger) Debug(msg string, kv ...any) { l.log(l.z.Debug(), msg, kv) }
-func (l sdkLogger) Info(msg string, kv ...any)  { l.log(l.z.Info(), msg, kv) }
-func (l sdkLogger) Warn(msg string, kv ...any)  { l.log(l.z.Warn(), msg, kv) }
-func (l sdkLogger) Error(msg string, kv ...any) { l.log(l.z.Error(), msg, kv) }
+func (l SDKLogger) Debug(msg string, kv ...any) { l.log(l.Z.Debug(), msg, kv) }
+func (l SDKLogger) Info(msg string, kv ...any)  { l.log(l.Z.Info(), msg, kv) }
+func (l SDKLogger) Warn(msg string, kv ...any)  { l.log(l.Z.Warn(), msg, kv) }
+func (l SDKLogger) Error(msg string, kv ...any) { l.log(l.Z.Error(), msg, kv) }
 
 // With keeps key-values on a derived logger (the SDK adds workflow and activity ids this way).
-func (l sdkLogger) With(kv ...any) sdklog.Logger {
-	c := l.z.With()
+func (l SDKLogger) With(kv ...any) sdklog.Logger {
+	c := l.Z.With()
 	for i := 0; i+1 < len(kv); i += 2 {
 		c = c.Interface(fmt.Sprint(kv[i]), kv[i+1])
 	}
-	return sdkLogger{z: c.Logger()}
+	return SDKLogger{Z: c.Logger()}
 }

@@ -1,9 +1,8 @@
-package main
+package app
 
 import (
 	"flag"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -11,8 +10,8 @@ import (
 	"github.com/prospect-sync/prospect-sync/workflows"
 )
 
-// config is the worker's whole configuration: environment first, flags over it.
-type config struct {
+// Config is the worker's whole configuration: environment first, flags over it.
+type Config struct {
 	// Local development parts.
 	Host         string
 	DataDir      string
@@ -41,13 +40,13 @@ type config struct {
 }
 
 // Embedded reports whether the worker runs its own Temporal server.
-func (c config) Embedded() bool { return c.TemporalAddress == "" }
+func (c Config) Embedded() bool { return c.TemporalAddress == "" }
 
 // UseEmulator reports whether the worker runs the local Salesforce/Account Engagement emulator.
-func (c config) UseEmulator() bool { return c.SalesforceClientID == "" }
+func (c Config) UseEmulator() bool { return c.SalesforceClientID == "" }
 
-// loadConfig reads the environment (getenv) and then the flags in args.
-func loadConfig(args []string, getenv func(string) string) (config, error) {
+// LoadConfig reads the environment (getenv) and then the flags in args.
+func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 	env := func(key, def string) string {
 		if v := strings.TrimSpace(getenv(key)); v != "" {
 			return v
@@ -103,7 +102,7 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 		s.FieldMapping = m
 	}
 
-	c := config{
+	c := Config{
 		Host:                     env("PROSPECT_SYNC_HOST", "127.0.0.1"),
 		DataDir:                  env("PROSPECT_SYNC_DATA_DIR", ".data"),
 		TemporalPort:             envInt("PROSPECT_SYNC_TEMPORAL_PORT", 7233),
@@ -134,7 +133,7 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "trace, debug, info, warn or error (env LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "auto (console on a terminal, else json), console or json (env LOG_FORMAT)")
 	if err := fs.Parse(args); err != nil {
-		return config{}, err
+		return Config{}, err
 	}
 	if fs.NArg() > 0 {
 		errs = append(errs, fmt.Sprintf("unexpected arguments %q", fs.Args()))
@@ -154,9 +153,7 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 		errs = append(errs, err.Error())
 	}
 	if len(errs) > 0 {
-		return config{}, fmt.Errorf("configuration:\n  %s", strings.Join(errs, "\n  "))
+		return Config{}, fmt.Errorf("configuration:\n  %s", strings.Join(errs, "\n  "))
 	}
 	return c, nil
 }
-
-func osGetenv(key string) string { return os.Getenv(key) }

@@ -1,0 +1,406 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	historypb "go.temporal.io/api/history/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/prospect-sync/prospect-sync/emulator"
+	"github.com/prospect-sync/prospect-sync/engagement"
+	"github.com/prospect-sync/prospect-sync/salesforce"
+	"github.com/prospect-sync/prospect-sync/workflows"
+)
+
+// One embedded Temporal server + emulator + worker for the whole package: starting the server
+// costs about a second, building it minutes, so tests share it and use distinct prospects.
+var (
+	testMu   sync.Mutex
+	testApp  *App
+	testCfg  Config
+	testSF   *salesforce.Client
+	testAE   *engagement.Client
+	testLog  = zerolog.New(io.Discard)
+	startErr error
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "prospect-sync-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if os.Getenv("E2E_LOG") != "" {
+		testLog = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).Level(zerolog.DebugLevel)
+	}
+	testCfg, err = LoadConfig([]string{"-data-dir", dir, "-temporal-port", "0", "-ui-port", "-1", "-emulator-port", "0"}, func(string) string { return "" })
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	restartApp(nil)
+	code := 1
+	if startErr == nil {
+		code = m.Run()
+	} else {
+		fmt.Fprintln(os.Stderr, "start app:", startErr)
+	}
+	if testApp != nil {
+		testApp.Stop()
+	}
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// restartApp stops the shared app (if any) and starts it again on the same data, as a
+// restarted worker process would. The emulator keeps its port so clients stay valid.
+func restartApp(t *testing.T) {
+	testMu.Lock()
+	defer testMu.Unlock()
+	cfg := testCfg
+	if testApp != nil {
+		cfg.TemporalPort = portOf(testApp.TemporalAddress)
+		cfg.EmulatorPort = portOf(testApp.EmulatorURL)
+		testApp.Stop()
+	}
+	testApp, startErr = Start(context.Background(), cfg, testLog)
+	if startErr != nil {
+		if t != nil {
+			t.Fatalf("restart: %v", startErr)
+		}
+		return
+	}
+	testSF, startErr = salesforce.New(salesforce.Config{LoginURL: testApp.EmulatorURL, ClientID: emulator.ClientID, ClientSecret: emulator.ClientSecret})
+	if startErr == nil {
+		testAE, startErr = engagement.New(engagement.Config{BaseURL: testApp.EmulatorURL, BusinessUnitID: emulator.BusinessUnitID, Tokens: testSF})
+	}
+}
+
+func portOf(addr string) int {
+	var port int
+	_, _ = fmt.Sscanf(addr[strings.LastIndex(addr, ":")+1:], "%d", &port)
+	return port
+}
+
+func app() *App {
+	testMu.Lock()
+	defer testMu.Unlock()
+	return testApp
+}
+
+// waitStatus polls the sync-state query until ok holds, failing the test at the deadline.
+func waitStatus(t *testing.T, id int64, ok func(workflows.SyncStatus) bool) workflows.SyncStatus {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(60 * time.Second)
+	var last workflows.SyncStatus
+	var lastErr error
+	for time.Now().Before(deadline) {
+		last, lastErr = workflows.QueryStatus(ctx, app().Client(), id)
+		if lastErr == nil && ok(last) {
+			return last
+		}
+		time.Sleep(25 * time.Millisecond) // polling interval, not a wait for an outcome
+	}
+	t.Fatalf("prospect %d: condition not met within 60s; last status %+v, err %v", id, last, lastErr)
+	return last
+}
+
+func inState(s workflows.SyncState) func(workflows.SyncStatus) bool {
+	return func(st workflows.SyncStatus) bool { return st.State == s }
+}
+
+func startSync(t *testing.T, signal string, ids ...int64) {
+	t.Helper()
+	ch := make(chan int64, len(ids))
+	for _, id := range ids {
+		ch <- id
+	}
+	close(ch)
+	if failures := workflows.SignalMany(context.Background(), app().Client(), ch, signal, 8, nil); len(failures) > 0 {
+		t.Fatalf("start syncs: %v", failures[0].Err)
+	}
+}
+
+func leadsByEmail(t *testing.T, email string) []salesforce.Record {
+	t.Helper()
+	recs, err := testSF.Query(context.Background(), "SELECT Id, OwnerId, LastName, Company FROM Lead WHERE Email = "+salesforce.Quote(email))
+	if err != nil {
+		t.Fatalf("SOQL: %v", err)
+	}
+	return recs
+}
+
+func prospectOf(t *testing.T, id int64) engagement.Prospect {
+	t.Helper()
+	p, err := testAE.GetProspect(context.Background(), id)
+	if err != nil {
+		t.Fatalf("read prospect %d: %v", id, err)
+	}
+	return p
+}
+
+// searchAttr reads a workflow's Keyword search attribute as the Temporal UI would.
+func searchAttr(t *testing.T, id int64, name string) string {
+	t.Helper()
+	resp, err := app().Client().DescribeWorkflowExecution(context.Background(), workflows.ProspectWorkflowID(id), "")
+	if err != nil {
+		t.Fatalf("describe: %v", err)
+	}
+	p, ok := resp.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()[name]
+	if !ok {
+		return ""
+	}
+	var v string
+	if err := converter.GetDefaultDataConverter().FromPayload(p, &v); err != nil {
+		t.Fatalf("decode %s: %v", name, err)
+	}
+	return v
+}
+
+func TestRulesEndToEnd(t *testing.T) {
+	tests := []struct {
+		name   string
+		id     int64
+		state  workflows.SyncState
+		check  func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect)
+		errorC string
+	}{
+		{name: "R1 do not sync", id: emulator.ProspectDoNotSync, state: workflows.StateDoNotSync, check: func(t *testing.T, _ workflows.SyncStatus, p engagement.Prospect) {
+			if n := len(leadsByEmail(t, p.Email)); n != 0 {
+				t.Errorf("%d leads for a do-not-sync prospect", n)
+			}
+		}},
+		{name: "R2 matching lead", id: emulator.ProspectMatchLead, state: workflows.StateSynced, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
+			if st.CRMRecordID != emulator.LeadMatchID || p.SalesforceLeadID != emulator.LeadMatchID {
+				t.Errorf("linked %s, prospect salesforceLeadId %s, want %s", st.CRMRecordID, p.SalesforceLeadID, emulator.LeadMatchID)
+			}
+			if n := len(leadsByEmail(t, p.Email)); n != 1 {
+				t.Errorf("%d leads, want the 1 matched", n)
+			}
+		}},
+		{name: "R2 contact wins over lead", id: emulator.ProspectMatchContactAndLead, state: workflows.StateSynced, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
+			if st.CRMRecordType != "Contact" || st.CRMRecordID != emulator.ContactMatchContactAndLeadID || p.SalesforceContactID != emulator.ContactMatchContactAndLeadID {
+				t.Errorf("linked %s %s (prospect contact id %s), want Contact %s", st.CRMRecordType, st.CRMRecordID, p.SalesforceContactID, emulator.ContactMatchContactAndLeadID)
+			}
+		}},
+		{name: "R2 converted lead follows contact", id: emulator.ProspectConvertedLead, state: workflows.StateSynced, check: func(t *testing.T, st workflows.SyncStatus, _ engagement.Prospect) {
+			if st.CRMRecordID != emulator.ContactConvertedID {
+				t.Errorf("linked %s, want the converted Contact %s", st.CRMRecordID, emulator.ContactConvertedID)
+			}
+		}},
+		{name: "R3 match without assigned user waits", id: emulator.ProspectMatchUnassigned, state: workflows.StateWaitingForAssignment, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
+			if p.SalesforceLeadID != "" {
+				t.Errorf("unassigned prospect was linked to %s", p.SalesforceLeadID)
+			}
+		}},
+		{name: "R4 create lead owned by assigned user", id: emulator.ProspectAssignedNoMatch, state: workflows.StateSynced, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
+			leads := leadsByEmail(t, p.Email)
+			if len(leads) != 1 || leads[0].String("OwnerId") != emulator.UserBobID || p.SalesforceLeadID != leads[0].String("Id") {
+				t.Errorf("leads %v, prospect lead id %s: want one Lead owned by Bob, linked", leads, p.SalesforceLeadID)
+			}
+		}},
+		{name: "R4 unmapped user: integration user owns", id: emulator.ProspectAssignedUnmapped, state: workflows.StateSynced, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
+			leads := leadsByEmail(t, p.Email)
+			if len(leads) != 1 || leads[0].String("OwnerId") != emulator.IntegrationUserID {
+				t.Errorf("leads %v: want one Lead owned by the integration user", leads)
+			}
+		}},
+		{name: "R6 no assigned user no match waits", id: emulator.ProspectUnassignedNoMatch2, state: workflows.StateWaitingForAssignment, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
+			if n := len(leadsByEmail(t, p.Email)); n != 0 {
+				t.Errorf("%d leads created for an unassigned prospect", n)
+			}
+		}},
+		{name: "missing email", id: emulator.ProspectNoEmail, state: workflows.StateSyncError, errorC: workflows.CodeMissingEmail},
+		{name: "invalid email", id: emulator.ProspectBadEmail, state: workflows.StateSyncError, errorC: workflows.CodeInvalidEmail},
+		{name: "missing names get placeholders", id: emulator.ProspectMissingNames, state: workflows.StateSynced, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
+			leads := leadsByEmail(t, p.Email)
+			if len(leads) != 1 || leads[0].String("LastName") != workflows.DefaultPlaceholder || leads[0].String("Company") != workflows.DefaultPlaceholder {
+				t.Errorf("leads %v: want one Lead with placeholder LastName and Company", leads)
+			}
+		}},
+		{name: "crm deleted flag", id: emulator.ProspectCRMDeleted, state: workflows.StateCRMDeleted},
+		{name: "email with quote and plus", id: emulator.ProspectQuoteEmail, state: workflows.StateSynced, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
+			if n := len(leadsByEmail(t, p.Email)); n != 1 {
+				t.Errorf("%d leads for %q, want 1", n, p.Email)
+			}
+		}},
+	}
+	ids := make([]int64, 0, len(tests))
+	for _, tt := range tests {
+		ids = append(ids, tt.id)
+	}
+	startSync(t, workflows.SignalProspectChanged, ids...)
+	// Starting again never makes a second workflow or a second record.
+	startSync(t, workflows.SignalProspectChanged, ids...)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := waitStatus(t, tt.id, func(st workflows.SyncStatus) bool {
+				return st.State == tt.state && (tt.state != workflows.StateSynced || st.CRMRecordID != "")
+			})
+			if got := searchAttr(t, tt.id, "SyncState"); got != string(tt.state) {
+				t.Errorf("SyncState search attribute = %q, want %q", got, tt.state)
+			}
+			if tt.errorC != "" {
+				if st.LastError == nil || st.LastError.Code != tt.errorC {
+					t.Errorf("lastError = %+v, want %s", st.LastError, tt.errorC)
+				}
+				if got := searchAttr(t, tt.id, "SyncErrorCode"); got != tt.errorC {
+					t.Errorf("SyncErrorCode = %q, want %q", got, tt.errorC)
+				}
+			}
+			if len(st.History) == 0 {
+				t.Error("no history in the sync-state query")
+			}
+			if tt.check != nil {
+				tt.check(t, st, prospectOf(t, tt.id))
+			}
+		})
+	}
+}
+
+func TestWaitingProspectAssignedThenSynced(t *testing.T) {
+	id := int64(emulator.ProspectUnassignedNoMatch)
+	startSync(t, workflows.SignalProspectChanged, id)
+	waitStatus(t, id, inState(workflows.StateWaitingForAssignment))
+	if _, err := testAE.UpdateProspect(context.Background(), id, map[string]any{"assignedToId": emulator.AEUserAlice}); err != nil {
+		t.Fatal(err)
+	}
+	startSync(t, workflows.SignalProspectChanged, id)
+	st := waitStatus(t, id, inState(workflows.StateSynced))
+	p := prospectOf(t, id)
+	leads := leadsByEmail(t, p.Email)
+	if st.OwnerID != emulator.UserAliceID || len(leads) != 1 || leads[0].String("OwnerId") != emulator.UserAliceID || p.SalesforceLeadID != leads[0].String("Id") {
+		t.Fatalf("status %+v, leads %v, prospect %+v: want one Lead owned by Alice, linked", st, leads, p)
+	}
+	if got := searchAttr(t, id, "AssignedUserId"); got != fmt.Sprint(emulator.AEUserAlice) {
+		t.Errorf("AssignedUserId = %q, want %d", got, emulator.AEUserAlice)
+	}
+}
+
+func TestActiveAssignmentRuleEndToEnd(t *testing.T) {
+	p, err := testAE.CreateProspect(context.Background(), map[string]any{"email": "rule.e2e@example.com", "lastName": "Rule", "company": "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startSync(t, workflows.SignalUseActiveAssignmentRule, p.ID)
+	st := waitStatus(t, p.ID, inState(workflows.StateSynced))
+	leads := leadsByEmail(t, p.Email)
+	if len(leads) != 1 || st.OwnerID == "" || leads[0].String("OwnerId") != st.OwnerID {
+		t.Fatalf("status %+v, leads %v: want one Lead owned by the rule's pick", st, leads)
+	}
+	// The rule's owner flows back as the assigned user when it is a mapped user.
+	got := prospectOf(t, p.ID)
+	if st.OwnerID == emulator.UserAliceID && got.AssignedToID != emulator.AEUserAlice {
+		t.Errorf("owner Alice did not flow back: assignedToId = %d", got.AssignedToID)
+	}
+	if got.SalesforceOwnerID != st.OwnerID {
+		t.Errorf("salesforceOwnerId = %q, want %q", got.SalesforceOwnerID, st.OwnerID)
+	}
+}
+
+func TestUnknownProspectEndsClearly(t *testing.T) {
+	const id = 987654321
+	startSync(t, workflows.SignalProspectChanged, id)
+	ctx := context.Background()
+	run := app().Client().GetWorkflow(ctx, workflows.ProspectWorkflowID(id), "")
+	var res workflows.ProspectSyncResult
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := run.Get(ctx, &res); err != nil {
+		t.Fatalf("workflow: %v", err)
+	}
+	if res.Status.State != workflows.StateSyncError || res.Status.LastError == nil || res.Status.LastError.Code != workflows.CodeProspectNotFound {
+		t.Fatalf("result %+v, want SyncError PROSPECT_NOT_FOUND", res.Status)
+	}
+}
+
+func TestLostCreateResponseMakesOneLead(t *testing.T) {
+	ctx := context.Background()
+	p, err := testAE.CreateProspect(ctx, map[string]any{"email": "lost.response@example.com", "lastName": "Lost", "company": "Acme", "assignedToId": emulator.AEUserBob})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Salesforce stores the Lead, then the connection drops before the response.
+	app().Emulator().SetFaults(emulator.Faults{Match: "POST /sobjects/Lead", NextDropAfter: 1})
+	defer app().Emulator().SetFaults(emulator.Faults{})
+	startSync(t, workflows.SignalProspectChanged, p.ID)
+	st := waitStatus(t, p.ID, inState(workflows.StateSynced))
+	leads := leadsByEmail(t, p.Email)
+	if len(leads) != 1 || leads[0].String("Id") != st.CRMRecordID {
+		t.Fatalf("leads %v, status %+v: want exactly one Lead, linked", leads, st)
+	}
+	if !strings.Contains(st.History[len(st.History)-1].Reason, "earlier attempt") {
+		t.Errorf("history %+v: want the retry to have found the earlier attempt's Lead", st.History)
+	}
+}
+
+func TestRestartMidBatchLeavesNoDuplicates(t *testing.T) {
+	ctx := context.Background()
+	const n = 60
+	ids := make([]int64, 0, n)
+	emails := map[int64]string{}
+	for i := range n {
+		email := fmt.Sprintf("batch%03d@restart.example.com", i)
+		p, err := testAE.CreateProspect(ctx, map[string]any{"email": email, "lastName": "Batch", "company": "Acme", "assignedToId": emulator.AEUserBob})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, p.ID)
+		emails[p.ID] = email
+	}
+	startSync(t, workflows.SignalProspectChanged, ids...)
+	// Restart once some, not all, are done.
+	waitStatus(t, ids[5], inState(workflows.StateSynced))
+	restartApp(t)
+	for _, id := range ids {
+		st := waitStatus(t, id, inState(workflows.StateSynced))
+		if leads := leadsByEmail(t, emails[id]); len(leads) != 1 || leads[0].String("Id") != st.CRMRecordID {
+			t.Fatalf("prospect %d: leads %v, status %+v: want exactly one Lead, linked", id, leads, st)
+		}
+	}
+}
+
+// TestRecordHistories writes the histories of finished runs as replay fixtures when
+// RECORD_HISTORIES names a directory (see workflows/replay_test.go).
+func TestRecordHistories(t *testing.T) {
+	dir := os.Getenv("RECORD_HISTORIES")
+	if dir == "" {
+		return
+	}
+	for _, id := range []int64{emulator.ProspectAssignedNoMatch, emulator.ProspectMatchLead, emulator.ProspectUnassignedNoMatch, emulator.ProspectBadEmail} {
+		startSync(t, workflows.SignalProspectChanged, id)
+		waitStatus(t, id, func(st workflows.SyncStatus) bool { return st.State != workflows.StateEvaluating })
+		iter := app().Client().GetWorkflowHistory(context.Background(), workflows.ProspectWorkflowID(id), "", false, 0)
+		var events []*historypb.HistoryEvent
+		for iter.HasNext() {
+			e, err := iter.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			events = append(events, e)
+		}
+		writeHistory(t, filepath.Join(dir, fmt.Sprintf("prospect-%d.json", id)), events)
+	}
+}
+
+func writeHistory(t *testing.T, path string, events []*historypb.HistoryEvent) {
+	t.Helper()
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: events})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,245 @@
+package emulator
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// serveControl implements /emulator/... (see doc.go); faults never apply here.
+func (e *Emulator) serveControl(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	p := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/emulator"), "/")
+	method := r.Method
+	fail := func(status int, msg string) {
+		writeResult(w, result{status: status, body: object{{"error", msg}}})
+	}
+	failErr := func(err error) { fail(statusOf(err), err.Error()) }
+	done := func(err error) {
+		if err != nil {
+			failErr(err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+	decode := func(dst any) bool {
+		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+		if err == nil {
+			err = json.Unmarshal(b, dst)
+		}
+		if err != nil {
+			fail(http.StatusBadRequest, "invalid JSON body: "+err.Error())
+			return false
+		}
+		return true
+	}
+
+	switch {
+	case p == "/reset" && method == http.MethodPost:
+		done(e.Reset(ctx))
+	case p == "/seed" && method == http.MethodPost:
+		done(e.Seed(ctx))
+	case p == "/faults" && method == http.MethodGet:
+		e.mu.Lock()
+		f := e.faults
+		e.mu.Unlock()
+		writeResult(w, result{status: http.StatusOK, body: f})
+	case p == "/faults" && method == http.MethodPut:
+		var f Faults
+		if decode(&f) {
+			e.SetFaults(f)
+			done(nil)
+		}
+	case p == "/counters" && method == http.MethodGet:
+		writeResult(w, result{status: http.StatusOK, body: e.Counters()})
+	case p == "/counters/reset" && method == http.MethodPost:
+		e.ResetCounters()
+		done(nil)
+	case p == "/assignment-rule" && method == http.MethodGet:
+		var rule AssignmentRule
+		err := e.inTx(ctx, false, func(tx *sql.Tx) (bool, error) {
+			var err error
+			rule, err = loadAssignmentRule(ctx, tx)
+			return false, err
+		})
+		if err != nil {
+			failErr(err)
+			return
+		}
+		writeResult(w, result{status: http.StatusOK, body: rule})
+	case p == "/assignment-rule" && method == http.MethodPut:
+		var rule AssignmentRule
+		if !decode(&rule) {
+			return
+		}
+		if msg := checkRule(rule); msg != "" {
+			fail(http.StatusBadRequest, msg)
+			return
+		}
+		done(e.setAssignmentRule(ctx, normalizeRule(rule)))
+	case p == "/duplicate-rule" && method == http.MethodGet:
+		var d DuplicateRule
+		err := e.inTx(ctx, false, func(tx *sql.Tx) (bool, error) {
+			var err error
+			d, err = loadDuplicateRule(ctx, tx)
+			return false, err
+		})
+		if err != nil {
+			failErr(err)
+			return
+		}
+		writeResult(w, result{status: http.StatusOK, body: d})
+	case p == "/duplicate-rule" && method == http.MethodPut:
+		var d DuplicateRule
+		if decode(&d) {
+			done(e.setDuplicateRule(ctx, d))
+		}
+	case p == "/limits" && method == http.MethodGet:
+		e.mu.Lock()
+		e.checkUsageDay()
+		body := object{{"dailyApiLimit", e.sfLimit}, {"aeDailyLimit", e.aeLimit}, {"apiUsed", e.sfUsed}, {"aeUsed", e.aeUsed}}
+		e.mu.Unlock()
+		writeResult(w, result{status: http.StatusOK, body: body})
+	case p == "/limits" && method == http.MethodPut:
+		var l struct {
+			DailyAPILimit *int `json:"dailyApiLimit"`
+			AEDailyLimit  *int `json:"aeDailyLimit"`
+		}
+		if !decode(&l) {
+			return
+		}
+		e.mu.Lock()
+		if l.DailyAPILimit != nil {
+			e.sfLimit = max(*l.DailyAPILimit, 0)
+		}
+		if l.AEDailyLimit != nil {
+			e.aeLimit = max(*l.AEDailyLimit, 0)
+		}
+		e.mu.Unlock()
+		done(nil)
+	case strings.HasPrefix(p, "/leads/") && strings.HasSuffix(p, "/convert") && method == http.MethodPost:
+		id := strings.TrimSuffix(strings.TrimPrefix(p, "/leads/"), "/convert")
+		contactID, accountID, err := e.convertLead(ctx, id)
+		if err != nil {
+			failErr(err)
+			return
+		}
+		writeResult(w, result{status: http.StatusOK, body: object{{"contactId", contactID}, {"accountId", accountID}}})
+	case strings.HasPrefix(p, "/records/") && method == http.MethodDelete:
+		done(e.deleteRecord(ctx, strings.TrimPrefix(p, "/records/")))
+	default:
+		fail(http.StatusNotFound, "unknown control "+method+" "+r.URL.Path)
+	}
+}
+
+// checkRule validates an assignment rule received over HTTP.
+func checkRule(r AssignmentRule) string {
+	switch r.Mode {
+	case modeNone:
+	case modeRoundRobin:
+		if len(r.UserIDs) == 0 {
+			return "round-robin needs userIds"
+		}
+		for _, id := range r.UserIDs {
+			if !validIDSyntax(id) || !strings.HasPrefix(id, "005") {
+				return "not a user id: " + id
+			}
+		}
+	case modeQueue:
+		if !validIDSyntax(r.QueueID) || !strings.HasPrefix(r.QueueID, "00G") {
+			return "queue needs a queueId (00G...)"
+		}
+	default:
+		return `mode must be "none", "round-robin" or "queue"`
+	}
+	return ""
+}
+
+func (e *Emulator) convertLead(ctx context.Context, leadID string) (contactID, accountID string, err error) {
+	if !validIDSyntax(leadID) {
+		return "", "", errorf(http.StatusBadRequest, "malformed lead id %q", leadID)
+	}
+	id := to18(leadID)
+	if !strings.HasPrefix(id, e.lead.Prefix) {
+		return "", "", errorf(http.StatusNotFound, "lead %s not found", leadID)
+	}
+	err = e.inTx(ctx, true, func(tx *sql.Tx) (bool, error) {
+		lead, found, err := e.loadRecord(ctx, tx, e.lead, id)
+		if err != nil {
+			return false, err
+		}
+		if !found || lead.boolean("IsDeleted") {
+			return false, errorf(http.StatusNotFound, "lead %s not found", leadID)
+		}
+		if lead.boolean("IsConverted") {
+			return false, errorf(http.StatusConflict, "lead %s is already converted", leadID)
+		}
+		now := e.now().UTC().Truncate(time.Millisecond)
+		if accountID, err = e.newID(ctx, tx, e.account.Prefix); err != nil {
+			return false, err
+		}
+		err = e.insertRecord(ctx, tx, e.account, record{
+			"Id": accountID, "Name": lead["Company"], "CreatedDate": now, "LastModifiedDate": now, "IsDeleted": false,
+		}, false)
+		if err != nil {
+			return false, err
+		}
+		owner := lead.str("OwnerId")
+		if owner == "" || strings.HasPrefix(owner, "00G") { // a Contact cannot be owned by a queue
+			owner = IntegrationUserID
+		}
+		if contactID, err = e.newID(ctx, tx, e.contact.Prefix); err != nil {
+			return false, err
+		}
+		err = e.insertRecord(ctx, tx, e.contact, record{
+			"Id": contactID, "Email": lead["Email"], "FirstName": lead["FirstName"], "LastName": lead["LastName"],
+			"Title": lead["Title"], "Phone": lead["Phone"], "OwnerId": owner, "AccountId": accountID,
+			"Prospect_Id__c": lead["Prospect_Id__c"], "CreatedDate": now, "LastModifiedDate": now, "IsDeleted": false,
+		}, false)
+		if err != nil {
+			return false, err
+		}
+		return true, e.updateFields(ctx, tx, e.lead, id, record{
+			"IsConverted": true, "ConvertedContactId": contactID, "ConvertedAccountId": accountID,
+			"Status": "Closed - Converted", "LastModifiedDate": now,
+		})
+	})
+	if err != nil {
+		return "", "", err
+	}
+	return contactID, accountID, nil
+}
+
+// deleteRecord moves a Lead or Contact to the recycle bin, like a user deleting it.
+func (e *Emulator) deleteRecord(ctx context.Context, rawID string) error {
+	if !validIDSyntax(rawID) {
+		return errorf(http.StatusBadRequest, "malformed id %q", rawID)
+	}
+	id := to18(rawID)
+	var obj *objectDef
+	switch {
+	case strings.HasPrefix(id, e.lead.Prefix):
+		obj = e.lead
+	case strings.HasPrefix(id, e.contact.Prefix):
+		obj = e.contact
+	default:
+		return errorf(http.StatusBadRequest, "only Lead and Contact records can be deleted: %s", rawID)
+	}
+	return e.inTx(ctx, true, func(tx *sql.Tx) (bool, error) {
+		rec, found, err := e.loadRecord(ctx, tx, obj, id)
+		if err != nil {
+			return false, err
+		}
+		if !found {
+			return false, errorf(http.StatusNotFound, "record %s not found", rawID)
+		}
+		if rec.boolean("IsDeleted") {
+			return false, nil // already in the recycle bin: deleting again is a no-op
+		}
+		return true, e.updateFields(ctx, tx, obj, id, record{"IsDeleted": true, "LastModifiedDate": e.now().UTC().Truncate(time.Millisecond)})
+	})
+}

@@ -1,0 +1,412 @@
+package engagement_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prospect-sync/prospect-sync/emulator"
+	"github.com/prospect-sync/prospect-sync/engagement"
+	"github.com/prospect-sync/prospect-sync/salesforce"
+)
+
+// clock is a controllable time source shared by the emulator and the client.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// probe wraps the emulator: it counts concurrent AE requests and records the
+// business-unit header and query of every AE request.
+type probe struct {
+	next     http.Handler
+	inflight atomic.Int32
+	peak     atomic.Int32
+	mu       sync.Mutex
+	bu       []string
+	queries  []string
+}
+
+func (p *probe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/api/v5/") {
+		n := p.inflight.Add(1)
+		defer p.inflight.Add(-1)
+		for {
+			old := p.peak.Load()
+			if n <= old || p.peak.CompareAndSwap(old, n) {
+				break
+			}
+		}
+		p.mu.Lock()
+		p.bu = append(p.bu, r.Header.Get("Pardot-Business-Unit-Id"))
+		p.queries = append(p.queries, r.URL.RawQuery)
+		p.mu.Unlock()
+	}
+	p.next.ServeHTTP(w, r)
+}
+
+type aeEnv struct {
+	emu   *emulator.Emulator
+	srv   *httptest.Server
+	probe *probe
+	clock *clock
+	sf    *salesforce.Client
+	ae    *engagement.Client
+}
+
+func newAEEnv(t *testing.T, mod ...func(*engagement.Config)) *aeEnv {
+	t.Helper()
+	clk := &clock{now: time.Date(2030, 3, 4, 10, 0, 0, 0, time.UTC)}
+	emu, err := emulator.New(emulator.Options{Seed: true, TokenTTL: time.Hour, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = emu.Close() })
+	p := &probe{next: emu}
+	srv := httptest.NewServer(p)
+	t.Cleanup(srv.Close)
+	sf, err := salesforce.New(salesforce.Config{LoginURL: srv.URL, ClientID: emulator.ClientID, ClientSecret: emulator.ClientSecret,
+		HTTPClient: srv.Client(), Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := engagement.Config{BaseURL: srv.URL, BusinessUnitID: emulator.BusinessUnitID, Tokens: sf, HTTPClient: srv.Client()}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	ae, err := engagement.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &aeEnv{emu: emu, srv: srv, probe: p, clock: clk, sf: sf, ae: ae}
+}
+
+func (e *aeEnv) control(t *testing.T, method, path string, body any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, e.srv.URL+path, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode >= 300 {
+		t.Fatalf("%s %s: %d", method, path, res.StatusCode)
+	}
+}
+
+func TestReadSeededProspectsAndUsers(t *testing.T) {
+	e := newAEEnv(t)
+	ctx := context.Background()
+	p, err := e.ae.GetProspect(ctx, emulator.ProspectMatchLead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ID != emulator.ProspectMatchLead || p.Email == "" || p.AssignedToID != emulator.AEUserAlice || p.UpdatedAt.IsZero() || p.CreatedAt.IsZero() {
+		t.Fatalf("prospect %+v", p)
+	}
+	q, err := e.ae.GetProspect(ctx, emulator.ProspectQuoteEmail)
+	if err != nil || q.Email != "o'neil+x@example.com" || q.AssignedToID != emulator.AEUserBob {
+		t.Fatalf("quote prospect %+v %v", q, err)
+	}
+	dns, err := e.ae.GetProspect(ctx, emulator.ProspectDoNotSync)
+	if err != nil || dns.SalesforceID != "[[crm_ignore_prospect]]" {
+		t.Fatalf("do-not-sync prospect %+v %v", dns, err)
+	}
+	un, err := e.ae.GetProspect(ctx, emulator.ProspectUnassignedNoMatch)
+	if err != nil || un.AssignedToID != 0 {
+		t.Fatalf("unassigned prospect %+v %v", un, err)
+	}
+	if _, err := e.ae.GetProspect(ctx, 987654321); !engagement.IsNotFound(err) || engagement.IsTransient(err) {
+		t.Fatalf("unknown prospect: %v", err)
+	}
+
+	alice, err := e.ae.GetUser(ctx, emulator.AEUserAlice)
+	if err != nil || alice.ID != emulator.AEUserAlice || alice.SalesforceID != emulator.UserAliceID {
+		t.Fatalf("alice %+v %v", alice, err)
+	}
+	unmapped, err := e.ae.GetUser(ctx, emulator.AEUserNoMapping)
+	if err != nil || unmapped.SalesforceID != "" {
+		t.Fatalf("unmapped user %+v %v", unmapped, err)
+	}
+	users, err := e.ae.ListUsers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bySF := map[string]int64{}
+	for _, u := range users {
+		bySF[u.SalesforceID] = u.ID
+	}
+	if bySF[emulator.UserBobID] != emulator.AEUserBob || bySF[emulator.UserAliceID] != emulator.AEUserAlice {
+		t.Fatalf("ListUsers = %+v", users)
+	}
+	// Every AE request carried the business unit.
+	e.probe.mu.Lock()
+	defer e.probe.mu.Unlock()
+	if len(e.probe.bu) < 7 {
+		t.Fatalf("saw only %d AE requests", len(e.probe.bu))
+	}
+	for _, bu := range e.probe.bu {
+		if bu != emulator.BusinessUnitID {
+			t.Fatalf("Pardot-Business-Unit-Id = %q", bu)
+		}
+	}
+}
+
+func TestWrongBusinessUnitRejected(t *testing.T) {
+	e := newAEEnv(t, func(c *engagement.Config) { c.BusinessUnitID = "0Uv000000000999AAA" })
+	_, err := e.ae.GetProspect(context.Background(), emulator.ProspectMatchLead)
+	var ae *engagement.APIError
+	if !errors.As(err, &ae) || ae.Status < 400 || engagement.IsTransient(err) || engagement.IsDataError(err) || !engagement.IsAuth(err) {
+		t.Fatalf("wrong business unit must be a configuration (auth) error: %v", err)
+	}
+}
+
+func TestCreateUpdateDelete(t *testing.T) {
+	e := newAEEnv(t)
+	ctx := context.Background()
+	p, err := e.ae.CreateProspect(ctx, map[string]any{"email": "new@example.com", "firstName": "Nia", "company": "Acme", "assignedToId": emulator.AEUserBob})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ID == 0 || p.Email != "new@example.com" || p.AssignedToID != emulator.AEUserBob {
+		t.Fatalf("created %+v", p)
+	}
+	e.clock.Advance(time.Minute)
+	u, err := e.ae.UpdateProspect(ctx, p.ID, map[string]any{"salesforceLeadId": "00Q000000000123AAA", "assignedToId": 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only the sent fields changed; the rest is as created.
+	if u.SalesforceLeadID != "00Q000000000123AAA" || u.AssignedToID != 0 || u.FirstName != "Nia" || u.Company != "Acme" ||
+		u.Email != "new@example.com" || !u.UpdatedAt.After(p.UpdatedAt) {
+		t.Fatalf("updated %+v (was %+v)", u, p)
+	}
+	got, err := e.ae.GetProspect(ctx, p.ID)
+	if err != nil || got.SalesforceLeadID != "00Q000000000123AAA" || got.FirstName != "Nia" {
+		t.Fatalf("re-read %+v %v", got, err)
+	}
+	if _, err := e.ae.CreateProspect(ctx, map[string]any{"firstName": "NoEmail"}); !engagement.IsDataError(err) {
+		t.Fatalf("create without email: %v", err)
+	}
+
+	if err := e.ae.DeleteProspect(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ae.GetProspect(ctx, p.ID); !engagement.IsNotFound(err) {
+		t.Fatalf("get deleted: %v", err)
+	}
+	page, err := e.ae.QueryProspects(ctx, engagement.ProspectQuery{UpdatedAfter: e.clock.Now().Add(-time.Second), IncludeDeleted: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, x := range page.Prospects {
+		found = found || (x.ID == p.ID && x.IsDeleted)
+	}
+	if !found {
+		t.Fatalf("deleted prospect missing from deleted=all query: %+v", page.Prospects)
+	}
+}
+
+func TestQueryPagingAndCursor(t *testing.T) {
+	e := newAEEnv(t)
+	ctx := context.Background()
+	seeded := map[int64]bool{}
+	for page, token := 0, ""; ; page++ {
+		res, err := e.ae.QueryProspects(ctx, engagement.ProspectQuery{Limit: 3, PageToken: token})
+		if err != nil {
+			t.Fatalf("page %d: %v", page, err)
+		}
+		if len(res.Prospects) > 3 {
+			t.Fatalf("page %d has %d prospects", page, len(res.Prospects))
+		}
+		for _, p := range res.Prospects {
+			if seeded[p.ID] {
+				t.Fatalf("prospect %d on two pages", p.ID)
+			}
+			seeded[p.ID] = true
+		}
+		if token = res.NextPageToken; token == "" {
+			break
+		}
+		if page > 50 {
+			t.Fatal("paging does not end")
+		}
+	}
+	for _, id := range []int64{emulator.ProspectDoNotSync, emulator.ProspectMatchLead, emulator.ProspectQuoteEmail, emulator.ProspectCRMDeleted} {
+		if !seeded[id] {
+			t.Fatalf("seed prospect %d missing from paged query (got %d)", id, len(seeded))
+		}
+	}
+	if len(seeded) < 4 {
+		t.Fatalf("only %d prospects", len(seeded))
+	}
+	// Page-token requests carried nothing but fields and the token.
+	e.probe.mu.Lock()
+	for _, raw := range e.probe.queries {
+		if strings.Contains(raw, "nextPageToken=") && (strings.Contains(raw, "orderBy") || strings.Contains(raw, "limit")) {
+			t.Errorf("page-token request carried filters: %s", raw)
+		}
+	}
+	e.probe.mu.Unlock()
+
+	// Cursor: only prospects changed at or after the cursor come back, oldest first.
+	e.clock.Advance(time.Hour)
+	cursor := e.clock.Now()
+	for i, id := range []int64{emulator.ProspectAssignedNoMatch, emulator.ProspectMatchUnassigned} {
+		e.clock.Advance(time.Second)
+		if _, err := e.ae.UpdateProspect(ctx, id, map[string]any{"jobTitle": fmt.Sprintf("T%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := e.ae.QueryProspects(ctx, engagement.ProspectQuery{UpdatedAfter: cursor, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Prospects) != 2 || res.Prospects[0].ID != emulator.ProspectAssignedNoMatch || res.Prospects[1].ID != emulator.ProspectMatchUnassigned ||
+		res.Prospects[0].UpdatedAt.After(res.Prospects[1].UpdatedAt) {
+		t.Fatalf("changed since cursor: %+v", res.Prospects)
+	}
+	// Inclusive: a cursor equal to the last change still returns it.
+	last := res.Prospects[1].UpdatedAt
+	res, err = e.ae.QueryProspects(ctx, engagement.ProspectQuery{UpdatedAfter: last})
+	if err != nil || len(res.Prospects) != 1 || res.Prospects[0].ID != emulator.ProspectMatchUnassigned {
+		t.Fatalf("inclusive cursor: %+v %v", res.Prospects, err)
+	}
+}
+
+// TestNeverMoreThanFiveInFlight: 30 concurrent calls through one Client; the probe
+// sees at most 5 at once and the emulator (which answers code 66 beyond 5) rejects none.
+func TestNeverMoreThanFiveInFlight(t *testing.T) {
+	e := newAEEnv(t)
+	ctx := context.Background()
+	if _, err := e.ae.GetProspect(ctx, emulator.ProspectMatchLead); err != nil { // warm the token
+		t.Fatal(err)
+	}
+	// Server-side latency makes requests overlap, so a missing limit would show.
+	e.emu.SetFaults(emulator.Faults{Match: "/api/v5/", Latency: 20 * time.Millisecond})
+	const n = 30
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := e.ae.GetProspect(ctx, emulator.ProspectMatchLead)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p := e.probe.peak.Load(); p > engagement.DefaultMaxConcurrent || p < 2 {
+		t.Fatalf("peak in flight = %d, want 2..%d", p, engagement.DefaultMaxConcurrent)
+	}
+}
+
+func TestAEErrorClassification(t *testing.T) {
+	e := newAEEnv(t)
+	ctx := context.Background()
+	// A PATCH, because net/http silently retries an idempotent GET whose reused
+	// connection was closed before any response, which would hide the drop.
+	get := func() error {
+		_, err := e.ae.UpdateProspect(ctx, emulator.ProspectMatchLead, map[string]any{"jobTitle": "Buyer"})
+		return err
+	}
+	if err := get(); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name   string
+		faults emulator.Faults
+		check  func(error) bool
+	}{
+		{"500", emulator.Faults{Next500: 1}, engagement.IsTransient},
+		{"503", emulator.Faults{Next503: 1}, engagement.IsTransient},
+		{"drop", emulator.Faults{NextDrop: 1}, engagement.IsTransient},
+		{"lock conflict", emulator.Faults{NextLockRow: 1}, engagement.IsTransient},
+		{"too many concurrent", emulator.Faults{NextRateLimit: 1}, func(err error) bool {
+			var ae *engagement.APIError
+			d, ok := engagement.RateLimitDelay(err)
+			return errors.As(err, &ae) && ae.Code == engagement.CodeTooManyConcurrent && ok && d == engagement.ConcurrentLimitDelay && engagement.IsTransient(err)
+		}},
+	}
+	for _, tc := range cases {
+		e.emu.SetFaults(tc.faults)
+		err := get()
+		if err == nil || !tc.check(err) || engagement.IsDataError(err) || engagement.IsNotFound(err) {
+			t.Errorf("%s: %v misclassified", tc.name, err)
+		}
+		if err := get(); err != nil {
+			t.Errorf("%s: fault outlived one request: %v", tc.name, err)
+		}
+	}
+	e.emu.SetFaults(emulator.Faults{})
+
+	// Daily AE limit: code 122 with a long wait.
+	e.control(t, http.MethodPut, "/emulator/limits", map[string]int{"dailyApiLimit": 100000, "aeDailyLimit": 1})
+	err := get()
+	var ae *engagement.APIError
+	d, ok := engagement.RateLimitDelay(err)
+	if !errors.As(err, &ae) || ae.Code != engagement.CodeDailyLimit || !ok || d < time.Minute {
+		t.Fatalf("daily limit: %v (delay %v)", err, d)
+	}
+}
+
+func TestTokenExpiryMidRunReauthenticates(t *testing.T) {
+	e := newAEEnv(t)
+	ctx := context.Background()
+	if _, err := e.ae.GetProspect(ctx, emulator.ProspectMatchLead); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(2 * time.Hour)
+	e.emu.ResetCounters()
+	const n = 12
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := e.ae.GetProspect(ctx, emulator.ProspectMatchLead)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c := e.emu.Counters().Token; c != 1 {
+		t.Fatalf("token requests = %d, want 1", c)
+	}
+}

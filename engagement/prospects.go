@@ -1,0 +1,237 @@
+package engagement
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// prospectFieldList is the fields parameter for every prospect read and write;
+// v5 returns only the fields asked for.
+const prospectFieldList = "id,email,firstName,lastName,company,jobTitle,phone,assignedToId,salesforceId,salesforceLeadId,salesforceContactId,salesforceOwnerId,createdAt,updatedAt,isDeleted"
+
+// userFieldList is the fields parameter for user reads.
+const userFieldList = "id,email,salesforceId"
+
+// MaxQueryLimit is the largest page size v5 accepts.
+const MaxQueryLimit = 1000
+
+// ProspectFields lists the prospect fields this client reads (the v5 fields parameter).
+var ProspectFields = strings.Split(prospectFieldList, ",")
+
+// Prospect is an Account Engagement prospect; JSON null strings decode as "" and a null assignedToId as 0.
+type Prospect struct {
+	ID                  int64     `json:"id"`
+	Email               string    `json:"email"`
+	FirstName           string    `json:"firstName"`
+	LastName            string    `json:"lastName"`
+	Company             string    `json:"company"`
+	JobTitle            string    `json:"jobTitle"`
+	Phone               string    `json:"phone"`
+	AssignedToID        int64     `json:"assignedToId"`
+	SalesforceID        string    `json:"salesforceId"`
+	SalesforceLeadID    string    `json:"salesforceLeadId"`
+	SalesforceContactID string    `json:"salesforceContactId"`
+	SalesforceOwnerID   string    `json:"salesforceOwnerId"`
+	CreatedAt           time.Time `json:"createdAt"`
+	UpdatedAt           time.Time `json:"updatedAt"`
+	IsDeleted           bool      `json:"isDeleted"`
+}
+
+// UnmarshalJSON accepts nulls for every field and both "Z" and offset timestamps.
+func (p *Prospect) UnmarshalJSON(b []byte) error {
+	var w struct {
+		ID                  *int64  `json:"id"`
+		Email               *string `json:"email"`
+		FirstName           *string `json:"firstName"`
+		LastName            *string `json:"lastName"`
+		Company             *string `json:"company"`
+		JobTitle            *string `json:"jobTitle"`
+		Phone               *string `json:"phone"`
+		AssignedToID        *int64  `json:"assignedToId"`
+		SalesforceID        *string `json:"salesforceId"`
+		SalesforceLeadID    *string `json:"salesforceLeadId"`
+		SalesforceContactID *string `json:"salesforceContactId"`
+		SalesforceOwnerID   *string `json:"salesforceOwnerId"`
+		CreatedAt           *string `json:"createdAt"`
+		UpdatedAt           *string `json:"updatedAt"`
+		IsDeleted           *bool   `json:"isDeleted"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	created, err := parseTime(w.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("engagement: prospect createdAt: %w", err)
+	}
+	updated, err := parseTime(w.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("engagement: prospect updatedAt: %w", err)
+	}
+	*p = Prospect{
+		ID: deref(w.ID), Email: deref(w.Email), FirstName: deref(w.FirstName), LastName: deref(w.LastName),
+		Company: deref(w.Company), JobTitle: deref(w.JobTitle), Phone: deref(w.Phone),
+		AssignedToID: deref(w.AssignedToID), SalesforceID: deref(w.SalesforceID),
+		SalesforceLeadID: deref(w.SalesforceLeadID), SalesforceContactID: deref(w.SalesforceContactID),
+		SalesforceOwnerID: deref(w.SalesforceOwnerID), CreatedAt: created, UpdatedAt: updated,
+		IsDeleted: deref(w.IsDeleted),
+	}
+	return nil
+}
+
+// deref returns *p or the zero value for nil.
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// parseTime parses RFC 3339 with "Z" or an offset; null or "" is the zero time.
+func parseTime(s *string) (time.Time, error) {
+	if s == nil || *s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(time.RFC3339Nano, *s)
+}
+
+// User is an Account Engagement user; SalesforceID maps it to a Salesforce User (may be "").
+type User struct {
+	ID           int64  `json:"id"`
+	Email        string `json:"email"`
+	SalesforceID string `json:"salesforceId"`
+}
+
+// UnmarshalJSON accepts nulls.
+func (u *User) UnmarshalJSON(b []byte) error {
+	var w struct {
+		ID           *int64  `json:"id"`
+		Email        *string `json:"email"`
+		SalesforceID *string `json:"salesforceId"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*u = User{ID: deref(w.ID), Email: deref(w.Email), SalesforceID: deref(w.SalesforceID)}
+	return nil
+}
+
+// ProspectQuery selects prospects changed since a time, oldest change first.
+type ProspectQuery struct {
+	UpdatedAfter   time.Time // inclusive (updatedAtAfterOrEqualTo); zero = no filter
+	Limit          int       // page size (default 200 server-side, max 1000)
+	PageToken      string    // from a previous page; when set, every other field is ignored
+	IncludeDeleted bool      // also return deleted prospects (deleted=all)
+}
+
+// ProspectPage is one page of a prospect query.
+type ProspectPage struct {
+	Prospects     []Prospect
+	NextPageToken string // "" on the last page
+}
+
+// prospectsPath is the v5 prospects collection.
+const prospectsPath = "/api/v5/objects/prospects"
+
+// fieldsQuery is the mandatory fields parameter on its own.
+func fieldsQuery(fields string) url.Values { return url.Values{"fields": {fields}} }
+
+// GetProspect reads one prospect; a deleted or unknown id gives an error for which IsNotFound is true.
+func (c *Client) GetProspect(ctx context.Context, id int64) (Prospect, error) {
+	var p Prospect
+	err := c.do(ctx, http.MethodGet, prospectsPath+"/"+strconv.FormatInt(id, 10), fieldsQuery(prospectFieldList), nil, &p)
+	return p, err
+}
+
+// QueryProspects returns one page of prospects ordered by updatedAt. The filter
+// uses the inclusive updatedAtAfterOrEqualTo because v5 timestamps have whole
+// seconds: an exclusive filter would skip changes made in the cursor's second.
+func (c *Client) QueryProspects(ctx context.Context, q ProspectQuery) (ProspectPage, error) {
+	params := fieldsQuery(prospectFieldList)
+	if q.PageToken != "" {
+		// v5 rejects a page-token request that repeats the filters.
+		params.Set("nextPageToken", q.PageToken)
+	} else {
+		params.Set("orderBy", "updatedAt")
+		if q.Limit > 0 {
+			params.Set("limit", strconv.Itoa(min(q.Limit, MaxQueryLimit)))
+		}
+		if !q.UpdatedAfter.IsZero() {
+			params.Set("updatedAtAfterOrEqualTo", q.UpdatedAfter.Format(time.RFC3339))
+		}
+		if q.IncludeDeleted {
+			params.Set("deleted", "all")
+		}
+	}
+	var out struct {
+		Values        []Prospect `json:"values"`
+		NextPageToken *string    `json:"nextPageToken"`
+	}
+	if err := c.do(ctx, http.MethodGet, prospectsPath, params, nil, &out); err != nil {
+		return ProspectPage{}, err
+	}
+	return ProspectPage{Prospects: out.Values, NextPageToken: deref(out.NextPageToken)}, nil
+}
+
+// UpdateProspect PATCHes only the given fields (v5 names, e.g. "salesforceLeadId")
+// and returns the updated prospect. An assignedToId of 0 is sent as null (unassign).
+func (c *Client) UpdateProspect(ctx context.Context, id int64, fields map[string]any) (Prospect, error) {
+	var p Prospect
+	err := c.do(ctx, http.MethodPatch, prospectsPath+"/"+strconv.FormatInt(id, 10), fieldsQuery(prospectFieldList), writeBody(fields), &p)
+	return p, err
+}
+
+// CreateProspect creates a prospect (email required) and returns it.
+func (c *Client) CreateProspect(ctx context.Context, fields map[string]any) (Prospect, error) {
+	var p Prospect
+	err := c.do(ctx, http.MethodPost, prospectsPath, fieldsQuery(prospectFieldList), writeBody(fields), &p)
+	return p, err
+}
+
+// DeleteProspect deletes a prospect (it moves to the recycle bin: isDeleted=true).
+func (c *Client) DeleteProspect(ctx context.Context, id int64) error {
+	return c.do(ctx, http.MethodDelete, prospectsPath+"/"+strconv.FormatInt(id, 10), nil, nil, nil)
+}
+
+// GetUser reads one user with its Salesforce user id.
+func (c *Client) GetUser(ctx context.Context, id int64) (User, error) {
+	var u User
+	err := c.do(ctx, http.MethodGet, "/api/v5/objects/users/"+strconv.FormatInt(id, 10), fieldsQuery(userFieldList), nil, &u)
+	return u, err
+}
+
+// writeBody copies fields, turning an assignedToId of 0 into null: AE ids start
+// at 1, and 0 is how Prospect spells "unassigned".
+func writeBody(fields map[string]any) map[string]any {
+	out := make(map[string]any, len(fields))
+	for k, v := range fields {
+		if k == "assignedToId" && isZeroID(v) {
+			v = nil
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// isZeroID reports a numeric zero of any integer or float type.
+func isZeroID(v any) bool {
+	switch x := v.(type) {
+	case int:
+		return x == 0
+	case int32:
+		return x == 0
+	case int64:
+		return x == 0
+	case float64:
+		return x == 0
+	case json.Number:
+		return x.String() == "0"
+	}
+	return false
+}

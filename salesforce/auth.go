@@ -1,0 +1,189 @@
+package salesforce
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// jwtGrantType is the OAuth 2.0 JWT bearer grant (RFC 7523).
+const jwtGrantType = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+// jwtLifetime keeps assertions short-lived; Salesforce allows up to 3 minutes.
+const jwtLifetime = 3 * time.Minute
+
+// tokenFetchTimeout bounds a shared refresh, which runs detached from any one
+// caller's context so that a cancelled caller cannot fail the others waiting on it.
+const tokenFetchTimeout = 2 * time.Minute
+
+// tokenCall is one in-flight token request shared by every caller that needs a token meanwhile.
+type tokenCall struct {
+	done     chan struct{}
+	token    string
+	instance string
+	err      error
+}
+
+// AccessToken returns the cached access token and instance URL, fetching a new
+// one if there is none. Concurrent callers share a single token request.
+func (c *Client) AccessToken(ctx context.Context) (token, instanceURL string, err error) {
+	c.mu.Lock()
+	if c.token != "" {
+		token, instanceURL = c.token, c.instance
+		c.mu.Unlock()
+		return token, instanceURL, nil
+	}
+	call := c.inflight
+	if call == nil {
+		call = &tokenCall{done: make(chan struct{})}
+		c.inflight = call
+		fetchCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tokenFetchTimeout)
+		go func() {
+			defer cancel()
+			call.token, call.instance, call.err = c.fetchToken(fetchCtx)
+			c.mu.Lock()
+			if call.err == nil {
+				c.token, c.instance = call.token, call.instance
+			}
+			c.inflight = nil
+			c.mu.Unlock()
+			close(call.done)
+		}()
+	}
+	c.mu.Unlock()
+	select {
+	case <-call.done:
+		return call.token, call.instance, call.err
+	case <-ctx.Done():
+		return "", "", ctx.Err()
+	}
+}
+
+// InvalidateToken forgets token if it is still the cached one. Comparing first
+// means a caller holding a stale token cannot throw away a fresh one another
+// caller just fetched, which is what keeps concurrent 401s to a single refresh.
+func (c *Client) InvalidateToken(token string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if token != "" && c.token == token {
+		c.token, c.instance = "", ""
+	}
+}
+
+// tokenResponse is Salesforce's token endpoint answer; it has no expires_in,
+// so a token is kept until a 401 says otherwise.
+type tokenResponse struct {
+	AccessToken string `json:"access_token"`
+	InstanceURL string `json:"instance_url"`
+	TokenType   string `json:"token_type"`
+	IssuedAt    string `json:"issued_at"`
+	ID          string `json:"id"`
+}
+
+// fetchToken runs the configured OAuth flow once.
+func (c *Client) fetchToken(ctx context.Context) (string, string, error) {
+	form := url.Values{}
+	if c.cfg.Username != "" {
+		assertion, err := c.jwtAssertion()
+		if err != nil {
+			return "", "", err
+		}
+		form.Set("grant_type", jwtGrantType)
+		form.Set("assertion", assertion)
+	} else {
+		form.Set("grant_type", "client_credentials")
+		form.Set("client_id", c.cfg.ClientID)
+		form.Set("client_secret", c.cfg.ClientSecret)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.loginURL+"/services/oauth2/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", "", fmt.Errorf("salesforce: token request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	res, err := c.http.Do(req)
+	if err != nil {
+		return "", "", fmt.Errorf("salesforce: token request: %w", err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	if err != nil {
+		return "", "", fmt.Errorf("salesforce: token response: %w", err)
+	}
+	if res.StatusCode != http.StatusOK {
+		return "", "", parseAPIError(res.StatusCode, res.Header, body)
+	}
+	var tr tokenResponse
+	if err := json.Unmarshal(body, &tr); err != nil {
+		return "", "", fmt.Errorf("salesforce: token response: %w", err)
+	}
+	if tr.AccessToken == "" || tr.InstanceURL == "" {
+		return "", "", errors.New("salesforce: token response lacks access_token or instance_url")
+	}
+	return tr.AccessToken, strings.TrimRight(tr.InstanceURL, "/"), nil
+}
+
+// jwtAssertion builds the RS256-signed assertion: iss=client id, sub=username, aud=login URL, exp.
+func (c *Client) jwtAssertion() (string, error) {
+	header, _ := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT"})
+	claims, err := json.Marshal(struct {
+		Iss string `json:"iss"`
+		Sub string `json:"sub"`
+		Aud string `json:"aud"`
+		Exp int64  `json:"exp"`
+	}{c.cfg.ClientID, c.cfg.Username, c.loginURL, c.now().Add(jwtLifetime).Unix()})
+	if err != nil {
+		return "", err
+	}
+	enc := base64.RawURLEncoding
+	signing := enc.EncodeToString(header) + "." + enc.EncodeToString(claims)
+	sum := sha256.Sum256([]byte(signing))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, c.cfg.PrivateKey, crypto.SHA256, sum[:])
+	if err != nil {
+		return "", fmt.Errorf("salesforce: sign JWT: %w", err)
+	}
+	return signing + "." + enc.EncodeToString(sig), nil
+}
+
+// LoadPrivateKey reads an RSA private key from a PEM file (PKCS#1 or PKCS#8).
+func LoadPrivateKey(path string) (*rsa.PrivateKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("salesforce: read private key: %w", err)
+	}
+	return ParsePrivateKey(b)
+}
+
+// ParsePrivateKey decodes an RSA private key from PEM bytes (PKCS#1 or PKCS#8).
+func ParsePrivateKey(pemBytes []byte) (*rsa.PrivateKey, error) {
+	block, _ := pem.Decode(pemBytes)
+	if block == nil {
+		return nil, errors.New("salesforce: private key: no PEM block")
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		return k, nil
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("salesforce: private key: %w", err)
+	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("salesforce: private key is %T, want RSA", k)
+	}
+	return rk, nil
+}

@@ -1,0 +1,216 @@
+package salesforce
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Error codes the classification helpers and callers rely on.
+const (
+	CodeInvalidSession       = "INVALID_SESSION_ID"           // 401: token expired or revoked
+	CodeRequestLimitExceeded = "REQUEST_LIMIT_EXCEEDED"       // 403: org's daily API limit spent
+	CodeUnableToLockRow      = "UNABLE_TO_LOCK_ROW"           // 400: record locked by another transaction
+	CodeServerUnavailable    = "SERVER_UNAVAILABLE"           // 503: Salesforce is down or overloaded
+	CodeNotFound             = "NOT_FOUND"                    // 404: no such record
+	CodeEntityIsDeleted      = "ENTITY_IS_DELETED"            // 404: record was deleted
+	CodeConvertedLead        = "CANNOT_UPDATE_CONVERTED_LEAD" // 400: lead converted; use ConvertedContactId
+	CodeMultipleChoices      = "MULTIPLE_CHOICES"             // 300: upsert matched several records (client-side code)
+)
+
+// DefaultRateLimitDelay is the wait suggested for REQUEST_LIMIT_EXCEEDED without
+// a Retry-After header; the daily limit is a rolling 24 h window, so short waits only burn calls.
+const DefaultRateLimitDelay = time.Minute
+
+// APIError is an error answer from Salesforce: the first entry of the REST error
+// array, or an OAuth error ({"error","error_description"}) from the token endpoint.
+type APIError struct {
+	Status     int           // HTTP status
+	Code       string        // errorCode (REST) or error (OAuth), e.g. "INVALID_EMAIL_ADDRESS", "invalid_grant"
+	Message    string        // message(s); several errors are joined with "; "
+	Fields     []string      // fields the error is about, if any
+	RetryAfter time.Duration // from a Retry-After header, 0 when absent
+}
+
+// Error implements error.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "salesforce: %d", e.Status)
+	if e.Code != "" {
+		b.WriteString(" " + e.Code)
+	}
+	if e.Message != "" {
+		b.WriteString(": " + e.Message)
+	}
+	if len(e.Fields) > 0 {
+		b.WriteString(" (fields: " + strings.Join(e.Fields, ", ") + ")")
+	}
+	return b.String()
+}
+
+// restError is one element of Salesforce's error array.
+type restError struct {
+	Message   string   `json:"message"`
+	ErrorCode string   `json:"errorCode"`
+	Fields    []string `json:"fields"`
+}
+
+// parseAPIError turns an error response into *APIError, whatever shape the body has.
+func parseAPIError(status int, header http.Header, body []byte) *APIError {
+	e := &APIError{Status: status, RetryAfter: parseRetryAfter(header.Get("Retry-After"))}
+	var arr []restError
+	if err := json.Unmarshal(body, &arr); err == nil && len(arr) > 0 {
+		e.Code, e.Fields = arr[0].ErrorCode, arr[0].Fields
+		msgs := make([]string, 0, len(arr))
+		for _, x := range arr {
+			msgs = append(msgs, x.Message)
+		}
+		e.Message = strings.Join(msgs, "; ")
+		return e
+	}
+	var obj struct {
+		Error       string   `json:"error"`
+		Description string   `json:"error_description"`
+		ErrorCode   string   `json:"errorCode"`
+		Message     string   `json:"message"`
+		Fields      []string `json:"fields"`
+	}
+	if err := json.Unmarshal(body, &obj); err == nil && (obj.Error != "" || obj.ErrorCode != "") {
+		if obj.Error != "" {
+			e.Code, e.Message = obj.Error, obj.Description
+		} else {
+			e.Code, e.Message, e.Fields = obj.ErrorCode, obj.Message, obj.Fields
+		}
+		return e
+	}
+	msg := strings.TrimSpace(string(body))
+	if len(msg) > 200 {
+		msg = msg[:200] + "…"
+	}
+	if msg == "" {
+		msg = http.StatusText(status)
+	}
+	e.Message = msg
+	return e
+}
+
+// parseRetryAfter accepts delta-seconds or an HTTP date.
+func parseRetryAfter(v string) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// asAPIError is errors.As for *APIError.
+func asAPIError(err error) (*APIError, bool) {
+	var e *APIError
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+// IsTransient reports whether retrying the same request later may succeed:
+// 5xx, UNABLE_TO_LOCK_ROW, SERVER_UNAVAILABLE, REQUEST_LIMIT_EXCEEDED (see
+// RateLimitDelay for how long) and network failures. A caller's own cancellation is not transient.
+func IsTransient(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	if e, ok := asAPIError(err); ok {
+		switch e.Code {
+		case CodeUnableToLockRow, CodeServerUnavailable, CodeRequestLimitExceeded, "UNKNOWN_EXCEPTION":
+			return true
+		}
+		switch e.Status {
+		case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+			http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			return true
+		}
+		return false
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// RateLimitDelay returns how long to wait after REQUEST_LIMIT_EXCEEDED (or 429):
+// the Retry-After header if present, else DefaultRateLimitDelay.
+func RateLimitDelay(err error) (time.Duration, bool) {
+	e, ok := asAPIError(err)
+	if !ok || (e.Code != CodeRequestLimitExceeded && e.Status != http.StatusTooManyRequests) {
+		return 0, false
+	}
+	if e.RetryAfter > 0 {
+		return e.RetryAfter, true
+	}
+	return DefaultRateLimitDelay, true
+}
+
+// IsAuth reports a credential problem that survived the automatic re-authentication:
+// 401 INVALID_SESSION_ID or an OAuth invalid_client / invalid_grant / unauthorized_client.
+func IsAuth(err error) bool {
+	e, ok := asAPIError(err)
+	if !ok {
+		return false
+	}
+	switch e.Code {
+	case CodeInvalidSession, "invalid_client", "invalid_grant", "invalid_client_id", "unauthorized_client", "INVALID_AUTH_HEADER":
+		return true
+	}
+	return e.Status == http.StatusUnauthorized
+}
+
+// isDataErrorCode lists rejections caused by the record's data: retrying the
+// same write fails again until the data changes. MULTIPLE_CHOICES (an upsert
+// matching several records) belongs here too: only a data fix resolves it.
+func isDataErrorCode(code string) bool {
+	switch code {
+	case "REQUIRED_FIELD_MISSING", "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+		"DUPLICATES_DETECTED", "DUPLICATE_VALUE", "INVALID_EMAIL_ADDRESS",
+		"STRING_TOO_LONG", "INVALID_FIELD", "MALFORMED_ID",
+		"FIELD_INTEGRITY_EXCEPTION", "INVALID_CROSS_REFERENCE_KEY",
+		"INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "INVALID_TYPE_ON_FIELD_IN_RECORD",
+		"INVALID_FIELD_FOR_INSERT_UPDATE", "NUMBER_OUTSIDE_VALID_RANGE",
+		"INVALID_ID_FIELD", "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+		"JSON_PARSER_ERROR", "INVALID_TYPE", CodeMultipleChoices:
+		return true
+	}
+	return false
+}
+
+// IsDataError reports a rejection of the record's data (validation, duplicates,
+// bad ids); do not retry until the input changes.
+func IsDataError(err error) bool {
+	e, ok := asAPIError(err)
+	return ok && isDataErrorCode(e.Code)
+}
+
+// IsNotFound reports that the record does not exist or was deleted (404 NOT_FOUND, ENTITY_IS_DELETED).
+func IsNotFound(err error) bool {
+	e, ok := asAPIError(err)
+	return ok && (e.Code == CodeNotFound || e.Code == CodeEntityIsDeleted || e.Status == http.StatusNotFound)
+}
+
+// IsConvertedLead reports CANNOT_UPDATE_CONVERTED_LEAD: follow ConvertedContactId instead.
+func IsConvertedLead(err error) bool {
+	e, ok := asAPIError(err)
+	return ok && e.Code == CodeConvertedLead
+}

@@ -1,0 +1,384 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+
+	"github.com/prospect-sync/prospect-sync/engagement"
+	"github.com/prospect-sync/prospect-sync/salesforce"
+	"github.com/prospect-sync/prospect-sync/workflows"
+)
+
+// Dev defaults: the worker's local emulator (architecture.md), used when SALESFORCE_CLIENT_ID is unset.
+const (
+	devEmulatorURL    = "http://127.0.0.1:8280"
+	devClientID       = "emulator"
+	devClientSecret   = "emulator"
+	devBusinessUnitID = "0Uv000000000001AAA"
+)
+
+// bulkConcurrency bounds concurrent signal-with-starts: enough to saturate a local server.
+const bulkConcurrency = 32
+
+func dialTemporal(ctx context.Context) (client.Client, error) {
+	opts, err := envconfig.LoadDefaultClientOptions()
+	if err != nil {
+		return nil, fmt.Errorf("temporal client config (TEMPORAL_*): %w", err)
+	}
+	if opts.HostPort == "" {
+		opts.HostPort = "127.0.0.1:7233"
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = workflows.Namespace
+	}
+	opts.Logger = quietLogger{}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach Temporal at %s (is the worker running? start it with: go run ./worker): %w", opts.HostPort, err)
+	}
+	return c, nil
+}
+
+// quietLogger keeps the SDK's own logs out of a command-line tool's output.
+type quietLogger struct{}
+
+func (quietLogger) Debug(string, ...any) {}
+func (quietLogger) Info(string, ...any)  {}
+func (quietLogger) Warn(string, ...any)  {}
+func (quietLogger) Error(string, ...any) {}
+
+func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, useRule bool) error {
+	name := "sync"
+	if useRule {
+		name = "assign-rule"
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	all := fs.Bool("all", false, "every prospect in Account Engagement")
+	file := fs.String("file", "", "file of prospect ids (one a line, or CSV with an id column)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{fmt.Sprintf("%s: %v\n%s", name, err, usage)}
+	}
+	var ids []int64
+	for _, a := range fs.Args() {
+		id, err := workflows.ParseProspectID(a)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		ids = append(ids, id)
+	}
+	if *file != "" {
+		fromFile, err := readIDFile(*file)
+		if err != nil {
+			return err
+		}
+		ids = append(ids, fromFile...)
+	}
+	if !*all && len(ids) == 0 {
+		return usageError{name + ": give prospect ids, --file or --all\n" + usage}
+	}
+
+	c, err := dialTemporal(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	if *all {
+		ae, err := engagementClient(getenv)
+		if err != nil {
+			return err
+		}
+		listed, err := allProspectIDs(ctx, ae, stderr)
+		if err != nil {
+			return err
+		}
+		ids = append(ids, listed...)
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+
+	signal := workflows.SignalProspectChanged
+	if useRule {
+		signal = workflows.SignalUseActiveAssignmentRule
+	}
+	return bulkSignal(ctx, c, ids, signal, stdout, stderr)
+}
+
+// bulkSignal signal-with-starts every id, showing progress, and ends with a summary.
+func bulkSignal(ctx context.Context, c client.Client, ids []int64, signal string, stdout, stderr io.Writer) error {
+	ch := make(chan int64)
+	go func() {
+		defer close(ch)
+		for _, id := range ids {
+			select {
+			case ch <- id:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	start := time.Now()
+	lastPrint := time.Time{}
+	total := len(ids)
+	report := func(p workflows.Progress) {
+		if now := time.Now(); now.Sub(lastPrint) >= time.Second || p.Done == total {
+			lastPrint = now
+			elapsed := now.Sub(start).Seconds()
+			rate := float64(p.Done) / max(elapsed, 1e-9)
+			eta := time.Duration(float64(total-p.Done)/max(rate, 1e-9)) * time.Second
+			fmt.Fprintf(stderr, "  %d/%d done, %d failed, %.0f/s, ETA %s\n", p.Done, total, p.Failed, rate, eta.Round(time.Second))
+		}
+	}
+	var progress func(workflows.Progress)
+	if total > 1 {
+		progress = report
+	}
+	failures := workflows.SignalMany(ctx, c, ch, signal, bulkConcurrency, progress)
+	elapsed := time.Since(start)
+	ok := total - len(failures)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("interrupted after %s: %w", elapsed.Round(time.Millisecond), err)
+	}
+	fmt.Fprintf(stdout, "%d of %d prospect syncs started or signalled in %s (%.0f/s)\n", ok, total,
+		elapsed.Round(time.Millisecond), float64(total)/max(elapsed.Seconds(), 1e-9))
+	for i, f := range failures {
+		if i == 20 {
+			fmt.Fprintf(stdout, "  … and %d more failures\n", len(failures)-20)
+			break
+		}
+		fmt.Fprintf(stdout, "  prospect %d: %v\n", f.ProspectID, f.Err)
+	}
+	if len(failures) > 0 {
+		return fmt.Errorf("%d of %d failed", len(failures), total)
+	}
+	return nil
+}
+
+// readIDFile reads prospect ids: one a line, or a CSV whose header has an "id" (or
+// "prospect_id", "prospectId") column. Blank lines and lines starting with # are skipped.
+func readIDFile(path string) ([]int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	r.Comment = '#'
+	r.TrimLeadingSpace = true
+	rows, err := r.ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	col := 0
+	if len(rows) > 0 && len(rows[0]) > 0 {
+		if _, err := workflows.ParseProspectID(rows[0][0]); err != nil || len(rows[0]) > 1 {
+			// A header row: find the id column.
+			col = slices.IndexFunc(rows[0], func(h string) bool {
+				h = strings.ToLower(strings.TrimSpace(h))
+				return h == "id" || h == "prospect_id" || h == "prospectid" || h == "prospect id"
+			})
+			if col < 0 {
+				if _, err := workflows.ParseProspectID(rows[0][0]); err == nil {
+					col = 0 // no header; ids in the first column
+				} else {
+					return nil, usageError{fmt.Sprintf("%s: no id column in header %q", path, rows[0])}
+				}
+			} else {
+				rows = rows[1:]
+			}
+		}
+	}
+	var ids []int64
+	for i, row := range rows {
+		if len(row) == 0 || (len(row) == 1 && strings.TrimSpace(row[0]) == "") {
+			continue
+		}
+		if col >= len(row) {
+			return nil, usageError{fmt.Sprintf("%s: row %d has no column %d", path, i+1, col+1)}
+		}
+		id, err := workflows.ParseProspectID(row[col])
+		if err != nil {
+			return nil, usageError{fmt.Sprintf("%s: row %d: %v", path, i+1, err)}
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// engagementClient connects to Account Engagement, or to the local emulator in dev.
+func engagementClient(getenv func(string) string) (*engagement.Client, error) {
+	env := func(k, def string) string {
+		if v := strings.TrimSpace(getenv(k)); v != "" {
+			return v
+		}
+		return def
+	}
+	sfCfg := salesforce.Config{
+		LoginURL: env("SALESFORCE_LOGIN_URL", "https://login.salesforce.com"), ClientID: getenv("SALESFORCE_CLIENT_ID"),
+		ClientSecret: getenv("SALESFORCE_CLIENT_SECRET"), Username: getenv("SALESFORCE_USERNAME"), APIVersion: env("SALESFORCE_API_VERSION", "62.0"),
+	}
+	aeURL, bu := env("ACCOUNT_ENGAGEMENT_URL", "https://pi.pardot.com"), getenv("ACCOUNT_ENGAGEMENT_BUSINESS_UNIT_ID")
+	if sfCfg.ClientID == "" {
+		u := env("PROSPECT_SYNC_EMULATOR_URL", devEmulatorURL)
+		sfCfg = salesforce.Config{LoginURL: u, ClientID: devClientID, ClientSecret: devClientSecret}
+		aeURL, bu = u, devBusinessUnitID
+	} else if path := getenv("SALESFORCE_PRIVATE_KEY_FILE"); path != "" {
+		key, err := salesforce.LoadPrivateKey(path)
+		if err != nil {
+			return nil, fmt.Errorf("SALESFORCE_PRIVATE_KEY_FILE: %w", err)
+		}
+		sfCfg.PrivateKey = key
+	}
+	sf, err := salesforce.New(sfCfg)
+	if err != nil {
+		return nil, err
+	}
+	return engagement.New(engagement.Config{BaseURL: aeURL, BusinessUnitID: bu, Tokens: sf})
+}
+
+// allProspectIDs pages through every prospect in Account Engagement.
+func allProspectIDs(ctx context.Context, ae *engagement.Client, stderr io.Writer) ([]int64, error) {
+	var ids []int64
+	q := engagement.ProspectQuery{Limit: 1000}
+	for {
+		page, err := ae.QueryProspects(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("list prospects in Account Engagement: %w", err)
+		}
+		for _, p := range page.Prospects {
+			ids = append(ids, p.ID)
+		}
+		if page.NextPageToken == "" {
+			fmt.Fprintf(stderr, "  %d prospects in Account Engagement\n", len(ids))
+			return ids, nil
+		}
+		q = engagement.ProspectQuery{PageToken: page.NextPageToken}
+	}
+}
+
+func cmdStatus(ctx context.Context, args []string, stdout io.Writer, _ func(string) string) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	asJSON := fs.Bool("json", false, "print the sync-state query as JSON")
+	if err := fs.Parse(reorder(args)); err != nil || fs.NArg() != 1 {
+		return usageError{"status: give one prospect id\n" + usage}
+	}
+	id, err := workflows.ParseProspectID(fs.Arg(0))
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	c, err := dialTemporal(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	st, err := workflows.QueryStatus(ctx, c, id)
+	if errors.Is(err, workflows.ErrNoSync) {
+		return fmt.Errorf("prospect %d has no sync yet; start one with: go run ./starter sync %d", id, id)
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	printStatus(stdout, st)
+	return nil
+}
+
+func printStatus(w io.Writer, st workflows.SyncStatus) {
+	fmt.Fprintf(w, "Prospect %d: %s\n", st.ProspectID, st.State)
+	if st.CRMRecordID != "" {
+		fmt.Fprintf(w, "  Salesforce   %s %s, owner %s\n", st.CRMRecordType, st.CRMRecordID, st.OwnerID)
+	}
+	if st.AssignedUserID != 0 {
+		fmt.Fprintf(w, "  Assigned     Account Engagement user %d\n", st.AssignedUserID)
+	} else {
+		fmt.Fprintln(w, "  Assigned     nobody")
+	}
+	if st.WaitingFor != "" {
+		fmt.Fprintf(w, "  Waiting for  %s\n", st.WaitingFor)
+	}
+	if st.LastError != nil {
+		fmt.Fprintf(w, "  Last error   %s: %s\n", st.LastError.Code, st.LastError.Message)
+	}
+	if len(st.History) > 0 {
+		fmt.Fprintln(w, "  History")
+		for _, h := range st.History {
+			fmt.Fprintf(w, "    %s  %-20s %s\n", h.Time.Format(time.DateTime), h.State, h.Reason)
+		}
+	}
+}
+
+func cmdList(ctx context.Context, args []string, stdout io.Writer, _ func(string) string) error {
+	fs := flag.NewFlagSet("list", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	state := fs.String("state", "", "only syncs in this SyncState")
+	asJSON := fs.Bool("json", false, "one JSON object a line")
+	limit := fs.Int("limit", 1000, "at most this many rows (0: all)")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+		return usageError{"list: " + fmt.Sprint(err) + "\n" + usage}
+	}
+	valid := []workflows.SyncState{workflows.StateEvaluating, workflows.StateWaitingForAssignment, workflows.StateSynced,
+		workflows.StateDoNotSync, workflows.StateCRMDeleted, workflows.StateSyncError}
+	if *state != "" && !slices.Contains(valid, workflows.SyncState(*state)) {
+		return usageError{fmt.Sprintf("list: unknown state %q, want one of %v", *state, valid)}
+	}
+	c, err := dialTemporal(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	n := 0
+	enc := json.NewEncoder(stdout)
+	if !*asJSON {
+		fmt.Fprintf(stdout, "%-12s %-22s %-20s %-20s %s\n", "PROSPECT", "STATE", "CRM RECORD", "ERROR", "RUNNING")
+	}
+	err = workflows.ListByState(ctx, c, workflows.SyncState(*state), func(l workflows.Listed) bool {
+		n++
+		if *asJSON {
+			_ = enc.Encode(l)
+		} else {
+			fmt.Fprintf(stdout, "%-12s %-22s %-20s %-20s %v\n", l.ProspectID, l.State, l.CRMRecordID, l.ErrorCode, l.Running)
+		}
+		return *limit == 0 || n < *limit
+	})
+	if err != nil {
+		return err
+	}
+	if !*asJSON {
+		fmt.Fprintf(stdout, "%d syncs\n", n)
+	}
+	return nil
+}
+
+// reorder puts flags before positional arguments, so "status 1001 --json" works too.
+func reorder(args []string) []string {
+	var flags, rest []string
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") {
+			flags = append(flags, a)
+		} else {
+			rest = append(rest, a)
+		}
+	}
+	return append(flags, rest...)
+}

@@ -1,0 +1,73 @@
+// Command starter starts, signals and inspects prospect syncs.
+//
+//	starter sync <prospectId>...        start (or signal) the syncs of these prospects
+//	starter sync --all                  every prospect in Account Engagement, paged
+//	starter sync --file ids.txt|ids.csv one id a line, or a CSV with an "id" column
+//	starter assign-rule <prospectId>... send unassigned prospects through the active assignment rule (R5)
+//	starter status <prospectId> [--json]
+//	starter list [--state SyncState] [--json]
+//
+// Temporal is found through the SDK's TEMPORAL_* environment variables (default 127.0.0.1:7233).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// exitUsage is the exit code for a malformed command line or id.
+const exitUsage = 2
+
+// usageError marks errors that are the caller's to fix.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starter:", err)
+		var u usageError
+		if errors.As(err, &u) {
+			os.Exit(exitUsage)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `usage:
+  starter sync <prospectId>...          start or signal these prospects' syncs
+  starter sync --all                    every prospect in Account Engagement
+  starter sync --file FILE              ids one a line, or a CSV with an id column
+  starter assign-rule <prospectId>...   use the active assignment rule for these (R5)
+  starter status <prospectId> [--json]  where one prospect's sync stands
+  starter list [--state STATE] [--json] syncs by state (Evaluating, WaitingForAssignment,
+                                        Synced, DoNotSync, CrmDeleted, SyncError)`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	if len(args) == 0 {
+		return usageError{usage}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "sync":
+		return cmdSync(ctx, rest, stdout, stderr, getenv, false)
+	case "assign-rule":
+		return cmdSync(ctx, rest, stdout, stderr, getenv, true)
+	case "status":
+		return cmdStatus(ctx, rest, stdout, getenv)
+	case "list":
+		return cmdList(ctx, rest, stdout, getenv)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	return usageError{fmt.Sprintf("unknown command %q\n%s", cmd, usage)}
+}
