@@ -86,6 +86,7 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 	s.RecheckInterval = envDuration("SYNC_RECHECK_INTERVAL", s.RecheckInterval)
 	s.WaitRecheckInterval = envDuration("SYNC_WAIT_RECHECK_INTERVAL", s.WaitRecheckInterval)
 	s.IdleTimeout = envDuration("SYNC_IDLE_TIMEOUT", s.IdleTimeout)
+	s.ActivityTimeout = envDuration("SYNC_ACTIVITY_TIMEOUT", s.ActivityTimeout)
 	s.MaxHistoryEvents = envInt("SYNC_MAX_HISTORY_EVENTS", s.MaxHistoryEvents)
 	if v := env("SYNC_MATCH_ORDER", ""); v != "" {
 		order, err := workflows.ParseMatchOrder(v)

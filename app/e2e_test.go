@@ -13,8 +13,8 @@ import (
 
 	"github.com/rs/zerolog"
 	historypb "go.temporal.io/api/history/v1"
-	"google.golang.org/protobuf/encoding/protojson"
 	"go.temporal.io/sdk/converter"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/prospect-sync/prospect-sync/emulator"
 	"github.com/prospect-sync/prospect-sync/engagement"
@@ -43,7 +43,8 @@ func TestMain(m *testing.M) {
 	if os.Getenv("E2E_LOG") != "" {
 		testLog = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).Level(zerolog.DebugLevel)
 	}
-	testCfg, err = LoadConfig([]string{"-data-dir", dir, "-temporal-port", "0", "-ui-port", "-1", "-emulator-port", "0"}, func(string) string { return "" })
+	env := map[string]string{"SYNC_ACTIVITY_TIMEOUT": "3s"} // attempts lost with a stopped worker retry sooner
+	testCfg, err = LoadConfig([]string{"-data-dir", dir, "-temporal-port", "0", "-ui-port", "-1", "-emulator-port", "0"}, func(k string) string { return env[k] })
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

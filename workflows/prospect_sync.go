@@ -181,7 +181,7 @@ func timerSummary(t trigger) string {
 
 func (s *syncer) activityCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: time.Minute,
+		StartToCloseTimeout: s.settings.ActivityTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			// Outages are retried without limit: a prospect is never dropped.
 			InitialInterval:    time.Second,

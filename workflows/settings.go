@@ -64,6 +64,9 @@ type Settings struct {
 	// IdleTimeout completes a Synced, DoNotSync or CrmDeleted workflow after this long without
 	// change; a later signal-with-start brings it back. 0 keeps it running.
 	IdleTimeout time.Duration `json:"idleTimeout"`
+	// ActivityTimeout bounds one activity attempt; an attempt lost with a crashed worker is
+	// retried after it.
+	ActivityTimeout time.Duration `json:"activityTimeout"`
 	// MaxHistoryEvents continues a run as new past this history length, on top of the
 	// server's own suggestion.
 	MaxHistoryEvents int `json:"maxHistoryEvents"`
@@ -89,6 +92,7 @@ func DefaultSettings() Settings {
 		RecheckInterval:     24 * time.Hour,
 		WaitRecheckInterval: 7 * 24 * time.Hour,
 		IdleTimeout:         7 * 24 * time.Hour,
+		ActivityTimeout:     30 * time.Second,
 		MaxHistoryEvents:    2000,
 	}
 }
@@ -111,6 +115,9 @@ func (s Settings) Validate() error {
 		if m.Object != "" && m.Object != activities.TypeLead && m.Object != activities.TypeContact {
 			return fmt.Errorf("field mapping for %q: object %q, want Lead or Contact", m.Engagement, m.Object)
 		}
+	}
+	if s.ActivityTimeout < time.Second {
+		return fmt.Errorf("activity timeout %v: want at least 1s", s.ActivityTimeout)
 	}
 	if s.MaxHistoryEvents < 100 {
 		return fmt.Errorf("max history events %d: want at least 100", s.MaxHistoryEvents)
