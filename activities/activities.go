@@ -5,6 +5,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -53,6 +54,8 @@ const maxMatches = 50
 type Activities struct {
 	SF *salesforce.Client
 	AE *engagement.Client
+	// Start starts or signals a prospect's sync (used by the change feed).
+	Start StartFunc
 
 	mu    sync.Mutex
 	users map[int64]cachedUser
@@ -66,9 +69,9 @@ type cachedUser struct {
 	at           time.Time
 }
 
-// New returns the activities over the two clients.
-func New(sf *salesforce.Client, ae *engagement.Client) *Activities {
-	return &Activities{SF: sf, AE: ae, users: map[int64]cachedUser{}}
+// New returns the activities over the two clients and the sync starter.
+func New(sf *salesforce.Client, ae *engagement.Client, start StartFunc) *Activities {
+	return &Activities{SF: sf, AE: ae, Start: start, users: map[int64]cachedUser{}}
 }
 
 // FetchProspect reads the prospect and its assigned user's Salesforce id.
@@ -320,8 +323,7 @@ func (a *Activities) createAndRead(ctx context.Context, fields map[string]any, a
 	subs, err := a.SF.Composite(ctx, salesforce.CompositeRequest{AllOrNone: true, Requests: []salesforce.SubRequest{
 		{Method: "POST", ReferenceID: "lead", URL: a.SF.SObjectPath(TypeLead), Body: fields,
 			HTTPHeaders: map[string]string{"Sforce-Auto-Assign": autoAssign}},
-		{Method: "GET", ReferenceID: "owner", URL: a.SF.QueryPath(
-			"SELECT " + selectFields(leadBaseFields, readFields) + " FROM Lead WHERE Id = '@{lead.id}'")},
+		{Method: "GET", ReferenceID: "owner", URL: a.SF.SObjectPath(TypeLead, "@{lead.id}") + "?fields=" + strings.ReplaceAll(selectFields(leadBaseFields, readFields), " ", "")},
 	}})
 	if err != nil {
 		return CreateLeadResult{}, classify(err)
@@ -331,14 +333,11 @@ func (a *Activities) createAndRead(ctx context.Context, fields map[string]any, a
 			return CreateLeadResult{}, classify(err)
 		}
 	}
-	recs, err := subs[len(subs)-1].Records()
-	if err != nil {
-		return CreateLeadResult{}, classify(err)
+	var rec salesforce.Record
+	if err := json.Unmarshal(subs[len(subs)-1].Body, &rec); err != nil || rec.String("Id") == "" {
+		return CreateLeadResult{}, temporal.NewApplicationError("created Lead not readable", ErrTypeTransient, err)
 	}
-	if len(recs) == 0 {
-		return CreateLeadResult{}, temporal.NewApplicationError("created Lead not readable", ErrTypeTransient)
-	}
-	return CreateLeadResult{Record: toRecords(recs, TypeLead, readFields)[0]}, nil
+	return CreateLeadResult{Record: toRecords([]salesforce.Record{rec}, TypeLead, readFields)[0]}, nil
 }
 
 // UpdateRecord writes changed fields to the linked Lead or Contact.

@@ -98,7 +98,11 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 		// Let running activities finish on shutdown rather than abandon them mid-write.
 		WorkerStopTimeout: 30 * time.Second,
 	})
-	Register(a.worker, activities.New(sf, ae), cfg.Settings)
+	start := func(ctx context.Context, id int64, signal string) error {
+		_, err := workflows.SignalSync(ctx, a.client, id, signal)
+		return err
+	}
+	Register(a.worker, activities.New(sf, ae, start), cfg.Settings)
 	if err := a.worker.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
@@ -108,6 +112,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 // Register puts the workflows and activities on a worker under their contract names.
 func Register(w worker.Registry, acts *activities.Activities, s workflows.Settings) {
 	w.RegisterWorkflowWithOptions(workflows.ProspectSync, workflow.RegisterOptions{Name: workflows.ProspectSyncWorkflow})
+	w.RegisterWorkflowWithOptions(workflows.ChangeFeed, workflow.RegisterOptions{Name: workflows.ChangeFeedWorkflow})
 	w.RegisterActivity(acts)
 	w.RegisterActivityWithOptions(workflows.SettingsLoader(s), activity.RegisterOptions{Name: workflows.LoadSettingsActivity})
 }

@@ -382,3 +382,40 @@ func reorder(args []string) []string {
 	}
 	return append(flags, rest...)
 }
+
+func cmdWatch(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	interval := fs.Duration("interval", workflows.DefaultFeedInterval, "how often to poll Account Engagement")
+	since := fs.String("since", "now", `first changes to pick up: "now", "all" or an RFC 3339 time`)
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 || *interval < time.Second {
+		return usageError{"watch: [--interval 30s] [--since now|all|RFC3339]\n" + usage}
+	}
+	var cursor time.Time
+	switch *since {
+	case "now":
+		cursor = time.Now().UTC()
+	case "all":
+	default:
+		t, err := time.Parse(time.RFC3339, *since)
+		if err != nil {
+			return usageError{fmt.Sprintf("watch: --since %q: want now, all or an RFC 3339 time", *since)}
+		}
+		cursor = t
+	}
+	c, err := dialTemporal(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	started, err := workflows.StartChangeFeed(ctx, c, workflows.ChangeFeedInput{Cursor: cursor, Interval: *interval, Overlap: workflows.DefaultFeedOverlap})
+	if err != nil {
+		return err
+	}
+	if started {
+		fmt.Fprintf(stdout, "change feed %s started: polling Account Engagement every %s\n", workflows.ChangeFeedWorkflowID, *interval)
+	} else {
+		fmt.Fprintf(stdout, "change feed %s is already running (left as it is)\n", workflows.ChangeFeedWorkflowID)
+	}
+	return nil
+}

@@ -6,6 +6,7 @@
 //	starter assign-rule <prospectId>... send unassigned prospects through the active assignment rule (R5)
 //	starter status <prospectId> [--json]
 //	starter list [--state SyncState] [--json]
+//	starter watch [--interval 30s]      start the change feed (idempotent)
 //
 // Temporal is found through the SDK's TEMPORAL_* environment variables (default 127.0.0.1:7233).
 package main
@@ -49,7 +50,9 @@ const usage = `usage:
   starter assign-rule <prospectId>...   use the active assignment rule for these (R5)
   starter status <prospectId> [--json]  where one prospect's sync stands
   starter list [--state STATE] [--json] syncs by state (Evaluating, WaitingForAssignment,
-                                        Synced, DoNotSync, CrmDeleted, SyncError)`
+                                        Synced, DoNotSync, CrmDeleted, SyncError)
+  starter watch [--interval 30s] [--since now|all|TIME]
+                                        start the Account Engagement change feed (once)`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 {
@@ -65,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return cmdStatus(ctx, rest, stdout, getenv)
 	case "list":
 		return cmdList(ctx, rest, stdout, getenv)
+	case "watch":
+		return cmdWatch(ctx, rest, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

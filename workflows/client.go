@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -174,4 +175,27 @@ loop:
 	close(results)
 	<-done
 	return failures
+}
+
+// StartChangeFeed starts the change feed unless it already runs (then it is left as it is);
+// it reports whether this call started it. Two concurrent calls still make one feed.
+func StartChangeFeed(ctx context.Context, c client.Client, in ChangeFeedInput) (started bool, _ error) {
+	desc, err := c.DescribeWorkflowExecution(ctx, ChangeFeedWorkflowID, "")
+	var notFound *serviceerror.NotFound
+	switch {
+	case err == nil && desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		return false, nil
+	case err != nil && !errors.As(err, &notFound):
+		return false, fmt.Errorf("describe change feed: %w", err)
+	}
+	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       ChangeFeedWorkflowID,
+		TaskQueue:                TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		StaticSummary:            "Account Engagement change feed every " + in.Interval.String(),
+	}, ChangeFeedWorkflow, in)
+	if err != nil {
+		return false, fmt.Errorf("start change feed: %w", err)
+	}
+	return true, nil
 }

@@ -12,6 +12,9 @@ import (
 	"github.com/prospect-sync/prospect-sync/activities"
 )
 
+// Version change ids (workflow.GetVersion): each names a change running workflows must survive.
+const changeDrainStartSignals = "drain-start-signals"
+
 // maxHistoryEntries bounds the decision history kept in the sync-state query.
 const maxHistoryEntries = 20
 
@@ -103,6 +106,10 @@ func ProspectSync(ctx workflow.Context, in ProspectSyncInput) (ProspectSyncResul
 	why := triggerStart
 	if in.Carry != nil {
 		why = s.wait(ctx, changed, useRule)
+	} else if workflow.GetVersion(ctx, changeDrainStartSignals, workflow.DefaultVersion, 1) >= 1 {
+		// The signal a SignalWithStart delivered is what this first evaluation answers;
+		// histories from before this change evaluated twice and must replay as they ran.
+		s.drain(changed, useRule)
 	}
 	for {
 		if why == triggerIdle {
@@ -162,14 +169,23 @@ func (s *syncer) wait(ctx workflow.Context, changed, useRule workflow.ReceiveCha
 		sel.AddFuture(timer, func(workflow.Future) {})
 	}
 	sel.Select(ctx)
-	for changed.ReceiveAsync(nil) {
-		why = triggerSignal
-	}
-	for useRule.ReceiveAsync(nil) {
-		s.carry.UseAssignmentRule = true
+	if s.drain(changed, useRule) {
 		why = triggerSignal
 	}
 	return why
+}
+
+// drain consumes pending signals (one evaluation answers them all) and reports whether any came.
+func (s *syncer) drain(changed, useRule workflow.ReceiveChannel) bool {
+	any := false
+	for changed.ReceiveAsync(nil) {
+		any = true
+	}
+	for useRule.ReceiveAsync(nil) {
+		s.carry.UseAssignmentRule = true
+		any = true
+	}
+	return any
 }
 
 func timerSummary(t trigger) string {

@@ -1,0 +1,107 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/prospect-sync/prospect-sync/engagement"
+)
+
+// ErrTypeNoStarter: the worker was built without a way to start syncs (a wiring bug).
+const ErrTypeNoStarter = "NoStarter"
+
+// signalConcurrency bounds concurrent signal-with-starts from one activity.
+const signalConcurrency = 16
+
+// StartFunc starts (or signals) one prospect's sync with a signal; the worker wires it to the
+// Temporal client, which keeps this package free of workflow names.
+type StartFunc func(ctx context.Context, prospectID int64, signal string) error
+
+// Change is one prospect version seen in the change feed.
+type Change struct {
+	ProspectID int64
+	UpdatedAt  time.Time
+}
+
+// PollChangesInput asks for one page of prospects changed since a time.
+type PollChangesInput struct {
+	// Since is inclusive; the feed passes its cursor minus an overlap for the API's read lag.
+	Since     time.Time
+	Limit     int
+	PageToken string
+}
+
+// PollChangesResult is one page of changes, ordered by updatedAt.
+type PollChangesResult struct {
+	Changes       []Change
+	NextPageToken string
+}
+
+// PollChanges reads one page of prospects changed since a time from Account Engagement.
+func (a *Activities) PollChanges(ctx context.Context, in PollChangesInput) (PollChangesResult, error) {
+	q := engagement.ProspectQuery{UpdatedAfter: in.Since, Limit: in.Limit, IncludeDeleted: true}
+	if in.PageToken != "" {
+		q = engagement.ProspectQuery{PageToken: in.PageToken}
+	}
+	page, err := a.AE.QueryProspects(ctx, q)
+	if err != nil {
+		return PollChangesResult{}, classify(err)
+	}
+	out := PollChangesResult{NextPageToken: page.NextPageToken, Changes: make([]Change, 0, len(page.Prospects))}
+	for _, p := range page.Prospects {
+		out.Changes = append(out.Changes, Change{ProspectID: p.ID, UpdatedAt: p.UpdatedAt})
+	}
+	return out, nil
+}
+
+// SignalProspectsInput names the prospects whose syncs should look again.
+type SignalProspectsInput struct {
+	ProspectIDs []int64
+	Signal      string
+}
+
+// SignalProspectsResult counts what was signalled.
+type SignalProspectsResult struct {
+	Signalled int
+}
+
+// SignalProspects signal-with-starts each prospect's sync. Signals are idempotent for the
+// sync (it re-reads the prospect), so a retried batch is harmless.
+func (a *Activities) SignalProspects(ctx context.Context, in SignalProspectsInput) (SignalProspectsResult, error) {
+	if a.Start == nil {
+		return SignalProspectsResult{}, temporal.NewNonRetryableApplicationError("no StartFunc wired", ErrTypeNoStarter, nil)
+	}
+	sem := make(chan struct{}, signalConcurrency)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for _, id := range in.ProspectIDs {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return SignalProspectsResult{}, ctx.Err()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := a.Start(ctx, id, in.Signal); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("prospect %d: %w", id, err))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return SignalProspectsResult{}, temporal.NewApplicationErrorWithOptions(
+			fmt.Sprintf("%d of %d signals failed", len(errs), len(in.ProspectIDs)), ErrTypeTransient,
+			temporal.ApplicationErrorOptions{Cause: errors.Join(errs...)})
+	}
+	return SignalProspectsResult{Signalled: len(in.ProspectIDs)}, nil
+}

@@ -1,0 +1,142 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/prospect-sync/prospect-sync/activities"
+)
+
+// Change feed defaults.
+const (
+	DefaultFeedInterval = 30 * time.Second
+	// DefaultFeedOverlap re-reads this much before the cursor: Account Engagement reads may lag
+	// writes by up to 60 s (docs/domain.md §3).
+	DefaultFeedOverlap = 60 * time.Second
+	// feedPageLimit is v5's maximum page size: the fewest calls against the daily quota.
+	feedPageLimit = 1000
+	// feedPollsPerRun bounds a run's history; the next run continues from the cursor.
+	feedPollsPerRun = 500
+)
+
+// ChangeFeedInput starts, or continues as new, the change feed.
+type ChangeFeedInput struct {
+	// Cursor is the newest updatedAt already handled; changes at or after Cursor-Overlap are read.
+	Cursor   time.Time
+	Interval time.Duration
+	Overlap  time.Duration
+	// Seen holds the versions signalled within the overlap window, so re-reads don't re-signal.
+	Seen []activities.Change
+	// Polls stops a run after this many polls (tests); 0 runs until continue-as-new.
+	Polls int `json:",omitempty"`
+}
+
+// ChangeFeedResult is returned only when Polls ends a run.
+type ChangeFeedResult struct {
+	Cursor    time.Time
+	Signalled int
+}
+
+// ChangeFeedStatus is the change feed's sync-state query answer.
+type ChangeFeedStatus struct {
+	Cursor    time.Time `json:"cursor"`
+	LastPoll  time.Time `json:"lastPoll"`
+	Signalled int       `json:"signalled"`
+	Interval  string    `json:"interval"`
+}
+
+// ChangeFeed polls Account Engagement for prospects changed since its cursor and
+// signal-with-starts each one's ProspectSync with prospect-changed.
+func ChangeFeed(ctx workflow.Context, in ChangeFeedInput) (ChangeFeedResult, error) {
+	if in.Interval <= 0 {
+		in.Interval = DefaultFeedInterval
+	}
+	if in.Overlap < 0 {
+		in.Overlap = 0
+	}
+	status := ChangeFeedStatus{Cursor: in.Cursor, Interval: in.Interval.String()}
+	if err := workflow.SetQueryHandler(ctx, QuerySyncState, func() (ChangeFeedStatus, error) { return status, nil }); err != nil {
+		return ChangeFeedResult{}, err
+	}
+	var a *activities.Activities
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 5 * time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
+	})
+	seen := map[int64]time.Time{}
+	for _, c := range in.Seen {
+		seen[c.ProspectID] = c.UpdatedAt
+	}
+	total := 0
+	for poll := 1; ; poll++ {
+		since := in.Cursor.Add(-in.Overlap)
+		newest := in.Cursor
+		token := ""
+		for {
+			var page activities.PollChangesResult
+			err := workflow.ExecuteActivity(actx, a.PollChanges, activities.PollChangesInput{Since: since, Limit: feedPageLimit, PageToken: token}).Get(ctx, &page)
+			if err != nil {
+				return ChangeFeedResult{}, err
+			}
+			var ids []int64
+			for _, c := range page.Changes {
+				if v, ok := seen[c.ProspectID]; ok && !c.UpdatedAt.After(v) {
+					continue // this version was already signalled
+				}
+				seen[c.ProspectID] = c.UpdatedAt
+				in.Seen = append(in.Seen, c)
+				ids = append(ids, c.ProspectID)
+				if c.UpdatedAt.After(newest) {
+					newest = c.UpdatedAt
+				}
+			}
+			if len(ids) > 0 {
+				err := workflow.ExecuteActivity(actx, a.SignalProspects, activities.SignalProspectsInput{ProspectIDs: ids, Signal: SignalProspectChanged}).Get(ctx, nil)
+				if err != nil {
+					return ChangeFeedResult{}, err
+				}
+				total += len(ids)
+				status.Signalled += len(ids)
+			}
+			token = page.NextPageToken
+			if token == "" {
+				break
+			}
+		}
+		in.Cursor = newest
+		in.Seen = pruneSeen(in.Seen, seen, in.Cursor.Add(-in.Overlap))
+		status.Cursor, status.LastPoll = in.Cursor, workflow.Now(ctx)
+
+		if in.Polls > 0 && poll >= in.Polls {
+			return ChangeFeedResult{Cursor: in.Cursor, Signalled: total}, nil
+		}
+		if poll >= feedPollsPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			next := in
+			next.Polls = 0
+			return ChangeFeedResult{}, workflow.NewContinueAsNewError(ctx, ChangeFeedWorkflow, next)
+		}
+		if err := workflow.NewTimerWithOptions(ctx, in.Interval, workflow.TimerOptions{Summary: "next poll"}).Get(ctx, nil); err != nil {
+			return ChangeFeedResult{}, err
+		}
+	}
+}
+
+// pruneSeen drops versions older than the overlap window (they can't be read again), keeping
+// the carried state bounded. It walks the slice, never the map, so the order is deterministic.
+func pruneSeen(list []activities.Change, seen map[int64]time.Time, before time.Time) []activities.Change {
+	out := list[:0]
+	for _, c := range list {
+		if c.UpdatedAt.Before(before) {
+			if v, ok := seen[c.ProspectID]; ok && v.Equal(c.UpdatedAt) {
+				delete(seen, c.ProspectID)
+			}
+			continue
+		}
+		if v := seen[c.ProspectID]; v.Equal(c.UpdatedAt) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
