@@ -283,14 +283,13 @@ func toRecords(recs []salesforce.Record, typ string, mapped []string) []CRMRecor
 // Lead an earlier attempt may have created (its response lost), and returns that one.
 func (a *Activities) CreateLead(ctx context.Context, in CreateLeadInput) (CreateLeadResult, error) {
 	if activity.GetInfo(ctx).Attempt > 1 {
-		recs, err := a.SF.Query(ctx, fmt.Sprintf("SELECT %s FROM Lead WHERE Email = %s AND IsConverted = false ORDER BY CreatedDate DESC LIMIT 1",
-			selectFields(leadBaseFields, in.ReadFields), salesforce.Quote(strings.TrimSpace(in.Email))))
+		existing, err := a.existingLead(ctx, in)
 		if err != nil {
-			return CreateLeadResult{}, classify(err)
+			return CreateLeadResult{}, err
 		}
-		if len(recs) > 0 {
-			activity.GetLogger(ctx).Info("found the Lead an earlier attempt created", "leadId", recs[0].String("Id"))
-			return CreateLeadResult{Record: toRecords(recs, TypeLead, in.ReadFields)[0], Existing: true}, nil
+		if existing != nil {
+			activity.GetLogger(ctx).Info("found the Lead an earlier attempt created", "leadId", existing.ID)
+			return CreateLeadResult{Record: *existing, Existing: true}, nil
 		}
 	}
 	fields := make(map[string]any, len(in.Fields)+1)
@@ -315,6 +314,20 @@ func (a *Activities) CreateLead(ctx context.Context, in CreateLeadInput) (Create
 		rec.Fields[f] = in.Fields[f]
 	}
 	return CreateLeadResult{Record: rec}, nil
+}
+
+// existingLead finds the Lead an earlier attempt at this create may have stored before its
+// response was lost; nil when there is none.
+func (a *Activities) existingLead(ctx context.Context, in CreateLeadInput) (*CRMRecord, error) {
+	recs, err := a.SF.Query(ctx, fmt.Sprintf("SELECT %s FROM Lead WHERE Email = %s AND IsConverted = false ORDER BY CreatedDate DESC LIMIT 1",
+		selectFields(leadBaseFields, in.ReadFields), salesforce.Quote(strings.TrimSpace(in.Email))))
+	if err != nil {
+		return nil, classify(err)
+	}
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	return &toRecords(recs, TypeLead, in.ReadFields)[0], nil
 }
 
 // createAndRead creates a Lead whose owner Salesforce picks (the active rule with autoAssign
