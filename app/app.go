@@ -93,6 +93,11 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 	if err != nil {
 		return nil, err
 	}
+	// Waiting workflows fall out of this LRU cache, so worker memory stays bounded however many
+	// prospects wait; a signal replays an evicted one from its (short) history.
+	if cfg.StickyCacheSize > 0 {
+		worker.SetStickyWorkflowCacheSize(cfg.StickyCacheSize)
+	}
 	a.worker = worker.New(a.client, workflows.TaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: cfg.MaxConcurrentActivities,
 		// Let running activities finish on shutdown rather than abandon them mid-write.

@@ -358,3 +358,61 @@ func TestContinueAsNewWaitsForPendingSignals(t *testing.T) {
 		t.Fatalf("continued as new at %v with the signal of %v unhandled (last fetch %v)", env.Now(), lastSignal, lastFetch)
 	}
 }
+
+// TestYearOfWaitingStaysBounded time-skips a year of a prospect waiting for assignment with a
+// daily re-check. The test environment keeps no history, so the test counts the events each
+// step adds (the same numbers the server records) and reports them as the history length; the
+// workflow must continue as new before its history passes MaxHistoryEvents, never query
+// Salesforce while waiting, and carry its state from run to run.
+func TestYearOfWaitingStaysBounded(t *testing.T) {
+	w := newWorld(prospect())
+	s := DefaultSettings()
+	s.WaitRecheckInterval = 24 * time.Hour
+	s.MaxHistoryEvents = 500
+	const year = 365 * 24 * time.Hour
+	in := ProspectSyncInput{ProspectID: 1001}
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := start
+	runs, maxLen := 0, 0
+	for now.Sub(start) < year {
+		runs++
+		env := newEnv(t, w, s)
+		env.SetStartTime(now)
+		// WorkflowExecutionStarted, WorkflowTaskScheduled/Started/Completed.
+		length := 4
+		add := func(n int) {
+			length += n
+			maxLen = max(maxLen, length)
+			env.SetCurrentHistoryLength(length)
+		}
+		// Scheduled, Started, Completed + the workflow task that handles it (3).
+		env.SetOnActivityCompletedListener(func(*activity.Info, converter.EncodedValue, error) { add(6) })
+		// MarkerRecorded for the settings.
+		env.SetOnLocalActivityCompletedListener(func(*activity.Info, converter.EncodedValue, error) { add(1) })
+		// TimerStarted, TimerFired + the workflow task (3).
+		env.SetOnTimerFiredListener(func(string) { add(5) })
+		env.ExecuteWorkflow(ProspectSyncWorkflow, in)
+		var can *workflow.ContinueAsNewError
+		if !errors.As(env.GetWorkflowError(), &can) {
+			t.Fatalf("run %d ended with %v, want continue-as-new", runs, env.GetWorkflowError())
+		}
+		in = ProspectSyncInput{}
+		if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &in); err != nil {
+			t.Fatal(err)
+		}
+		if in.Carry == nil || in.Carry.Status.State != StateWaitingForAssignment {
+			t.Fatalf("run %d carried %+v, want the waiting state", runs, in.Carry)
+		}
+		now = env.Now()
+	}
+	if maxLen > s.MaxHistoryEvents+20 {
+		t.Errorf("a run reached %d events, want at most about %d", maxLen, s.MaxHistoryEvents)
+	}
+	if got := w.count("FindMatches"); got != 0 {
+		t.Errorf("%d Salesforce lookups while waiting, want 0", got)
+	}
+	if got := w.count("FetchProspect"); got < 360 || got > 370 {
+		t.Errorf("%d Account Engagement reads in a year of daily re-checks, want about 365", got)
+	}
+	t.Logf("a year of daily re-checks: %d runs, longest %d events, %d prospect reads, 0 Salesforce calls", runs, maxLen, w.count("FetchProspect"))
+}
