@@ -81,6 +81,10 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 		}
 		a.TemporalAddress = copts.HostPort
 	}
+	if loopback(copts.HostPort) {
+		// Compressing gRPC to a server on this machine costs CPU and saves nothing.
+		copts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
+	}
 	copts.Logger = SDKLogger{Z: log.With().Str("component", "temporal-sdk").Logger().Level(max(log.GetLevel(), zerolog.WarnLevel))}
 	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -198,4 +202,17 @@ func (a *App) Stop() {
 	if a.emulator != nil {
 		_ = a.emulator.Close()
 	}
+}
+
+// loopback reports whether a host:port names this machine.
+func loopback(hostPort string) bool {
+	host, _, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -13,7 +13,10 @@ import (
 )
 
 // Version change ids (workflow.GetVersion): each names a change running workflows must survive.
-const changeDrainStartSignals = "drain-start-signals"
+const (
+	changeDrainStartSignals = "drain-start-signals"
+	changeSkipUnchanged     = "skip-unchanged-on-signal"
+)
 
 // maxHistoryEntries bounds the decision history kept in the sync-state query.
 const maxHistoryEntries = 20
@@ -79,6 +82,8 @@ type syncer struct {
 	ended    bool
 	// attrs mirrors the search attributes last upserted, to upsert only changes.
 	attrs map[string]string
+	// ruleRequested is set by a use-active-assignment-rule signal until the next evaluation.
+	ruleRequested bool
 }
 
 // ProspectSync keeps one Account Engagement prospect and its Salesforce record in step under
@@ -161,7 +166,7 @@ func (s *syncer) wait(ctx workflow.Context, changed, useRule workflow.ReceiveCha
 	sel.AddReceive(changed, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); why = triggerSignal })
 	sel.AddReceive(useRule, func(c workflow.ReceiveChannel, _ bool) {
 		c.Receive(ctx, nil)
-		s.carry.UseAssignmentRule = true
+		s.carry.UseAssignmentRule, s.ruleRequested = true, true
 		why = triggerSignal
 	})
 	if d > 0 {
@@ -182,7 +187,7 @@ func (s *syncer) drain(changed, useRule workflow.ReceiveChannel) bool {
 		any = true
 	}
 	for useRule.ReceiveAsync(nil) {
-		s.carry.UseAssignmentRule = true
+		s.carry.UseAssignmentRule, s.ruleRequested = true, true
 		any = true
 	}
 	return any
@@ -228,9 +233,17 @@ func (s *syncer) evaluate(ctx workflow.Context, why trigger) error {
 	p := fetched.Prospect
 	s.carry.Status.AssignedUserID = p.AssignedUserID
 	state := s.carry.Status.State
-	if why == triggerRecheck && state != StateSynced && p.UpdatedAt.Equal(s.carry.SeenUpdatedAt) {
+	unchanged := p.UpdatedAt.Equal(s.carry.SeenUpdatedAt)
+	if why == triggerRecheck && state != StateSynced && unchanged {
 		s.upsertAttrs(ctx) // the assigned user may be all that changed
 		return nil         // nothing changed: no Salesforce call, no new decision
+	}
+	ruleRequested := s.ruleRequested
+	s.ruleRequested = false
+	if why == triggerSignal && unchanged && !ruleRequested &&
+		workflow.GetVersion(ctx, changeSkipUnchanged, workflow.DefaultVersion, 1) >= 1 {
+		// The change feed also reports our own write-backs; the prospect is as we left it.
+		return nil
 	}
 	s.carry.SeenUpdatedAt = p.UpdatedAt
 
@@ -316,6 +329,9 @@ func (s *syncer) writeBack(ctx, actx workflow.Context, p activities.Prospect, fi
 	var a *activities.Activities
 	var res activities.WriteBackResult
 	err := workflow.ExecuteActivity(actx, a.WriteBack, activities.WriteBackInput{ProspectID: p.ID, Fields: fields, AssignOwnerID: owner, CurrentAssignedUserID: p.AssignedUserID}).Get(ctx, &res)
+	if err == nil && !res.UpdatedAt.IsZero() {
+		s.carry.SeenUpdatedAt = res.UpdatedAt // our own write is no change to react to
+	}
 	return res.AssignedUserID, err
 }
 

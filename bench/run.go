@@ -1,0 +1,485 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/prospect-sync/prospect-sync/devserver"
+	"github.com/prospect-sync/prospect-sync/emulator"
+	"github.com/prospect-sync/prospect-sync/engagement"
+	"github.com/prospect-sync/prospect-sync/salesforce"
+	"github.com/prospect-sync/prospect-sync/workflows"
+)
+
+const (
+	baselineQueue    = "bench-baseline"
+	baselineWorkflow = "BenchBaseline"
+	// activitiesPerSync is what a created or updated prospect runs: FetchProspect, FindMatches,
+	// CreateLead or UpdateRecord, WriteBack (plus the LoadSettings local activity).
+	activitiesPerSync = 4
+	startConcurrency  = 64
+	// maxActivities matches the worker's default PROSPECT_SYNC_MAX_ACTIVITIES.
+	maxActivities = 100
+)
+
+type bench struct {
+	cfg    config
+	logw   io.Writer
+	dir    string
+	srv    *devserver.Server
+	emu    *emulator.Emulator
+	emuURL string
+	c      client.Client
+	sf     *salesforce.Client
+	ae     *engagement.Client
+	worker *exec.Cmd
+}
+
+func (b *bench) logf(format string, args ...any) {
+	fmt.Fprintf(b.logw, time.Now().Format("15:04:05 ")+format+"\n", args...)
+}
+
+func run(ctx context.Context, cfg config, logw io.Writer) (rep report, err error) {
+	b := &bench{cfg: cfg, logw: logw}
+	rep.Machine = fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+	if err := b.setup(ctx); err != nil {
+		b.teardown()
+		return rep, err
+	}
+	defer b.teardown()
+
+	if rep.Throughput, rep.APICost, err = b.throughput(ctx); err != nil {
+		return rep, err
+	}
+	if cfg.Waiting > 0 {
+		var ids []int64
+		if rep.Waiting, ids, err = b.waiting(ctx); err != nil {
+			return rep, err
+		}
+		if cfg.Assign > 0 {
+			if rep.Resume, err = b.resume(ctx, ids[:min(cfg.Assign, len(ids))]); err != nil {
+				return rep, err
+			}
+		}
+	}
+	return rep, nil
+}
+
+func (b *bench) setup(ctx context.Context) error {
+	b.dir = b.cfg.Dir
+	if b.dir == "" {
+		d, err := os.MkdirTemp("", "prospect-sync-bench-")
+		if err != nil {
+			return err
+		}
+		b.dir = d
+	}
+	var err error
+	b.logf("starting embedded Temporal (SQLite WAL in %s)", b.dir)
+	b.srv, err = devserver.Start(ctx, devserver.Options{DataDir: filepath.Join(b.dir, "temporal"), UIPort: -1,
+		SearchAttributes: workflows.SearchAttributes(), Logger: zerolog.Nop()})
+	if err != nil {
+		return err
+	}
+	b.emu, err = emulator.New(emulator.Options{DSN: filepath.Join(b.dir, "emulator.db"), Seed: true,
+		DailyAPILimit: 1 << 30, AEDailyLimit: 1 << 30, TokenTTL: 24 * time.Hour})
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	b.emuURL = "http://" + l.Addr().String()
+	go func() { _ = http.Serve(l, b.emu) }()
+
+	// As the worker does for a server on this machine: no gRPC compression.
+	b.c, err = client.DialContext(ctx, client.Options{HostPort: b.srv.FrontendAddress(), Namespace: workflows.Namespace, Logger: quiet{},
+		ConnectionOptions: client.ConnectionOptions{GrpcCompression: &client.GrpcCompressionNone{}}})
+	if err != nil {
+		return err
+	}
+	b.sf, err = salesforce.New(salesforce.Config{LoginURL: b.emuURL, ClientID: emulator.ClientID, ClientSecret: emulator.ClientSecret})
+	if err != nil {
+		return err
+	}
+	b.ae, err = engagement.New(engagement.Config{BaseURL: b.emuURL, BusinessUnitID: emulator.BusinessUnitID, Tokens: b.sf})
+	if err != nil {
+		return err
+	}
+	return b.startWorker(ctx)
+}
+
+// startWorker builds ./worker and runs it as a child configured as in production: an external
+// Temporal (ours) and "real" Salesforce (the emulator's URL).
+func (b *bench) startWorker(ctx context.Context) error {
+	bin := filepath.Join(b.dir, "worker-bin")
+	b.logf("building ./worker")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./worker")
+	build.Stdout, build.Stderr = b.logw, b.logw
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("build worker: %w", err)
+	}
+	b.worker = exec.CommandContext(ctx, bin)
+	b.worker.Env = append(os.Environ(),
+		"TEMPORAL_ADDRESS="+b.srv.FrontendAddress(), "TEMPORAL_NAMESPACE="+workflows.Namespace,
+		"SALESFORCE_LOGIN_URL="+b.emuURL, "SALESFORCE_CLIENT_ID="+emulator.ClientID, "SALESFORCE_CLIENT_SECRET="+emulator.ClientSecret,
+		"ACCOUNT_ENGAGEMENT_URL="+b.emuURL, "ACCOUNT_ENGAGEMENT_BUSINESS_UNIT_ID="+emulator.BusinessUnitID,
+		"LOG_LEVEL=warn", "LOG_FORMAT=json", "PROSPECT_SYNC_MAX_ACTIVITIES="+strconv.Itoa(maxActivities))
+	b.worker.Stdout, b.worker.Stderr = io.Discard, b.logw
+	b.worker.Cancel = func() error { return b.worker.Process.Signal(os.Interrupt) }
+	b.worker.WaitDelay = 30 * time.Second
+	return b.worker.Start()
+}
+
+func (b *bench) teardown() {
+	if b.worker != nil && b.worker.Process != nil {
+		_ = b.worker.Process.Signal(os.Interrupt)
+		_ = b.worker.Wait()
+	}
+	if b.c != nil {
+		b.c.Close()
+	}
+	if b.srv != nil {
+		_ = b.srv.Stop()
+	}
+	if b.emu != nil {
+		_ = b.emu.Close()
+	}
+	if !b.cfg.Keep && b.cfg.Dir == "" && b.dir != "" {
+		_ = os.RemoveAll(b.dir)
+	}
+}
+
+// throughput measures the bare ceiling (workflows running the same number of no-op
+// activities) and then real syncs, on the same server, in the same run.
+func (b *bench) throughput(ctx context.Context) (throughput, apiCost, error) {
+	n := b.cfg.N
+	t := throughput{Prospects: n, ActivitiesPerRun: activitiesPerSync}
+
+	b.logf("ceiling: %d workflows of %d no-op activities", n, activitiesPerSync)
+	w := worker.New(b.c, baselineQueue, worker.Options{MaxConcurrentActivityExecutionSize: maxActivities})
+	w.RegisterWorkflowWithOptions(baseline, workflow.RegisterOptions{Name: baselineWorkflow})
+	w.RegisterActivity(noop)
+	if err := w.Start(); err != nil {
+		return t, apiCost{}, err
+	}
+	start := time.Now()
+	err := b.startMany(ctx, n, func(ctx context.Context, i int) error {
+		id := fmt.Sprintf("bench-baseline/%d", i)
+		_, err := b.c.SignalWithStartWorkflow(ctx, id, workflows.SignalProspectChanged, nil,
+			client.StartWorkflowOptions{ID: id, TaskQueue: baselineQueue}, baselineWorkflow)
+		return err
+	})
+	if err != nil {
+		w.Stop()
+		return t, apiCost{}, err
+	}
+	if err := b.waitCount(ctx, fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Completed'", baselineWorkflow), n); err != nil {
+		w.Stop()
+		return t, apiCost{}, err
+	}
+	t.BaselineSeconds = time.Since(start).Seconds()
+	t.BaselinePerSec = float64(n) / t.BaselineSeconds
+	w.Stop()
+
+	b.logf("preparing %d prospects (%d to create, %d to update)", n, n-n/2, n/2)
+	ids, err := b.prepareSyncs(ctx, n)
+	if err != nil {
+		return t, apiCost{}, err
+	}
+	before := b.emu.Counters()
+	b.logf("syncing %d prospects", n)
+	start = time.Now()
+	if err := b.signalAll(ctx, ids); err != nil {
+		return t, apiCost{}, err
+	}
+	if err := b.waitCount(ctx, "WorkflowType = 'ProspectSync' AND SyncState = 'Synced'", n); err != nil {
+		return t, apiCost{}, err
+	}
+	t.Seconds = time.Since(start).Seconds()
+	t.SyncsPerSecond = float64(n) / t.Seconds
+	t.Ratio = t.SyncsPerSecond / t.BaselinePerSec
+	after := b.emu.Counters()
+	cost := apiCost{
+		SalesforcePerProspect: float64(after.Salesforce.Total-before.Salesforce.Total) / float64(n),
+		EngagementPerProspect: float64(after.Engagement.Total-before.Engagement.Total) / float64(n),
+		TokenRequests:         after.Token - before.Token,
+	}
+	b.logf("throughput: %.1f syncs/s vs ceiling %.1f/s (ratio %.2f)", t.SyncsPerSecond, t.BaselinePerSec, t.Ratio)
+	return t, cost, nil
+}
+
+// prepareSyncs creates n prospects: the first half assigned with no match (a Lead is
+// created), the second half assigned with a matching Lead whose name differs (it is updated).
+func (b *bench) prepareSyncs(ctx context.Context, n int) ([]int64, error) {
+	ids := make([]int64, n)
+	err := b.startMany(ctx, n, func(ctx context.Context, i int) error {
+		email := fmt.Sprintf("sync%06d@bench.example.com", i)
+		fields := map[string]any{"email": email, "firstName": "Bench", "lastName": fmt.Sprintf("Prospect %d", i), "company": "Bench Inc", "assignedToId": emulator.AEUserBob}
+		if i >= n-n/2 {
+			fields["assignedToId"] = emulator.AEUserAlice
+			if _, err := b.sf.Create(ctx, "Lead", map[string]any{"Email": email, "LastName": "Old name", "Company": "Bench Inc"}); err != nil {
+				return err
+			}
+		}
+		p, err := b.ae.CreateProspect(ctx, fields)
+		ids[i] = p.ID
+		return err
+	})
+	return ids, err
+}
+
+// waiting leaves prospects waiting for assignment and measures what they cost.
+func (b *bench) waiting(ctx context.Context) (*waiting, []int64, error) {
+	p := b.cfg.Waiting
+	b.logf("preparing %d unassigned prospects", p)
+	ids := make([]int64, p)
+	err := b.startMany(ctx, p, func(ctx context.Context, i int) error {
+		pr, err := b.ae.CreateProspect(ctx, map[string]any{"email": fmt.Sprintf("wait%06d@bench.example.com", i), "lastName": "Waiting", "company": "Bench Inc"})
+		ids[i] = pr.ID
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	dbBefore := b.dbBytes()
+	b.logf("starting %d syncs that will wait", p)
+	start := time.Now()
+	if err := b.signalAll(ctx, ids); err != nil {
+		return nil, nil, err
+	}
+	if err := b.waitCount(ctx, "WorkflowType = 'ProspectSync' AND SyncState = 'WaitingForAssignment'", p); err != nil {
+		return nil, nil, err
+	}
+	wt := &waiting{Prospects: p, StartSeconds: time.Since(start).Seconds()}
+	wt.DBBytesPerWorkflow = float64(b.dbBytes()-dbBefore) / float64(p)
+	wt.WorkerRSSMB, wt.WorkerPeakRSSMB = procMemMB(b.worker.Process.Pid)
+	sample := ids[:min(200, len(ids))]
+	total := int64(0)
+	for _, id := range sample {
+		d, err := b.c.DescribeWorkflowExecution(ctx, workflows.ProspectWorkflowID(id), "")
+		if err != nil {
+			return nil, nil, err
+		}
+		total += d.GetWorkflowExecutionInfo().GetHistoryLength()
+	}
+	wt.HistoryEvents = float64(total) / float64(len(sample))
+	b.logf("waiting: %d prospects, worker RSS %.0f MB, %.0f DB bytes and %.1f events each", p, wt.WorkerRSSMB, wt.DBBytesPerWorkflow, wt.HistoryEvents)
+	return wt, ids, nil
+}
+
+// resume assigns waiting prospects in Account Engagement and measures, per prospect, the time
+// from the assignment to its Lead existing in Salesforce, with the change feed polling.
+func (b *bench) resume(ctx context.Context, ids []int64) (*resume, error) {
+	feed := workflows.ChangeFeedInput{Cursor: time.Now().UTC(), Interval: b.cfg.FeedInterval, Overlap: workflows.DefaultFeedOverlap}
+	if _, err := workflows.StartChangeFeed(ctx, b.c, feed); err != nil {
+		return nil, err
+	}
+	defer func() { _ = b.c.TerminateWorkflow(context.Background(), workflows.ChangeFeedWorkflowID, "", "benchmark done") }()
+	// Let the feed's first polls (which re-read the overlap window) settle before measuring.
+	if err := b.waitFeedPolls(ctx, 2); err != nil {
+		return nil, err
+	}
+	b.logf("assigning %d waiting prospects; change feed every %s", len(ids), b.cfg.FeedInterval)
+	assigned := make([]time.Time, len(ids))
+	emails := make([]string, len(ids))
+	err := b.startMany(ctx, len(ids), func(ctx context.Context, i int) error {
+		p, err := b.ae.UpdateProspect(ctx, ids[i], map[string]any{"assignedToId": emulator.AEUserBob})
+		assigned[i], emails[i] = time.Now(), p.Email
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	created := map[string]time.Time{}
+	deadline := time.Now().Add(5 * time.Minute)
+	for len(created) < len(ids) {
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("only %d of %d assigned prospects got a Lead within 5 minutes", len(created), len(ids))
+		}
+		for chunk := range slices.Chunk(emails, 100) {
+			quoted := make([]string, len(chunk))
+			for i, e := range chunk {
+				quoted[i] = salesforce.Quote(e)
+			}
+			recs, err := b.sf.Query(ctx, "SELECT Email, CreatedDate FROM Lead WHERE Email IN ("+strings.Join(quoted, ", ")+")")
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range recs {
+				created[strings.ToLower(r.String("Email"))] = r.Time("CreatedDate")
+			}
+		}
+		time.Sleep(200 * time.Millisecond) // polling interval
+	}
+	lat := make([]float64, len(ids))
+	for i, e := range emails {
+		lat[i] = max(created[strings.ToLower(e)].Sub(assigned[i]).Seconds(), 0)
+	}
+	slices.Sort(lat)
+	r := &resume{Assigned: len(ids), FeedInterval: b.cfg.FeedInterval.String(),
+		P50Seconds: lat[len(lat)/2], P99Seconds: lat[min(len(lat)-1, len(lat)*99/100)], MaxSeconds: lat[len(lat)-1]}
+	b.logf("resume: p50 %.2fs p99 %.2fs", r.P50Seconds, r.P99Seconds)
+	return r, nil
+}
+
+func (b *bench) waitFeedPolls(ctx context.Context, polls int) error {
+	var first time.Time
+	seen := 0
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		v, err := b.c.QueryWorkflow(ctx, workflows.ChangeFeedWorkflowID, "", workflows.QuerySyncState)
+		if err == nil {
+			var st workflows.ChangeFeedStatus
+			if v.Get(&st) == nil && !st.LastPoll.IsZero() && !st.LastPoll.Equal(first) {
+				first = st.LastPoll
+				seen++
+				if seen >= polls {
+					return nil
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond) // polling interval
+	}
+	return errors.New("change feed did not poll")
+}
+
+func (b *bench) signalAll(ctx context.Context, ids []int64) error {
+	ch := make(chan int64)
+	go func() {
+		defer close(ch)
+		for _, id := range ids {
+			ch <- id
+		}
+	}()
+	if f := workflows.SignalMany(ctx, b.c, ch, workflows.SignalProspectChanged, startConcurrency, nil); len(f) > 0 {
+		return fmt.Errorf("%d starts failed, first: %w", len(f), f[0].Err)
+	}
+	return nil
+}
+
+// startMany runs fn for 0..n-1 with bounded concurrency, stopping at the first error.
+func (b *bench) startMany(ctx context.Context, n int, fn func(context.Context, int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sem := make(chan struct{}, startConcurrency)
+	var wg sync.WaitGroup
+	for i := range n {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := fn(ctx, i); err != nil {
+				cancel(err)
+			}
+		}()
+	}
+	wg.Wait()
+	return context.Cause(ctx)
+}
+
+// waitCount polls visibility until the query counts want executions.
+func (b *bench) waitCount(ctx context.Context, query string, want int) error {
+	deadline := time.Now().Add(30 * time.Minute)
+	last := int64(-1)
+	lastLog := time.Now()
+	for time.Now().Before(deadline) {
+		resp, err := b.c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: workflows.Namespace, Query: query})
+		if err != nil {
+			return err
+		}
+		if resp.GetCount() >= int64(want) {
+			return nil
+		}
+		if time.Since(lastLog) > 10*time.Second && resp.GetCount() != last {
+			b.logf("  %d/%d", resp.GetCount(), want)
+			lastLog, last = time.Now(), resp.GetCount()
+		}
+		time.Sleep(100 * time.Millisecond) // polling interval
+	}
+	return fmt.Errorf("timed out waiting for %d executions matching %s", want, query)
+}
+
+func (b *bench) dbBytes() int64 {
+	var total int64
+	for _, f := range []string{devserver.DBFileName, devserver.DBFileName + "-wal"} {
+		if st, err := os.Stat(filepath.Join(b.dir, "temporal", f)); err == nil {
+			total += st.Size()
+		}
+	}
+	return total
+}
+
+// procMemMB reads a process's resident and peak resident memory from /proc.
+func procMemMB(pid int) (rss, peak float64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseFloat(fields[1], 64)
+		switch fields[0] {
+		case "VmRSS:":
+			rss = kb / 1024
+		case "VmHWM:":
+			peak = kb / 1024
+		}
+	}
+	return rss, peak
+}
+
+// baseline is the ceiling's workflow: what a sync runs, minus the work.
+func baseline(ctx workflow.Context) error {
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
+	if err := workflow.ExecuteLocalActivity(lctx, noop).Get(ctx, nil); err != nil {
+		return err
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second})
+	for range activitiesPerSync {
+		if err := workflow.ExecuteActivity(actx, noop).Get(ctx, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func noop(context.Context) error { return nil }
+
+// quiet keeps the SDK's logs out of the report.
+type quiet struct{}
+
+func (quiet) Debug(string, ...any) {}
+func (quiet) Info(string, ...any)  {}
+func (quiet) Warn(string, ...any)  {}
+func (quiet) Error(string, ...any) {}
