@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 	historypb "go.temporal.io/api/history/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -353,6 +354,27 @@ func TestWaitingProspectAssignedThenSynced(t *testing.T) {
 	}
 	if got := searchAttr(t, id, "AssignedUserId"); got != fmt.Sprint(emulator.AEUserAlice) {
 		t.Errorf("AssignedUserId = %q, want %d", got, emulator.AEUserAlice)
+	}
+	// What the Temporal UI shows: the static summary and the current details.
+	ctx := context.Background()
+	desc, err := app().Client().DescribeWorkflowExecution(ctx, workflows.ProspectWorkflowID(id), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var summary string
+	if err := converter.GetDefaultDataConverter().FromPayload(desc.GetExecutionConfig().GetUserMetadata().GetSummary(), &summary); err != nil || !strings.Contains(summary, fmt.Sprint(id)) {
+		t.Errorf("static summary %q (%v): want the prospect id", summary, err)
+	}
+	v, err := app().Client().QueryWorkflow(ctx, workflows.ProspectWorkflowID(id), "", "__temporal_workflow_metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta sdkpb.WorkflowMetadata
+	if err := v.Get(&meta); err != nil {
+		t.Fatal(err)
+	}
+	if d := meta.GetCurrentDetails(); !strings.Contains(d, "Synced") || !strings.Contains(d, st.CRMRecordID) {
+		t.Errorf("current details %q: want the state and the Lead id", d)
 	}
 }
 

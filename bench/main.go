@@ -29,6 +29,7 @@ type config struct {
 	Waiting      int
 	Assign       int
 	FeedInterval time.Duration
+	AssignRate   float64
 	Dir          string
 	JSON         string
 	Keep         bool
@@ -40,6 +41,7 @@ func main() {
 	flag.IntVar(&cfg.Waiting, "waiting", 20000, "prospects left waiting for assignment (0 skips the waiting phase)")
 	flag.IntVar(&cfg.Assign, "assign", 1000, "waiting prospects then assigned, to measure resume latency")
 	flag.DurationVar(&cfg.FeedInterval, "feed-interval", time.Second, "change feed interval in the resume phase")
+	flag.Float64Var(&cfg.AssignRate, "assign-rate", 10, "assignments a second in the resume phase")
 	flag.StringVar(&cfg.Dir, "dir", "", "working directory (default: a new temporary one)")
 	flag.StringVar(&cfg.JSON, "json", "", "also write the JSON report to this file")
 	flag.BoolVar(&cfg.Keep, "keep", false, "keep the working directory")
@@ -51,6 +53,10 @@ func main() {
 			_ = pprof.StartCPUProfile(f)
 			defer pprof.StopCPUProfile()
 		}
+	}
+	if cfg.N < 2 || cfg.Waiting < 0 || cfg.Assign > cfg.Waiting || cfg.AssignRate <= 0 || cfg.FeedInterval <= 0 {
+		fmt.Fprintln(os.Stderr, "bench: want -n >= 2, -waiting >= 0, -assign <= -waiting, -assign-rate > 0, -feed-interval > 0")
+		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -108,6 +114,7 @@ type waiting struct {
 type resume struct {
 	Assigned     int     `json:"assigned"`
 	FeedInterval string  `json:"feedInterval"`
+	AssignRate   float64 `json:"assignmentsPerSecond"`
 	P50Seconds   float64 `json:"p50Seconds"`
 	P99Seconds   float64 `json:"p99Seconds"`
 	MaxSeconds   float64 `json:"maxSeconds"`
@@ -130,7 +137,7 @@ func printTable(w io.Writer, r report) {
 		fmt.Fprintf(w, "%-46s %12.1f\n", "history events per waiting workflow", wt.HistoryEvents)
 	}
 	if rs := r.Resume; rs != nil {
-		fmt.Fprintf(w, "%-46s %12.2f\n", fmt.Sprintf("resume p50 s (%d assigned, feed %s)", rs.Assigned, rs.FeedInterval), rs.P50Seconds)
+		fmt.Fprintf(w, "%-46s %12.2f\n", fmt.Sprintf("resume p50 s (%d assigned %.0f/s, feed %s)", rs.Assigned, rs.AssignRate, rs.FeedInterval), rs.P50Seconds)
 		fmt.Fprintf(w, "%-46s %12.2f\n", "resume p99 s (< 3)", rs.P99Seconds)
 	}
 	fmt.Fprintln(w)

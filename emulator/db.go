@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // kind is the type of a Salesforce field.
@@ -133,6 +134,46 @@ func (e *Emulator) defineSchema() {
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
+// foldExpr is the SQL image of a text column under case folding, for indexes and
+// prefilters. SQLite's lower() folds ASCII only, while strings.EqualFold (how the emulator
+// compares strings) also equates KELVIN SIGN with k and LONG S with s, the only non-ASCII
+// letters whose fold orbits reach ASCII; mapping both first makes
+// EqualFold(v, lit) imply foldExpr(v) = lower(lit) for every ASCII lit. Indexes use this
+// exact text, so queries must too for SQLite to match them.
+func foldExpr(col string) string {
+	return "lower(replace(replace(" + quoteIdent(col) + ", '\u212a', 'k'), '\u017f', 's'))"
+}
+
+// isASCII reports whether s has only ASCII characters, the precondition of foldExpr.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// indexes serve the lookups the sync makes on large tables (Lead/Contact by email, by
+// Prospect_Id__c and by converted contact; prospects changed since a time). IF NOT
+// EXISTS adds them to databases created before they existed.
+func (e *Emulator) indexes() []string {
+	var out []string
+	for _, o := range []*objectDef{e.lead, e.contact} {
+		t := quoteIdent(o.Name)
+		out = append(out,
+			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", quoteIdent(o.Name+"_email_fold"), t, foldExpr("Email")),
+			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", quoteIdent(o.Name+"_prospect_id_fold"), t, foldExpr("Prospect_Id__c")),
+		)
+	}
+	return append(out,
+		`CREATE INDEX IF NOT EXISTS "Lead_converted_contact" ON "Lead" ("ConvertedContactId")`,
+		// The rowid (id) rides along in every index, so these also give (time, id) order.
+		`CREATE INDEX IF NOT EXISTS prospects_updated_at ON prospects (updated_at)`,
+		`CREATE INDEX IF NOT EXISTS prospects_created_at ON prospects (created_at)`,
+	)
+}
+
 // migrate creates the tables (idempotent, so an existing dev database is kept).
 func (e *Emulator) migrate(ctx context.Context) error {
 	stmts := []string{
@@ -167,6 +208,7 @@ func (e *Emulator) migrate(ctx context.Context) error {
 		}
 		stmts = append(stmts, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (%s)", quoteIdent(o.Name), strings.Join(cols, ", ")))
 	}
+	stmts = append(stmts, e.indexes()...)
 	return e.inTx(ctx, true, func(tx *sql.Tx) (bool, error) {
 		for _, s := range stmts {
 			if _, err := tx.ExecContext(ctx, s); err != nil {
@@ -235,8 +277,8 @@ func (o *objectDef) columns() string {
 	return strings.Join(cols, ", ")
 }
 
-// loadRecords reads rows in insertion order; where is a constant SQL fragment and args
-// carry all values.
+// loadRecords reads rows in insertion order; where is SQL made of identifiers and
+// placeholders only, and args carry all values.
 func (e *Emulator) loadRecords(ctx context.Context, tx *sql.Tx, o *objectDef, where string, args ...any) ([]record, error) {
 	q := fmt.Sprintf("SELECT %s FROM %s", o.columns(), quoteIdent(o.Name))
 	if where != "" {

@@ -70,5 +70,8 @@
 //
 // Data lives in SQLite (modernc.org/sqlite): a file when Options.DSN is set (WAL mode,
 // kept across restarts) or a private in-memory database. Writes are serialised; the
-// handler is safe for concurrent use.
+// handler is safe for concurrent use. The = and IN terms on text and id fields that a
+// WHERE requires through AND are passed to SQLite as a prefilter, so lookups by Email, Id
+// or Prospect_Id__c use indexes; the whole WHERE is still evaluated in Go. AE queries are
+// filtered, ordered and limited in SQL (indexes on createdAt and updatedAt).
 package emulator

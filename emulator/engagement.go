@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/base64"
@@ -315,6 +314,13 @@ func (e *Emulator) dispatchAE(ctx context.Context, tx *sql.Tx, req *aeReq) (resu
 }
 
 func loadAE(ctx context.Context, tx *sql.Tx, table string, defs []aeField, where string, args ...any) ([]aeRow, error) {
+	return selectAE(ctx, tx, table, defs, where, "id", 0, args...)
+}
+
+// selectAE reads the rows matching where in orderBy order, at most limit of them (0 = no
+// limit); where and orderBy are SQL made of column names and placeholders only, and args
+// carry all values.
+func selectAE(ctx context.Context, tx *sql.Tx, table string, defs []aeField, where, orderBy string, limit int, args ...any) ([]aeRow, error) {
 	cols := make([]string, len(defs))
 	for i, f := range defs {
 		cols[i] = f.col
@@ -323,7 +329,12 @@ func loadAE(ctx context.Context, tx *sql.Tx, table string, defs []aeField, where
 	if where != "" {
 		q += " WHERE " + where
 	}
-	rows, err := tx.QueryContext(ctx, q+" ORDER BY id", args...)
+	q += " ORDER BY " + orderBy
+	if limit > 0 {
+		q += " LIMIT ?"
+		args = append(args[:len(args):len(args)], limit) // never into the caller's array
+	}
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -652,52 +663,100 @@ func keyOf(r aeRow) aeKey {
 	return aeKey{ID: r.int("id"), CreatedAt: r.int("createdAt"), UpdatedAt: r.int("updatedAt")}
 }
 
-func (s *aeQuerySpec) compare(a, b aeKey) int {
-	for _, o := range s.Order {
-		if c := cmp.Compare(a.get(o.Field), b.get(o.Field)); c != 0 {
-			if o.Desc {
-				return -c
-			}
-			return c
-		}
+// aeKeyColumn is the column behind an aeKey field, with aeKey.get's fallback to id.
+func aeKeyColumn(field string) string {
+	switch field {
+	case "createdAt":
+		return "created_at"
+	case "updatedAt":
+		return "updated_at"
 	}
-	return cmp.Compare(a.ID, b.ID) // a total order makes keyset paging exact
+	return "id"
 }
 
-func (s *aeQuerySpec) keep(r aeRow) bool {
-	deleted := r["isDeleted"] == true
+// floorDiv and ceilDiv round a quotient down and up (b > 0), where Go's / truncates.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
+func ceilDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a > 0 {
+		q++
+	}
+	return q
+}
+
+// sql translates the spec into a WHERE condition (values in args) and an ORDER BY list
+// that select and order exactly its rows: the deleted choice, the filters, the keyset
+// position after the previous page, and the order terms with id as the final tiebreak (a
+// total order makes keyset paging exact). SQLite can then walk the updated_at/created_at
+// index and stop after one page instead of sorting the whole table.
+func (s *aeQuerySpec) sql() (where string, args []any, orderBy string) {
+	var conds []string
 	switch s.Deleted {
 	case "false":
-		if deleted {
-			return false
-		}
+		conds = append(conds, "is_deleted = 0")
 	case "true":
-		if !deleted {
-			return false
-		}
-	}
-	k := keyOf(r)
+		conds = append(conds, "is_deleted <> 0")
+	} // anything else ("all") keeps every row
 	for _, f := range s.Filters {
-		v := k.get(f.Field)
+		op, bound := f.Op, f.Value
+		if op != ">" && op != ">=" && op != "<" {
+			op = "<="
+		}
 		if f.Field != "id" {
-			v *= int64(time.Second)
+			// Times are stored in whole seconds v and filters carry nanoseconds V:
+			// v·1e9 > V ⇔ v > ⌊V/1e9⌋, v·1e9 ≥ V ⇔ v ≥ ⌈V/1e9⌉, v·1e9 < V ⇔ v < ⌈V/1e9⌉,
+			// v·1e9 ≤ V ⇔ v ≤ ⌊V/1e9⌋. Comparing seconds keeps the index usable.
+			if op == ">" || op == "<=" {
+				bound = floorDiv(bound, int64(time.Second))
+			} else {
+				bound = ceilDiv(bound, int64(time.Second))
+			}
 		}
-		var ok bool
-		switch f.Op {
-		case ">":
-			ok = v > f.Value
-		case ">=":
-			ok = v >= f.Value
-		case "<":
-			ok = v < f.Value
-		default:
-			ok = v <= f.Value
+		conds = append(conds, aeKeyColumn(f.Field)+" "+op+" ?")
+		args = append(args, bound)
+	}
+	terms := append(append([]aeOrder(nil), s.Order...), aeOrder{Field: "id"})
+	if a := s.After; a != nil {
+		// Lexicographic "after": some term is past the key while all earlier terms equal
+		// it. The first term's bound is implied by that and gives SQLite an index range.
+		first := aeKeyColumn(terms[0].Field) + " >= ?"
+		if terms[0].Desc {
+			first = aeKeyColumn(terms[0].Field) + " <= ?"
 		}
-		if !ok {
-			return false
+		conds = append(conds, first)
+		args = append(args, a.get(terms[0].Field))
+		alts := make([]string, len(terms))
+		for i, t := range terms {
+			var alt []string
+			for _, prev := range terms[:i] {
+				alt = append(alt, aeKeyColumn(prev.Field)+" = ?")
+				args = append(args, a.get(prev.Field))
+			}
+			op := " > ?"
+			if t.Desc {
+				op = " < ?"
+			}
+			alt = append(alt, aeKeyColumn(t.Field)+op)
+			args = append(args, a.get(t.Field))
+			alts[i] = "(" + strings.Join(alt, " AND ") + ")"
+		}
+		conds = append(conds, "("+strings.Join(alts, " OR ")+")")
+	}
+	order := make([]string, len(terms))
+	for i, t := range terms {
+		order[i] = aeKeyColumn(t.Field)
+		if t.Desc {
+			order[i] += " DESC"
 		}
 	}
-	return true
+	return strings.Join(conds, " AND "), args, strings.Join(order, ", ")
 }
 
 // aeFilters maps the v5 filter parameters to (field, operator).
@@ -839,17 +898,12 @@ func (e *Emulator) queryAE(ctx context.Context, tx *sql.Tx, req *aeReq, table st
 	if bad != nil {
 		return *bad, nil
 	}
-	rows, err := loadAE(ctx, tx, table, defs, "")
+	where, args, orderBy := spec.sql()
+	// One row beyond the page tells whether another page follows.
+	kept, err := selectAE(ctx, tx, table, defs, where, orderBy, spec.Limit+1, args...)
 	if err != nil {
 		return result{}, err
 	}
-	kept := rows[:0]
-	for _, r := range rows {
-		if spec.keep(r) && (spec.After == nil || spec.compare(keyOf(r), *spec.After) > 0) {
-			kept = append(kept, r)
-		}
-	}
-	sort.SliceStable(kept, func(i, j int) bool { return spec.compare(keyOf(kept[i]), keyOf(kept[j])) < 0 })
 	more := len(kept) > spec.Limit
 	if more {
 		kept = kept[:spec.Limit]

@@ -425,11 +425,17 @@ func (e *Emulator) query(ctx context.Context, tx *sql.Tx, req *sfReq, all bool) 
 	if err != nil {
 		return sfErr(http.StatusBadRequest, "MALFORMED_QUERY", err.Error()), nil
 	}
-	where := ""
+	var conds []string
 	if !all && q.obj.has("IsDeleted") {
-		where = `"IsDeleted" = 0`
+		conds = append(conds, `"IsDeleted" = 0`)
 	}
-	rows, err := e.loadRecords(ctx, tx, q.obj, where)
+	// The prefilter lets SQLite use an index (Email, Id) instead of handing every row to
+	// q.run, which still applies the whole WHERE.
+	pre, args := q.prefilter()
+	if pre != "" {
+		conds = append(conds, pre)
+	}
+	rows, err := e.loadRecords(ctx, tx, q.obj, strings.Join(conds, " AND "), args...)
 	if err != nil {
 		return result{}, err
 	}
@@ -623,7 +629,14 @@ func multipleChoices(obj *objectDef, version string, matches []record) result {
 // findByField returns the live records whose field equals value (case-insensitively, as
 // Salesforce compares external ids and emails).
 func (e *Emulator) findByField(ctx context.Context, tx *sql.Tx, obj *objectDef, f *fieldDef, value string) ([]record, error) {
-	rows, err := e.loadRecords(ctx, tx, obj, `"IsDeleted" = 0`)
+	where, args := `"IsDeleted" = 0`, []any(nil)
+	// The fold index narrows the rows; EqualFold below still decides. An empty value also
+	// matches null columns and a non-ASCII one is beyond foldExpr, so both scan.
+	if f.Kind == kString && value != "" && isASCII(value) {
+		where += " AND " + foldExpr(f.Name) + " = ?"
+		args = append(args, strings.ToLower(value))
+	}
+	rows, err := e.loadRecords(ctx, tx, obj, where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -805,7 +818,12 @@ func (e *Emulator) checkDuplicate(ctx context.Context, tx *sql.Tx, email any, se
 	if err != nil || !rule.LeadEmail {
 		return nil, err
 	}
-	leads, err := e.loadRecords(ctx, tx, e.lead, `"IsDeleted" = 0 AND "IsConverted" = 0`)
+	where, args := `"IsDeleted" = 0 AND "IsConverted" = 0`, []any(nil)
+	if isASCII(s) { // as in findByField: the index narrows, EqualFold decides
+		where += " AND " + foldExpr("Email") + " = ?"
+		args = append(args, strings.ToLower(s))
+	}
+	leads, err := e.loadRecords(ctx, tx, e.lead, where, args...)
 	if err != nil {
 		return nil, err
 	}

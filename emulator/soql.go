@@ -288,6 +288,87 @@ func compareValue(f *fieldDef, a, b any) int {
 	}
 }
 
+// maxPrefilterArgs keeps a prefilter well below SQLite's bound on statement parameters
+// (32766); a longer IN list is simply not pushed down.
+const maxPrefilterArgs = 2000
+
+// prefilter returns a SQL condition (values in args) that holds for every row q.where
+// accepts, so loading only those rows and then running q changes nothing but the cost.
+// It collects the equality and IN terms on text and id fields that q.where requires
+// through AND; any other term (OR, NOT, !=, ranges, null, a non-ASCII string) adds
+// nothing, which keeps the condition a superset. "" means no prefilter.
+func (q *soqlQuery) prefilter() (string, []any) {
+	var terms []string
+	var args []any
+	var walk func(c cond)
+	walk = func(c cond) {
+		switch c := c.(type) {
+		case boolCond:
+			if c.and {
+				for _, p := range c.parts {
+					walk(p)
+				}
+			}
+		case cmpCond:
+			if t, a, ok := c.prefilter(); ok && len(args)+len(a) <= maxPrefilterArgs {
+				terms = append(terms, t)
+				args = append(args, a...)
+			}
+		}
+	}
+	if q.where != nil {
+		walk(q.where)
+	}
+	return strings.Join(terms, " AND "), args
+}
+
+// prefilter is the SQL superset of one = or IN term, when there is a simple one.
+func (c cmpCond) prefilter() (string, []any, bool) {
+	if c.not || c.op != "=" && c.op != "IN" {
+		return "", nil, false
+	}
+	var col string
+	var args []any
+	for _, v := range c.vals {
+		s, ok := v.(string)
+		if !ok { // null matches null columns, which IN (...) cannot express
+			return "", nil, false
+		}
+		switch c.f.Kind {
+		case kString:
+			// equalValue is EqualFold; foldExpr covers it only for ASCII literals.
+			if !isASCII(s) {
+				return "", nil, false
+			}
+			col = foldExpr(c.f.Name)
+			args = append(args, strings.ToLower(s))
+		case kID:
+			col = quoteIdent(c.f.Name)
+			args = append(args, idForms(s)...)
+		default:
+			return "", nil, false
+		}
+	}
+	if len(args) == 1 {
+		return col + " = ?", args, true
+	}
+	return col + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ") + ")", args, true
+}
+
+// idForms lists every stored value v with to18(v) == to18(lit), which is how equalValue
+// compares ids: lit itself, its 18-character form, and its 15-character form when lit's
+// last three characters are the checksum of its first 15.
+func idForms(lit string) []any {
+	out := []any{lit}
+	if long := to18(lit); long != lit {
+		out = append(out, long)
+	}
+	if len(lit) == 18 && to18(lit[:15]) == lit {
+		out = append(out, lit[:15])
+	}
+	return out
+}
+
 // run filters, sorts and limits the rows.
 func (q *soqlQuery) run(rows []record) []record {
 	out := make([]record, 0, len(rows))
