@@ -36,6 +36,8 @@ const (
 	ErrTypeTransient = "Transient"
 	// ErrTypeAuth: credentials rejected; retried with backoff until an operator fixes them.
 	ErrTypeAuth = "Auth"
+	// ErrTypeProspectGone: the prospect no longer exists in Account Engagement (not retried).
+	ErrTypeProspectGone = "ProspectGone"
 )
 
 // ErrorDetails travel with a DataError so the workflow can show the API's code and message.
@@ -409,6 +411,8 @@ func classify(err error) error {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeConvertedLead, err)
 	case salesforce.IsNotFound(err):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeRecordGone, err)
+	case engagement.IsNotFound(err):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeProspectGone, err)
 	case salesforce.IsDataError(err) && errors.As(err, &sfErr):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeDataError, err,
 			ErrorDetails{Code: sfErr.Code, Message: withFields(sfErr.Message, sfErr.Fields)})

@@ -39,6 +39,8 @@ const (
 	CodeInvalidEmail     = "INVALID_EMAIL"
 	CodeProspectNotFound = "PROSPECT_NOT_FOUND"
 	CodeProspectDeleted  = "PROSPECT_DELETED"
+	// CodeSyncFailed marks an unexpected failure, shown rather than failing the workflow.
+	CodeSyncFailed = "SYNC_FAILED"
 )
 
 // maxEmailLength is Salesforce's limit on the Email field.

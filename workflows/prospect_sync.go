@@ -209,7 +209,7 @@ func (s *syncer) activityCtx(ctx workflow.Context) workflow.Context {
 			BackoffCoefficient: 2,
 			MaximumInterval:    5 * time.Minute,
 			NonRetryableErrorTypes: []string{
-				activities.ErrTypeDataError, activities.ErrTypeRecordGone, activities.ErrTypeConvertedLead,
+				activities.ErrTypeDataError, activities.ErrTypeRecordGone, activities.ErrTypeConvertedLead, activities.ErrTypeProspectGone,
 			},
 		},
 	})
@@ -348,19 +348,34 @@ func (s *syncer) recordWriteFailed(ctx workflow.Context, err error, p activities
 	return false, s.activityFailed(ctx, err, p.UpdatedAt)
 }
 
-// activityFailed turns a data error into a visible SyncError that waits for the prospect to
-// change; anything else (cancellation, a bug) fails the workflow task.
+// activityFailed makes a failed activity visible instead of failing the workflow: a data error
+// becomes a SyncError that waits for the prospect to change; a prospect gone from Account
+// Engagement ends the sync; anything else unexpected is shown as SYNC_FAILED and waits too, so
+// no prospect is ever dropped. Only cancellation passes through.
 func (s *syncer) activityFailed(ctx workflow.Context, err error, version time.Time) error {
-	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrTypeDataError {
+	var canceled *temporal.CanceledError
+	if errors.As(err, &canceled) || ctx.Err() != nil {
 		return err
 	}
-	var se SyncError
-	if appErr.HasDetails() {
-		_ = appErr.Details(&se)
+	var appErr *temporal.ApplicationError
+	isApp := errors.As(err, &appErr)
+	if isApp && appErr.Type() == activities.ErrTypeProspectGone {
+		s.ended = true
+		s.record(ctx, Decision{Action: ActionEnd, State: StateSyncError, Reason: "prospect deleted in Account Engagement",
+			Error: &SyncError{Code: CodeProspectDeleted, Message: fmt.Sprintf("prospect %d was deleted in Account Engagement", s.id)}})
+		return nil
 	}
-	if se.Code == "" {
-		se = SyncError{Code: "DATA_ERROR", Message: appErr.Message()}
+	var se SyncError
+	if isApp && appErr.Type() == activities.ErrTypeDataError {
+		if appErr.HasDetails() {
+			_ = appErr.Details(&se)
+		}
+		if se.Code == "" {
+			se = SyncError{Code: "DATA_ERROR", Message: appErr.Message()}
+		}
+	} else {
+		workflow.GetLogger(ctx).Error("unexpected activity failure", "error", err)
+		se = SyncError{Code: CodeSyncFailed, Message: err.Error()}
 	}
 	if !version.IsZero() {
 		s.carry.SeenUpdatedAt = version

@@ -32,6 +32,8 @@ type world struct {
 	calls    map[string]int
 	// createErr fails the next CreateLead with this error.
 	createErr error
+	// writeBackErr fails the next WriteBack with this error.
+	writeBackErr error
 	// fetchTime is when (test time) each FetchProspect started.
 	fetchTime []time.Time
 	nextID    int
@@ -147,6 +149,10 @@ func newEnv(t *testing.T, w *world, s Settings) *testsuite.TestWorkflowEnvironme
 			w.mu.Lock()
 			defer w.mu.Unlock()
 			w.calls["WriteBack"]++
+			if err := w.writeBackErr; err != nil {
+				w.writeBackErr = nil
+				return activities.WriteBackResult{}, err
+			}
 			for k, v := range in.Fields {
 				switch k {
 				case "salesforceId":
@@ -415,4 +421,34 @@ func TestYearOfWaitingStaysBounded(t *testing.T) {
 		t.Errorf("%d Account Engagement reads in a year of daily re-checks, want about 365", got)
 	}
 	t.Logf("a year of daily re-checks: %d runs, longest %d events, %d prospect reads, 0 Salesforce calls", runs, maxLen, w.count("FetchProspect"))
+}
+
+func TestProspectDeletedDuringSyncEnds(t *testing.T) {
+	w := newWorld(prospect(assignedTo(bob)))
+	w.writeBackErr = temporal.NewNonRetryableApplicationError("gone", activities.ErrTypeProspectGone, errors.New("404"))
+	env := newEnv(t, w, DefaultSettings())
+	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
+	r := result(t, env)
+	if r.Status.State != StateSyncError || r.Status.LastError == nil || r.Status.LastError.Code != CodeProspectDeleted {
+		t.Fatalf("status = %+v, want the sync ended with PROSPECT_DELETED", r.Status)
+	}
+}
+
+func TestUnexpectedFailureIsShownNotFatal(t *testing.T) {
+	w := newWorld(prospect(assignedTo(bob)))
+	w.createErr = temporal.NewNonRetryableApplicationError("boom", "SomethingNew", errors.New("boom"))
+	env := newEnv(t, w, DefaultSettings())
+	var failed SyncStatus
+	env.RegisterDelayedCallback(func() {
+		failed = syncStatus(t, env)
+		w.update(func(p *activities.Prospect) { p.Phone = "1" })
+		env.SignalWorkflow(SignalProspectChanged, nil)
+	}, time.Hour)
+	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
+	if failed.State != StateSyncError || failed.LastError == nil || failed.LastError.Code != CodeSyncFailed {
+		t.Fatalf("status after the failure = %+v, want SyncError SYNC_FAILED", failed)
+	}
+	if r := result(t, env); r.Status.State != StateSynced {
+		t.Fatalf("status = %+v, want Synced after the next change", r.Status)
+	}
 }
