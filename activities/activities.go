@@ -393,7 +393,7 @@ func (a *Activities) WriteBack(ctx context.Context, in WriteBackInput) (WriteBac
 	if err != nil {
 		return WriteBackResult{}, classify(err)
 	}
-	return WriteBackResult{AssignedUserID: p.AssignedToID, UpdatedAt: p.UpdatedAt}, nil
+	return WriteBackResult{AssignedUserID: p.AssignedToID, Prospect: fromEngagement(p)}, nil
 }
 
 // classify turns a client error into a Temporal application error with an explicit type.

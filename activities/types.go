@@ -170,6 +170,6 @@ type WriteBackInput struct {
 type WriteBackResult struct {
 	// AssignedUserID is the prospect's assigned user after the write; 0 when unassigned.
 	AssignedUserID int64
-	// UpdatedAt is the prospect's version after the write; zero when nothing was written.
-	UpdatedAt time.Time
+	// Prospect is the prospect after the write; zero when nothing was written.
+	Prospect Prospect
 }

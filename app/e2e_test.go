@@ -278,6 +278,9 @@ func TestRulesEndToEnd(t *testing.T) {
 			if len(leads) != 1 || leads[0].String("OwnerId") != emulator.UserBobID || p.SalesforceLeadID != leads[0].String("Id") {
 				t.Errorf("leads %v, prospect lead id %s: want one Lead owned by Bob, linked", leads, p.SalesforceLeadID)
 			}
+			if searchAttr(t, p.ID, "CrmCreatedAt") == "" {
+				t.Error("CrmCreatedAt not set on a created Lead")
+			}
 		}},
 		{name: "R4 unmapped user: integration user owns", id: emulator.ProspectAssignedUnmapped, state: workflows.StateSynced, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
 			leads := leadsByEmail(t, p.Email)

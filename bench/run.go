@@ -439,7 +439,7 @@ func (b *bench) waitCount(ctx context.Context, query string, want int) error {
 			b.logf("  %d/%d", resp.GetCount(), want)
 			lastLog, last = time.Now(), resp.GetCount()
 		}
-		time.Sleep(100 * time.Millisecond) // polling interval
+		time.Sleep(250 * time.Millisecond) // polling interval; a count over many executions is not free
 	}
 	return fmt.Errorf("timed out waiting for %d executions matching %s", want, query)
 }

@@ -69,6 +69,9 @@ var (
 	AttrCRMRecordID    = temporal.NewSearchAttributeKeyKeyword("CrmRecordId")
 	AttrAssignedUserID = temporal.NewSearchAttributeKeyKeyword("AssignedUserId")
 	AttrSyncErrorCode  = temporal.NewSearchAttributeKeyKeyword("SyncErrorCode")
+	// AttrCRMCreatedAt (Datetime) is when the sync created the prospect's Lead, for "records
+	// created today" in the UI.
+	AttrCRMCreatedAt = temporal.NewSearchAttributeKeyTime("CrmCreatedAt")
 )
 
 // SearchAttributes lists the custom search attributes a namespace must have.
@@ -77,5 +80,6 @@ func SearchAttributes() map[string]enumspb.IndexedValueType {
 	for _, k := range []temporal.SearchAttributeKeyKeyword{AttrSyncState, AttrProspectID, AttrCRMRecordID, AttrAssignedUserID, AttrSyncErrorCode} {
 		out[k.GetName()] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
 	}
+	out[AttrCRMCreatedAt.GetName()] = enumspb.INDEXED_VALUE_TYPE_DATETIME
 	return out
 }

@@ -32,9 +32,11 @@ type ProspectSyncInput struct {
 type Carry struct {
 	Status            SyncStatus
 	UseAssignmentRule bool
-	// SeenUpdatedAt is the prospect version last evaluated, so a recheck of an unchanged
+	// SeenVersion is the prospect version last evaluated (or last written by us), so a
+	// recheck or a signal for an unchanged prospect costs no Salesforce call. It covers every
+	// field, not only updatedAt: Account Engagement's updatedAt has one-second precision.
 	// prospect costs no Salesforce call.
-	SeenUpdatedAt time.Time
+	SeenVersion string
 	LastChange    time.Time
 }
 
@@ -84,6 +86,8 @@ type syncer struct {
 	attrs map[string]string
 	// ruleRequested is set by a use-active-assignment-rule signal until the next evaluation.
 	ruleRequested bool
+	// createdAt, when set, is written to CrmCreatedAt with the next search attribute upsert.
+	createdAt time.Time
 }
 
 // ProspectSync keeps one Account Engagement prospect and its Salesforce record in step under
@@ -222,7 +226,7 @@ func (s *syncer) evaluate(ctx workflow.Context, why trigger) error {
 
 	var fetched activities.FetchProspectResult
 	if err := workflow.ExecuteActivity(actx, a.FetchProspect, activities.FetchProspectInput{ProspectID: s.id}).Get(ctx, &fetched); err != nil {
-		return s.activityFailed(ctx, err, time.Time{})
+		return s.activityFailed(ctx, err)
 	}
 	if !fetched.Found {
 		s.ended = true
@@ -233,7 +237,7 @@ func (s *syncer) evaluate(ctx workflow.Context, why trigger) error {
 	p := fetched.Prospect
 	s.carry.Status.AssignedUserID = p.AssignedUserID
 	state := s.carry.Status.State
-	unchanged := p.UpdatedAt.Equal(s.carry.SeenUpdatedAt)
+	unchanged := ProspectVersion(p) == s.carry.SeenVersion
 	if why == triggerRecheck && state != StateSynced && unchanged {
 		s.upsertAttrs(ctx) // the assigned user may be all that changed
 		return nil         // nothing changed: no Salesforce call, no new decision
@@ -245,7 +249,7 @@ func (s *syncer) evaluate(ctx workflow.Context, why trigger) error {
 		// The change feed also reports our own write-backs; the prospect is as we left it.
 		return nil
 	}
-	s.carry.SeenUpdatedAt = p.UpdatedAt
+	s.carry.SeenVersion = ProspectVersion(p)
 
 	settings := s.settings
 	settings.UseActiveAssignmentRules = settings.UseActiveAssignmentRules || s.carry.UseAssignmentRule
@@ -262,7 +266,7 @@ func (s *syncer) evaluate(ctx workflow.Context, why trigger) error {
 				LeadFields: MappedFields(settings, activities.TypeLead), ContactFields: MappedFields(settings, activities.TypeContact),
 			}).Get(ctx, &found)
 			if err != nil {
-				return s.activityFailed(ctx, err, p.UpdatedAt)
+				return s.activityFailed(ctx, err)
 			}
 			matches = &found.Matches
 			continue
@@ -279,7 +283,7 @@ func (s *syncer) evaluate(ctx workflow.Context, why trigger) error {
 			}
 			assigned, err := s.writeBack(ctx, actx, p, d.ProspectUpdates, d.AssignOwner)
 			if err != nil {
-				return s.activityFailed(ctx, err, p.UpdatedAt)
+				return s.activityFailed(ctx, err)
 			}
 			s.linked(ctx, d, *d.Record, assigned)
 			return nil
@@ -290,21 +294,22 @@ func (s *syncer) evaluate(ctx workflow.Context, why trigger) error {
 				ReadFields: MappedFields(settings, activities.TypeLead),
 			}).Get(ctx, &created)
 			if err != nil {
-				return s.activityFailed(ctx, err, p.UpdatedAt)
+				return s.activityFailed(ctx, err)
 			}
 			_, wb, owner := LinkUpdates(p, created.Record, settings)
 			assigned, err := s.writeBack(ctx, actx, p, wb, owner)
 			if err != nil {
-				return s.activityFailed(ctx, err, p.UpdatedAt)
+				return s.activityFailed(ctx, err)
 			}
 			if created.Existing {
 				d.Reason += " (found the Lead an earlier attempt created)"
 			}
+			s.createdAt = workflow.Now(ctx)
 			s.linked(ctx, d, created.Record, assigned)
 			return nil
 		case ActionMarkDeleted:
 			if _, err := s.writeBack(ctx, actx, p, d.ProspectUpdates, ""); err != nil {
-				return s.activityFailed(ctx, err, p.UpdatedAt)
+				return s.activityFailed(ctx, err)
 			}
 			s.record(ctx, d)
 			return nil
@@ -329,8 +334,8 @@ func (s *syncer) writeBack(ctx, actx workflow.Context, p activities.Prospect, fi
 	var a *activities.Activities
 	var res activities.WriteBackResult
 	err := workflow.ExecuteActivity(actx, a.WriteBack, activities.WriteBackInput{ProspectID: p.ID, Fields: fields, AssignOwnerID: owner, CurrentAssignedUserID: p.AssignedUserID}).Get(ctx, &res)
-	if err == nil && !res.UpdatedAt.IsZero() {
-		s.carry.SeenUpdatedAt = res.UpdatedAt // our own write is no change to react to
+	if err == nil && res.Prospect.ID != 0 {
+		s.carry.SeenVersion = ProspectVersion(res.Prospect) // our own write is no change to react to
 	}
 	return res.AssignedUserID, err
 }
@@ -345,14 +350,14 @@ func (s *syncer) recordWriteFailed(ctx workflow.Context, err error, p activities
 	if errors.As(err, &appErr) && (appErr.Type() == activities.ErrTypeConvertedLead || appErr.Type() == activities.ErrTypeRecordGone) {
 		return true, nil
 	}
-	return false, s.activityFailed(ctx, err, p.UpdatedAt)
+	return false, s.activityFailed(ctx, err)
 }
 
 // activityFailed makes a failed activity visible instead of failing the workflow: a data error
 // becomes a SyncError that waits for the prospect to change; a prospect gone from Account
 // Engagement ends the sync; anything else unexpected is shown as SYNC_FAILED and waits too, so
 // no prospect is ever dropped. Only cancellation passes through.
-func (s *syncer) activityFailed(ctx workflow.Context, err error, version time.Time) error {
+func (s *syncer) activityFailed(ctx workflow.Context, err error) error {
 	var canceled *temporal.CanceledError
 	if errors.As(err, &canceled) || ctx.Err() != nil {
 		return err
@@ -376,9 +381,6 @@ func (s *syncer) activityFailed(ctx workflow.Context, err error, version time.Ti
 	} else {
 		workflow.GetLogger(ctx).Error("unexpected activity failure", "error", err)
 		se = SyncError{Code: CodeSyncFailed, Message: err.Error()}
-	}
-	if !version.IsZero() {
-		s.carry.SeenUpdatedAt = version
 	}
 	s.record(ctx, Decision{Action: ActionError, State: StateSyncError, Reason: se.Code + ": " + se.Message, Error: &se, WaitingFor: "a change to the prospect"})
 	return nil
@@ -449,6 +451,11 @@ func (s *syncer) upsertAttrs(ctx workflow.Context) {
 			updates = append(updates, kv.key.ValueSet(kv.value))
 		}
 	}
+	if len(updates) > 0 && !s.createdAt.IsZero() {
+		// In the same upsert as the new CrmRecordId: one command, as before the attribute existed.
+		updates = append(updates, AttrCRMCreatedAt.ValueSet(s.createdAt))
+		s.createdAt = time.Time{}
+	}
 	if len(updates) > 0 {
 		// Upsert fails only on invalid keys, which are constants here.
 		_ = workflow.UpsertTypedSearchAttributes(ctx, updates...)
@@ -472,4 +479,11 @@ func (s *syncer) details() string {
 		out += "\n\n" + st.History[n-1].Reason
 	}
 	return out
+}
+
+// ProspectVersion identifies a prospect's state as read from Account Engagement.
+func ProspectVersion(p activities.Prospect) string {
+	return fmt.Sprintf("%d|%s|%q|%q|%q|%q|%q|%q|%d|%q|%q|%q|%q|%t", p.ID, p.UpdatedAt.UTC().Format(time.RFC3339Nano),
+		p.Email, p.FirstName, p.LastName, p.Company, p.JobTitle, p.Phone, p.AssignedUserID,
+		p.CRMID, p.CRMLeadID, p.CRMContactID, p.CRMOwnerID, p.Deleted)
 }
