@@ -37,7 +37,7 @@ type Carry struct {
 	// field, not only updatedAt: Account Engagement's updatedAt has one-second precision.
 	// prospect costs no Salesforce call.
 	SeenVersion string
-	LastChange    time.Time
+	LastChange  time.Time
 }
 
 // ProspectSyncResult is the final status of a completed run.
