@@ -35,9 +35,9 @@ type Carry struct {
 	// SeenVersion is the prospect version last evaluated (or last written by us), so a
 	// recheck or a signal for an unchanged prospect costs no Salesforce call. It covers every
 	// field, not only updatedAt: Account Engagement's updatedAt has one-second precision.
-	// prospect costs no Salesforce call.
 	SeenVersion string
-	LastChange  time.Time
+	// LastChange is when the sync last changed something; idle time counts from it.
+	LastChange time.Time
 }
 
 // ProspectSyncResult is the final status of a completed run.
