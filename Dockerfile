@@ -4,7 +4,7 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -o /out/worker ./worker && CGO_ENABLED=0 go build -trimpath -o /out/starter ./starter
+RUN CGO_ENABLED=0 go build -trimpath -tags nodev -o /out/worker ./worker && CGO_ENABLED=0 go build -trimpath -o /out/starter ./starter
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/worker /out/starter /usr/local/bin/

@@ -4,13 +4,9 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
-	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -21,8 +17,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/prospect-sync/prospect-sync/activities"
-	"github.com/prospect-sync/prospect-sync/devserver"
-	"github.com/prospect-sync/prospect-sync/emulator"
 	"github.com/prospect-sync/prospect-sync/engagement"
 	"github.com/prospect-sync/prospect-sync/salesforce"
 	"github.com/prospect-sync/prospect-sync/workflows"
@@ -30,12 +24,11 @@ import (
 
 // App is a running worker with whatever local parts its configuration asked for.
 type App struct {
-	log          zerolog.Logger
-	server       *devserver.Server
-	emulator     *emulator.Emulator
-	emulatorHTTP *http.Server
-	client       client.Client
-	worker       worker.Worker
+	log zerolog.Logger
+	// dev holds the embedded Temporal server and the emulator (see dev.go; none with -tags nodev).
+	dev    devParts
+	client client.Client
+	worker worker.Worker
 
 	// TemporalAddress, UIURL and EmulatorURL say what runs where ("" when not local).
 	TemporalAddress string
@@ -58,21 +51,19 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 		}
 	}
 	if cfg.UseEmulator() {
-		if err := a.startEmulator(cfg); err != nil {
+		url, err := a.dev.startEmulator(cfg, log)
+		if err != nil {
 			return nil, err
 		}
+		a.EmulatorURL = url
 	}
 
 	var copts client.Options
 	if cfg.Embedded() {
-		a.server, err = devserver.Start(ctx, devserver.Options{
-			DataDir: cfg.DataDir, Host: cfg.Host, FrontendPort: cfg.TemporalPort, UIPort: cfg.UIPort,
-			Namespace: workflows.Namespace, SearchAttributes: workflows.SearchAttributes(), Logger: log,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("embedded Temporal: %w", err)
+		if err := a.dev.startTemporal(ctx, cfg, log); err != nil {
+			return nil, err
 		}
-		a.TemporalAddress, a.UIURL = a.server.FrontendAddress(), a.server.UIURL()
+		a.TemporalAddress, a.UIURL = a.dev.temporalAddress(), a.dev.uiURL()
 		copts = client.Options{HostPort: a.TemporalAddress, Namespace: workflows.Namespace}
 	} else {
 		copts, err = envconfig.LoadDefaultClientOptions()
@@ -126,26 +117,6 @@ func Register(w worker.Registry, acts *activities.Activities, s workflows.Settin
 	w.RegisterActivityWithOptions(workflows.SettingsLoader(s), activity.RegisterOptions{Name: workflows.LoadSettingsActivity})
 }
 
-func (a *App) startEmulator(cfg Config) error {
-	emu, err := emulator.New(emulator.Options{DSN: filepath.Join(cfg.DataDir, "emulator.db"), Seed: true})
-	if err != nil {
-		return fmt.Errorf("emulator: %w", err)
-	}
-	a.emulator = emu
-	l, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.EmulatorPort)))
-	if err != nil {
-		return fmt.Errorf("emulator port: %w", err)
-	}
-	a.EmulatorURL = "http://" + l.Addr().String()
-	a.emulatorHTTP = &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := a.emulatorHTTP.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			a.log.Error().Err(err).Msg("emulator stopped")
-		}
-	}()
-	return nil
-}
-
 // clients builds the Salesforce and Account Engagement clients, pointed at the emulator in dev.
 func (a *App) clients(cfg Config) (*salesforce.Client, *engagement.Client, error) {
 	sfCfg := salesforce.Config{
@@ -154,8 +125,9 @@ func (a *App) clients(cfg Config) (*salesforce.Client, *engagement.Client, error
 	}
 	aeURL, bu := cfg.EngagementURL, cfg.EngagementBusinessUnitID
 	if cfg.UseEmulator() {
-		sfCfg = salesforce.Config{LoginURL: a.EmulatorURL, ClientID: emulator.ClientID, ClientSecret: emulator.ClientSecret, APIVersion: cfg.SalesforceAPIVersion}
-		aeURL, bu = a.EmulatorURL, emulator.BusinessUnitID
+		id, secret, businessUnit := emulatorCredentials()
+		sfCfg = salesforce.Config{LoginURL: a.EmulatorURL, ClientID: id, ClientSecret: secret, APIVersion: cfg.SalesforceAPIVersion}
+		aeURL, bu = a.EmulatorURL, businessUnit
 	}
 	if cfg.SalesforcePrivateKeyFile != "" && !cfg.UseEmulator() {
 		key, err := salesforce.LoadPrivateKey(cfg.SalesforcePrivateKeyFile)
@@ -178,9 +150,6 @@ func (a *App) clients(cfg Config) (*salesforce.Client, *engagement.Client, error
 // Client is the Temporal client the worker uses.
 func (a *App) Client() client.Client { return a.client }
 
-// Emulator is the local emulator, nil when the worker talks to real Salesforce.
-func (a *App) Emulator() *emulator.Emulator { return a.emulator }
-
 // Stop shuts down in reverse order: the worker first, so activities finish against live services.
 func (a *App) Stop() {
 	if a.worker != nil {
@@ -189,19 +158,7 @@ func (a *App) Stop() {
 	if a.client != nil {
 		a.client.Close()
 	}
-	if a.server != nil {
-		if err := a.server.Stop(); err != nil {
-			a.log.Warn().Err(err).Msg("stopping embedded Temporal")
-		}
-	}
-	if a.emulatorHTTP != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = a.emulatorHTTP.Shutdown(ctx)
-		cancel()
-	}
-	if a.emulator != nil {
-		_ = a.emulator.Close()
-	}
+	a.dev.stop(a.log)
 }
 
 // loopback reports whether a host:port names this machine.

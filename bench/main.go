@@ -107,6 +107,7 @@ type waiting struct {
 	StartSeconds       float64 `json:"secondsToAllWaiting"`
 	WorkerRSSMB        float64 `json:"workerRssMB"`
 	WorkerPeakRSSMB    float64 `json:"workerPeakRssMB"`
+	WorkerAnonMB       float64 `json:"workerAnonymousRssMB"`
 	DBBytesPerWorkflow float64 `json:"dbBytesPerWaitingWorkflow"`
 	HistoryEvents      float64 `json:"historyEventsPerWorkflow"`
 }
@@ -133,6 +134,7 @@ func printTable(w io.Writer, r report) {
 		fmt.Fprintf(w, "%-46s %12d\n", "prospects waiting for assignment", wt.Prospects)
 		fmt.Fprintf(w, "%-46s %12.1f\n", "worker RSS MB while they wait (< 300)", wt.WorkerRSSMB)
 		fmt.Fprintf(w, "%-46s %12.1f\n", "worker peak RSS MB", wt.WorkerPeakRSSMB)
+		fmt.Fprintf(w, "%-46s %12.1f\n", "  of which anonymous (heap, stacks) MB", wt.WorkerAnonMB)
 		fmt.Fprintf(w, "%-46s %12.0f\n", "Temporal DB bytes per waiting workflow", wt.DBBytesPerWorkflow)
 		fmt.Fprintf(w, "%-46s %12.1f\n", "history events per waiting workflow", wt.HistoryEvents)
 	}

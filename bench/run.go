@@ -133,8 +133,8 @@ func (b *bench) setup(ctx context.Context) error {
 // Temporal (ours) and "real" Salesforce (the emulator's URL).
 func (b *bench) startWorker(ctx context.Context) error {
 	bin := filepath.Join(b.dir, "worker-bin")
-	b.logf("building ./worker")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./worker")
+	b.logf("building ./worker -tags nodev (the production build)")
+	build := exec.CommandContext(ctx, "go", "build", "-tags", "nodev", "-o", bin, "./worker")
 	build.Stdout, build.Stderr = b.logw, b.logw
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("build worker: %w", err)
@@ -273,7 +273,7 @@ func (b *bench) waiting(ctx context.Context) (*waiting, []int64, error) {
 	}
 	wt := &waiting{Prospects: p, StartSeconds: time.Since(start).Seconds()}
 	wt.DBBytesPerWorkflow = float64(b.dbBytes()-dbBefore) / float64(p)
-	wt.WorkerRSSMB, wt.WorkerPeakRSSMB = procMemMB(b.worker.Process.Pid)
+	wt.WorkerRSSMB, wt.WorkerPeakRSSMB, wt.WorkerAnonMB = procMemMB(b.worker.Process.Pid)
 	sample := ids[:min(200, len(ids))]
 	total := int64(0)
 	for _, id := range sample {
@@ -284,7 +284,7 @@ func (b *bench) waiting(ctx context.Context) (*waiting, []int64, error) {
 		total += d.GetWorkflowExecutionInfo().GetHistoryLength()
 	}
 	wt.HistoryEvents = float64(total) / float64(len(sample))
-	b.logf("waiting: %d prospects, worker RSS %.0f MB, %.0f DB bytes and %.1f events each", p, wt.WorkerRSSMB, wt.DBBytesPerWorkflow, wt.HistoryEvents)
+	b.logf("waiting: %d prospects, worker RSS %.0f MB (%.0f MB anonymous), %.0f DB bytes and %.1f events each", p, wt.WorkerRSSMB, wt.WorkerAnonMB, wt.DBBytesPerWorkflow, wt.HistoryEvents)
 	return wt, ids, nil
 }
 
@@ -454,11 +454,12 @@ func (b *bench) dbBytes() int64 {
 	return total
 }
 
-// procMemMB reads a process's resident and peak resident memory from /proc.
-func procMemMB(pid int) (rss, peak float64) {
+// procMemMB reads a process's resident, peak resident and anonymous (private, not backed by
+// the executable file) resident memory from /proc.
+func procMemMB(pid int) (rss, peak, anon float64) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0
+		return 0, 0, 0
 	}
 	for line := range strings.SplitSeq(string(b), "\n") {
 		fields := strings.Fields(line)
@@ -471,9 +472,11 @@ func procMemMB(pid int) (rss, peak float64) {
 			rss = kb / 1024
 		case "VmHWM:":
 			peak = kb / 1024
+		case "RssAnon:":
+			anon = kb / 1024
 		}
 	}
-	return rss, peak
+	return rss, peak, anon
 }
 
 // baseline is the ceiling's workflow: what a sync runs, minus the work.
