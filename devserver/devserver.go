@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -61,6 +62,7 @@ type Server struct {
 	opts     Options
 	server   temporal.Server
 	ui       *uiserver.Server
+	stopping *atomic.Bool
 	frontend string
 	uiAddr   string
 }
@@ -77,7 +79,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.HistoryCacheSize == 0 {
 		opts.HistoryCacheSize = 8192
 	}
-	ports, err := freePorts(opts.Host, 10)
+	ports, err := freePorts(opts.Host, 11)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +165,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		},
 		DCRedirectionPolicy: config.DCRedirectionPolicy{Policy: "noop"},
 		Services: map[string]config.Service{
-			"frontend": service(opts.FrontendPort, ports[6]),
+			"frontend": withHTTP(service(opts.FrontendPort, ports[6]), ports[10]),
 			"history":  service(ports[3], ports[7]),
 			"matching": service(ports[4], ports[8]),
 			"worker":   service(ports[5], ports[9]),
@@ -186,6 +188,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	// Static hosts instead of ringpop: a restarted server must not wait for the membership
 	// entries of its previous incarnation (other ports) to expire before routing tasks.
+	stopping := new(atomic.Bool)
 	hosts := map[primitives.ServiceName]static.Hosts{}
 	for name, svc := range cfg.Services {
 		hosts[primitives.ServiceName(name)] = static.SingleLocalHost(net.JoinHostPort(opts.Host, strconv.Itoa(svc.RPC.GRPCPort)))
@@ -194,7 +197,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		temporal.WithConfig(cfg),
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithStaticHosts(hosts),
-		temporal.WithLogger(newServerLogger(opts.Logger)),
+		temporal.WithLogger(newServerLogger(opts.Logger, stopping)),
 		temporal.WithDynamicConfigClient(dc),
 	)
 	if err != nil {
@@ -203,7 +206,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("start temporal server: %w", err)
 	}
-	s := &Server{opts: opts, server: srv, frontend: frontend}
+	s := &Server{opts: opts, server: srv, frontend: frontend, stopping: stopping}
 
 	if err := s.waitReady(ctx); err != nil {
 		_ = srv.Stop()
@@ -230,6 +233,12 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	return s, nil
 }
 
+// withHTTP also serves the frontend's HTTP API (and Nexus endpoints) on port.
+func withHTTP(svc config.Service, port int) config.Service {
+	svc.RPC.HTTPPort = port
+	return svc
+}
+
 // FrontendAddress is the host:port Temporal clients dial.
 func (s *Server) FrontendAddress() string { return s.frontend }
 
@@ -246,6 +255,7 @@ func (s *Server) Namespace() string { return s.opts.Namespace }
 
 // Stop shuts the UI and the server down; open workflows resume on the next start.
 func (s *Server) Stop() error {
+	s.stopping.Store(true)
 	if s.ui != nil {
 		s.ui.Stop()
 	}

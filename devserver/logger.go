@@ -2,6 +2,7 @@ package devserver
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/rs/zerolog"
 	"go.temporal.io/server/common/log"
@@ -12,10 +13,12 @@ import (
 // level, so only warnings and errors pass unless the zerolog level is debug.
 type serverLogger struct {
 	z zerolog.Logger
+	// stopping silences warnings while the services stop: they dial each other as they go down.
+	stopping *atomic.Bool
 }
 
-func newServerLogger(z zerolog.Logger) log.Logger {
-	return serverLogger{z: z.With().Str("component", "temporal-server").Logger()}
+func newServerLogger(z zerolog.Logger, stopping *atomic.Bool) log.Logger {
+	return serverLogger{z: z.With().Str("component", "temporal-server").Logger(), stopping: stopping}
 }
 
 func (l serverLogger) event(e *zerolog.Event, msg string, tags []tag.Tag) {
@@ -27,7 +30,12 @@ func (l serverLogger) event(e *zerolog.Event, msg string, tags []tag.Tag) {
 
 func (l serverLogger) Debug(msg string, tags ...tag.Tag) { l.event(l.z.Trace(), msg, tags) }
 func (l serverLogger) Info(msg string, tags ...tag.Tag)  { l.event(l.z.Debug(), msg, tags) }
-func (l serverLogger) Warn(msg string, tags ...tag.Tag)  { l.event(l.z.Warn(), msg, tags) }
+func (l serverLogger) Warn(msg string, tags ...tag.Tag) {
+	if l.stopping.Load() {
+		return
+	}
+	l.event(l.z.Warn(), msg, tags)
+}
 func (l serverLogger) Error(msg string, tags ...tag.Tag) { l.event(l.z.Error(), msg, tags) }
 func (l serverLogger) DPanic(msg string, tags ...tag.Tag) {
 	l.event(l.z.Error(), msg, tags)
@@ -44,7 +52,7 @@ func (l serverLogger) With(tags ...tag.Tag) log.Logger {
 	for _, t := range tags {
 		c = c.Str(t.Key(), fmt.Sprint(t.Value()))
 	}
-	return serverLogger{z: c.Logger()}
+	return serverLogger{z: c.Logger(), stopping: l.stopping}
 }
 
 // nopLogger silences the SDK client the server uses for its own readiness checks.
