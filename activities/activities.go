@@ -429,6 +429,20 @@ func classify(err error) error {
 	if salesforce.IsAuth(err) || engagement.IsAuth(err) {
 		return temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeAuth, temporal.ApplicationErrorOptions{Cause: err})
 	}
+	if salesforce.IsTransient(err) || engagement.IsTransient(err) {
+		return temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeTransient, temporal.ApplicationErrorOptions{Cause: err})
+	}
+	// An answer we don't classify (INACTIVE_OWNER_OR_USER, INSUFFICIENT_ACCESS_…): retrying
+	// cannot help, so show it with its code and wait for a change rather than loop for ever.
+	switch {
+	case errors.As(err, &sfErr):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeDataError, err,
+			ErrorDetails{Code: sfErr.Code, Message: withFields(sfErr.Message, sfErr.Fields)})
+	case errors.As(err, &aeErr):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeDataError, err,
+			ErrorDetails{Code: "AE_" + strconv.Itoa(aeErr.Code), Message: aeErr.Message})
+	}
+	// Not an API answer at all: the network, a timeout. Retried.
 	return temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeTransient, temporal.ApplicationErrorOptions{Cause: err})
 }
 

@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -216,6 +217,9 @@ func TestClassify(t *testing.T) {
 		{&salesforce.APIError{Status: 400, Code: "UNABLE_TO_LOCK_ROW"}, ErrTypeTransient, true, 0},
 		{&salesforce.APIError{Status: 401, Code: "INVALID_SESSION_ID"}, ErrTypeAuth, true, 0},
 		{&engagement.APIError{Status: 429, Code: engagement.CodeTooManyConcurrent, RetryAfter: time.Second}, ErrTypeRateLimited, true, time.Second},
+		{&salesforce.APIError{Status: 400, Code: "INACTIVE_OWNER_OR_USER"}, ErrTypeDataError, false, 0},
+		{&salesforce.APIError{Status: 403, Code: "INSUFFICIENT_ACCESS_OR_READONLY"}, ErrTypeDataError, false, 0},
+		{&net.OpError{Op: "dial", Err: errors.New("connection refused")}, ErrTypeTransient, true, 0},
 	}
 	for _, tt := range tests {
 		var appErr *temporal.ApplicationError

@@ -17,8 +17,9 @@ const (
 	DefaultFeedOverlap = 60 * time.Second
 	// feedPageLimit is v5's maximum page size: the fewest calls against the daily quota.
 	feedPageLimit = 1000
-	// feedPollsPerRun bounds a run's history; the next run continues from the cursor.
+	// feedPollsPerRun and feedPagesPerRun bound a run's history; the next run continues from the cursor.
 	feedPollsPerRun = 500
+	feedPagesPerRun = 200
 )
 
 // ChangeFeedInput starts, or continues as new, the change feed.
@@ -45,6 +46,7 @@ type ChangeFeedStatus struct {
 	LastPoll  time.Time `json:"lastPoll"`
 	Signalled int       `json:"signalled"`
 	Interval  string    `json:"interval"`
+	LastError string    `json:"lastError,omitempty"`
 }
 
 // ChangeFeed polls Account Engagement for prospects changed since its cursor and
@@ -69,58 +71,75 @@ func ChangeFeed(ctx workflow.Context, in ChangeFeedInput) (ChangeFeedResult, err
 	for _, c := range in.Seen {
 		seen[c.ProspectID] = c.UpdatedAt
 	}
-	total := 0
+	total, pages := 0, 0
 	for poll := 1; ; poll++ {
 		since := in.Cursor.Add(-in.Overlap)
-		newest := in.Cursor
 		token := ""
 		for {
 			var page activities.PollChangesResult
 			err := workflow.ExecuteActivity(actx, a.PollChanges, activities.PollChangesInput{Since: since, Limit: feedPageLimit, PageToken: token}).Get(ctx, &page)
 			if err != nil {
-				return ChangeFeedResult{}, err
+				// Outages are retried inside the activity; what reaches here will not pass by
+				// retrying now (a rejected page token, say). Show it and poll afresh next time.
+				workflow.GetLogger(ctx).Error("change feed poll failed", "error", err)
+				status.LastError = err.Error()
+				break
 			}
 			var ids []int64
+			newest := in.Cursor
 			for _, c := range page.Changes {
+				if c.UpdatedAt.After(newest) {
+					newest = c.UpdatedAt
+				}
 				if v, ok := seen[c.ProspectID]; ok && !c.UpdatedAt.After(v) {
 					continue // this version was already signalled
 				}
 				seen[c.ProspectID] = c.UpdatedAt
 				in.Seen = append(in.Seen, c)
 				ids = append(ids, c.ProspectID)
-				if c.UpdatedAt.After(newest) {
-					newest = c.UpdatedAt
-				}
 			}
 			if len(ids) > 0 {
 				err := workflow.ExecuteActivity(actx, a.SignalProspects, activities.SignalProspectsInput{ProspectIDs: ids, Signal: SignalProspectChanged}).Get(ctx, nil)
 				if err != nil {
-					return ChangeFeedResult{}, err
+					workflow.GetLogger(ctx).Error("change feed signals failed", "error", err)
+					status.LastError = err.Error()
+					break
 				}
 				total += len(ids)
 				status.Signalled += len(ids)
 			}
+			// Results come ordered by updatedAt: everything up to newest is handled, so a long
+			// backlog moves the cursor page by page and a new run can pick up from it.
+			in.Cursor = newest
+			in.Seen = pruneSeen(in.Seen, seen, in.Cursor.Add(-in.Overlap))
+			status.Cursor, status.LastError = in.Cursor, ""
+			pages++
 			token = page.NextPageToken
 			if token == "" {
 				break
 			}
+			if pages >= feedPagesPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+				return ChangeFeedResult{}, continueFeed(ctx, in)
+			}
 		}
-		in.Cursor = newest
-		in.Seen = pruneSeen(in.Seen, seen, in.Cursor.Add(-in.Overlap))
-		status.Cursor, status.LastPoll = in.Cursor, workflow.Now(ctx)
+		status.LastPoll = workflow.Now(ctx)
 
 		if in.Polls > 0 && poll >= in.Polls {
 			return ChangeFeedResult{Cursor: in.Cursor, Signalled: total}, nil
 		}
-		if poll >= feedPollsPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			next := in
-			next.Polls = 0
-			return ChangeFeedResult{}, workflow.NewContinueAsNewError(ctx, ChangeFeedWorkflow, next)
+		if poll >= feedPollsPerRun || pages >= feedPagesPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			return ChangeFeedResult{}, continueFeed(ctx, in)
 		}
 		if err := workflow.NewTimerWithOptions(ctx, in.Interval, workflow.TimerOptions{Summary: "next poll"}).Get(ctx, nil); err != nil {
 			return ChangeFeedResult{}, err
 		}
 	}
+}
+
+// continueFeed continues the feed as a new run from its cursor.
+func continueFeed(ctx workflow.Context, in ChangeFeedInput) error {
+	in.Polls = 0
+	return workflow.NewContinueAsNewError(ctx, ChangeFeedWorkflow, in)
 }
 
 // pruneSeen drops versions older than the overlap window (they can't be read again), keeping

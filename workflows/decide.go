@@ -148,6 +148,17 @@ func Decide(p activities.Prospect, matches *activities.Matches, s Settings) Deci
 		// with the Contact it became).
 		rec = followConversion(*matches.Linked, matches)
 		linked = rec != nil
+		if rec == nil {
+			// Converted, and the Contact it became is gone: that record was deleted.
+			return Decision{
+				Action: ActionMarkDeleted, State: StateCRMDeleted,
+				Reason: fmt.Sprintf("linked Lead %s was converted to Contact %s, which no longer exists; never recreated", matches.Linked.ID, matches.Linked.ConvertedContactID),
+				ProspectUpdates: map[string]string{
+					"salesforceId": activities.MarkerCRMDeleted, "salesforceLeadId": activities.MarkerCRMDeleted,
+					"salesforceContactId": activities.MarkerCRMDeleted,
+				},
+			}
+		}
 	}
 	if rec == nil {
 		rec = BestMatch(*matches, s.MatchOrder)
@@ -283,7 +294,10 @@ func LinkUpdates(p activities.Prospect, rec activities.CRMRecord, s Settings) (r
 			continue // the object has no such field
 		}
 		ae, sf := strings.TrimSpace(p.Field(m.Engagement)), strings.TrimSpace(sfValue)
-		if ae == sf || (sf == s.Placeholder && ae == "") {
+		if sf == s.Placeholder {
+			sf = "" // our own filler is no value: a real one from Account Engagement replaces it
+		}
+		if ae == sf {
 			continue
 		}
 		// A non-empty value always beats an empty one; otherwise the master's value wins.
@@ -304,12 +318,19 @@ func LinkUpdates(p activities.Prospect, rec activities.CRMRecord, s Settings) (r
 		set("salesforceContactId", p.CRMContactID, rec.ID)
 	} else {
 		set("salesforceLeadId", p.CRMLeadID, rec.ID)
+		// A Contact linked before (say, before an email change) is no longer this prospect's.
+		if isRecordID(p.CRMContactID) {
+			prospectUpdates["salesforceContactId"] = ""
+		}
 	}
 	if rec.OwnerID != "" {
 		set("salesforceOwnerId", p.CRMOwnerID, rec.OwnerID)
 	}
-	// A queue owns the record: the prospect stays unassigned until a user takes it.
-	if rec.OwnerID != "" && !rec.OwnerIsQueue() && rec.OwnerID != p.AssignedUserSalesforceID {
+	// A queue owns the record: the prospect stays unassigned until a user takes it. An assigned
+	// user without a Salesforce user can't own the record (the integration user does); that
+	// owner is no reason to reassign the prospect, unless someone changed it in Salesforce.
+	unmappedOwner := p.AssignedUserID != 0 && p.AssignedUserSalesforceID == "" && (p.CRMOwnerID == "" || p.CRMOwnerID == rec.OwnerID)
+	if rec.OwnerID != "" && !rec.OwnerIsQueue() && rec.OwnerID != p.AssignedUserSalesforceID && !unmappedOwner {
 		assignOwner = rec.OwnerID
 	}
 	if len(recordUpdates) == 0 {

@@ -119,6 +119,9 @@ func TestDecide(t *testing.T) {
 			m: &activities.Matches{Linked: new(lead(leadA, 0, func(r *activities.CRMRecord) { r.IsConverted, r.ConvertedContactID = true, contact })),
 				Contacts: []activities.CRMRecord{contactRec(contact, 0)}},
 			s: def, action: ActionLink, state: StateSynced, recordID: contact},
+		{name: "linked lead converted, its contact gone: flag, never recreate", p: prospect(assignedTo(alice), func(p *activities.Prospect) { p.CRMLeadID = leadA }),
+			m: &activities.Matches{Linked: new(lead(leadA, 0, func(r *activities.CRMRecord) { r.IsConverted, r.ConvertedContactID = true, contact }))},
+			s: def, action: ActionMarkDeleted, state: StateCRMDeleted},
 		{name: "email changed: new email has no match, create", p: prospect(assignedTo(alice), func(p *activities.Prospect) {
 			p.CRMLeadID, p.Email = leadA, "ann.new@example.com"
 		}), m: &activities.Matches{Linked: new(lead(leadA, 0))}, s: def, action: ActionCreateLead, state: StateSynced, owner: alice},
@@ -259,5 +262,33 @@ func TestParseSettings(t *testing.T) {
 	}
 	if err := DefaultSettings().Validate(); err != nil {
 		t.Errorf("defaults invalid: %v", err)
+	}
+}
+
+func TestLinkUpdatesEdgeCases(t *testing.T) {
+	s := DefaultSettings()
+	// The placeholder in Salesforce gives way to a real value from Account Engagement, whatever the master.
+	s.FieldMapping = []FieldMapping{{Engagement: "company", Salesforce: "Company", Master: MasterSalesforce, Object: activities.TypeLead}}
+	p := prospect(assignedTo(alice), func(p *activities.Prospect) { p.Company = "Acme" })
+	rec := lead(leadA, 0, func(r *activities.CRMRecord) { r.Fields["Company"] = DefaultPlaceholder })
+	sfUp, aeUp, _ := LinkUpdates(p, rec, s)
+	if sfUp["Company"] != "Acme" || aeUp["company"] != "" {
+		t.Errorf("placeholder: record updates %v, prospect updates %v: want Company=Acme in Salesforce only", sfUp, aeUp)
+	}
+	// Linking to a Lead clears a Contact linked before.
+	p = prospect(assignedTo(alice), func(p *activities.Prospect) { p.CRMContactID = contact })
+	_, aeUp, _ = LinkUpdates(p, lead(leadB, 0), DefaultSettings())
+	if v, ok := aeUp["salesforceContactId"]; !ok || v != "" {
+		t.Errorf("prospect updates %v: want salesforceContactId cleared", aeUp)
+	}
+	// An unmapped assigned user: the integration user's ownership does not reassign the prospect...
+	p = prospect(assignedTo(""))
+	if _, _, owner := LinkUpdates(p, lead(leadA, 0, func(r *activities.CRMRecord) { r.OwnerID = "005000000000000INT" }), DefaultSettings()); owner != "" {
+		t.Errorf("unmapped user: owner %q flows back, want none", owner)
+	}
+	// ...but an owner someone changed in Salesforce does.
+	p.CRMOwnerID = "005000000000000INT"
+	if _, _, owner := LinkUpdates(p, lead(leadA, 0, func(r *activities.CRMRecord) { r.OwnerID = bob }), DefaultSettings()); owner != bob {
+		t.Errorf("owner changed in Salesforce: %q flows back, want %q", owner, bob)
 	}
 }

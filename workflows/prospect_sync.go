@@ -38,6 +38,8 @@ type Carry struct {
 	SeenVersion string
 	// LastChange is when the sync last changed something; idle time counts from it.
 	LastChange time.Time
+	// RuleRequested is set by a use-active-assignment-rule signal until an evaluation answers it.
+	RuleRequested bool `json:",omitempty"`
 }
 
 // ProspectSyncResult is the final status of a completed run.
@@ -84,8 +86,6 @@ type syncer struct {
 	ended    bool
 	// attrs mirrors the search attributes last upserted, to upsert only changes.
 	attrs map[string]string
-	// ruleRequested is set by a use-active-assignment-rule signal until the next evaluation.
-	ruleRequested bool
 	// createdAt, when set, is written to CrmCreatedAt with the next search attribute upsert.
 	createdAt time.Time
 }
@@ -170,7 +170,7 @@ func (s *syncer) wait(ctx workflow.Context, changed, useRule workflow.ReceiveCha
 	sel.AddReceive(changed, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); why = triggerSignal })
 	sel.AddReceive(useRule, func(c workflow.ReceiveChannel, _ bool) {
 		c.Receive(ctx, nil)
-		s.carry.UseAssignmentRule, s.ruleRequested = true, true
+		s.carry.UseAssignmentRule, s.carry.RuleRequested = true, true
 		why = triggerSignal
 	})
 	if d > 0 {
@@ -191,7 +191,7 @@ func (s *syncer) drain(changed, useRule workflow.ReceiveChannel) bool {
 		any = true
 	}
 	for useRule.ReceiveAsync(nil) {
-		s.carry.UseAssignmentRule, s.ruleRequested = true, true
+		s.carry.UseAssignmentRule, s.carry.RuleRequested = true, true
 		any = true
 	}
 	return any
@@ -242,8 +242,8 @@ func (s *syncer) evaluate(ctx workflow.Context, why trigger) error {
 		s.upsertAttrs(ctx) // the assigned user may be all that changed
 		return nil         // nothing changed: no Salesforce call, no new decision
 	}
-	ruleRequested := s.ruleRequested
-	s.ruleRequested = false
+	ruleRequested := s.carry.RuleRequested
+	s.carry.RuleRequested = false
 	if why == triggerSignal && unchanged && !ruleRequested &&
 		workflow.GetVersion(ctx, changeSkipUnchanged, workflow.DefaultVersion, 1) >= 1 {
 		// The change feed also reports our own write-backs; the prospect is as we left it.
@@ -322,7 +322,8 @@ func (s *syncer) evaluate(ctx workflow.Context, why trigger) error {
 			return nil
 		}
 	}
-	s.record(ctx, errorDecision("LOOKUP_UNSTABLE", "Salesforce records kept changing during the sync; will retry on the next change"))
+	s.record(ctx, errorDecision("LOOKUP_UNSTABLE", "Salesforce records kept changing during the sync; will retry on the next change or re-check"))
+	s.carry.SeenVersion = "" // not the prospect's fault: the next re-check tries again
 	return nil
 }
 
@@ -334,10 +335,43 @@ func (s *syncer) writeBack(ctx, actx workflow.Context, p activities.Prospect, fi
 	var a *activities.Activities
 	var res activities.WriteBackResult
 	err := workflow.ExecuteActivity(actx, a.WriteBack, activities.WriteBackInput{ProspectID: p.ID, Fields: fields, AssignOwnerID: owner, CurrentAssignedUserID: p.AssignedUserID}).Get(ctx, &res)
-	if err == nil && res.Prospect.ID != 0 {
-		s.carry.SeenVersion = ProspectVersion(res.Prospect) // our own write is no change to react to
+	if err == nil && res.Prospect.ID != 0 && ProspectVersion(res.Prospect) == ProspectVersion(expectAfterWrite(p, fields, res.Prospect)) {
+		// Our own write is no change to react to. Anything else that changed between our read
+		// and our write (a user's edit) keeps the old version, so its signal is not skipped.
+		s.carry.SeenVersion = ProspectVersion(res.Prospect)
 	}
 	return res.AssignedUserID, err
+}
+
+// expectAfterWrite is p as our write-back should have left it: the fields we wrote, the
+// assigned user and version Account Engagement reports, everything else as we read it.
+func expectAfterWrite(p activities.Prospect, fields map[string]string, after activities.Prospect) activities.Prospect {
+	p.UpdatedAt, p.AssignedUserID = after.UpdatedAt, after.AssignedUserID
+	for k, v := range fields { // assignments to distinct fields: order does not matter
+		switch k {
+		case "salesforceId":
+			p.CRMID = v
+		case "salesforceLeadId":
+			p.CRMLeadID = v
+		case "salesforceContactId":
+			p.CRMContactID = v
+		case "salesforceOwnerId":
+			p.CRMOwnerID = v
+		case "firstName":
+			p.FirstName = v
+		case "lastName":
+			p.LastName = v
+		case "company":
+			p.Company = v
+		case "jobTitle":
+			p.JobTitle = v
+		case "phone":
+			p.Phone = v
+		case "email":
+			p.Email = v
+		}
+	}
+	return p
 }
 
 // recordWriteFailed sorts a failed Salesforce write: retry=true when the record was converted
@@ -381,6 +415,7 @@ func (s *syncer) activityFailed(ctx workflow.Context, err error) error {
 	} else {
 		workflow.GetLogger(ctx).Error("unexpected activity failure", "error", err)
 		se = SyncError{Code: CodeSyncFailed, Message: err.Error()}
+		s.carry.SeenVersion = "" // not the prospect's fault: the next re-check tries again
 	}
 	s.record(ctx, Decision{Action: ActionError, State: StateSyncError, Reason: se.Code + ": " + se.Message, Error: &se, WaitingFor: "a change to the prospect"})
 	return nil
