@@ -58,6 +58,9 @@ type Activities struct {
 	AE *engagement.Client
 	// Start starts or signals a prospect's sync (used by the change feed).
 	Start StartFunc
+	// ProspectIDField, when set, is a Lead external-id field holding the prospect id: creates
+	// become upserts on it, idempotent even when an earlier attempt is still in flight.
+	ProspectIDField string
 
 	mu    sync.Mutex
 	users map[int64]cachedUser
@@ -284,7 +287,7 @@ func toRecords(recs []salesforce.Record, typ string, mapped []string) []CRMRecor
 // CreateLead creates the prospect's Lead, safely under retries: a retry first looks for the
 // Lead an earlier attempt may have created (its response lost), and returns that one.
 func (a *Activities) CreateLead(ctx context.Context, in CreateLeadInput) (CreateLeadResult, error) {
-	if activity.GetInfo(ctx).Attempt > 1 {
+	if activity.GetInfo(ctx).Attempt > 1 && a.ProspectIDField == "" {
 		existing, err := a.existingLead(ctx, in)
 		if err != nil {
 			return CreateLeadResult{}, err
@@ -298,16 +301,25 @@ func (a *Activities) CreateLead(ctx context.Context, in CreateLeadInput) (Create
 	for k, v := range in.Fields {
 		fields[k] = v
 	}
+	prospectID := strconv.FormatInt(in.ProspectID, 10)
 	if in.UseAssignmentRule {
-		return a.createAndRead(ctx, fields, "TRUE", in.ReadFields)
+		return a.createAndRead(ctx, fields, "TRUE", prospectID, in.ReadFields)
 	}
 	if in.OwnerID == "" {
 		// Salesforce makes the integration user the owner; read it back in the same call.
-		return a.createAndRead(ctx, fields, "FALSE", in.ReadFields)
+		return a.createAndRead(ctx, fields, "FALSE", prospectID, in.ReadFields)
 	}
 	fields["OwnerId"] = in.OwnerID
 	// FALSE: the owner we set must not be overridden by the active rule.
-	id, err := a.SF.Create(ctx, TypeLead, fields, salesforce.AutoAssign(false))
+	var id string
+	var err error
+	if a.ProspectIDField != "" {
+		var res salesforce.UpsertResult
+		res, err = a.SF.Upsert(ctx, TypeLead, a.ProspectIDField, prospectID, fields, salesforce.AutoAssign(false))
+		id = res.ID
+	} else {
+		id, err = a.SF.Create(ctx, TypeLead, fields, salesforce.AutoAssign(false))
+	}
 	if err != nil {
 		return CreateLeadResult{}, classify(err)
 	}
@@ -334,10 +346,14 @@ func (a *Activities) existingLead(ctx context.Context, in CreateLeadInput) (*CRM
 
 // createAndRead creates a Lead whose owner Salesforce picks (the active rule with autoAssign
 // "TRUE", the integration user with "FALSE") and reads that owner back, in one composite call.
-func (a *Activities) createAndRead(ctx context.Context, fields map[string]any, autoAssign string, readFields []string) (CreateLeadResult, error) {
+func (a *Activities) createAndRead(ctx context.Context, fields map[string]any, autoAssign, prospectID string, readFields []string) (CreateLeadResult, error) {
+	create := salesforce.SubRequest{Method: "POST", ReferenceID: "lead", URL: a.SF.SObjectPath(TypeLead), Body: fields,
+		HTTPHeaders: map[string]string{"Sforce-Auto-Assign": autoAssign}}
+	if a.ProspectIDField != "" {
+		create.Method, create.URL = "PATCH", a.SF.SObjectPath(TypeLead, a.ProspectIDField, prospectID)
+	}
 	subs, err := a.SF.Composite(ctx, salesforce.CompositeRequest{AllOrNone: true, Requests: []salesforce.SubRequest{
-		{Method: "POST", ReferenceID: "lead", URL: a.SF.SObjectPath(TypeLead), Body: fields,
-			HTTPHeaders: map[string]string{"Sforce-Auto-Assign": autoAssign}},
+		create,
 		{Method: "GET", ReferenceID: "owner", URL: a.SF.SObjectPath(TypeLead, "@{lead.id}") + "?fields=" + strings.ReplaceAll(selectFields(leadBaseFields, readFields), " ", "")},
 	}})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -232,5 +233,35 @@ func TestClassify(t *testing.T) {
 	}
 	if err := classify(context.Canceled); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancellation wrapped: %v", err)
+	}
+}
+
+func TestCreateLeadUpsertOnProspectIDIsIdempotent(t *testing.T) {
+	f := newFixture(t)
+	f.acts.ProspectIDField = "Prospect_Id__c"
+	for _, rule := range []bool{false, true} {
+		in := CreateLeadInput{ProspectID: 4242, Email: "upsert@example.com", Fields: map[string]string{"Email": "upsert@example.com", "LastName": "U", "Company": "Acme"},
+			OwnerID: emulator.UserBobID, UseAssignmentRule: rule}
+		if rule {
+			in.OwnerID, in.ProspectID = "", 4343
+		}
+		var ids []string
+		// Two attempts, as when the first one's response was lost or it is still in flight.
+		for range 2 {
+			v, err := f.env.ExecuteActivity(f.acts.CreateLead, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var res CreateLeadResult
+			_ = v.Get(&res)
+			ids = append(ids, res.Record.ID)
+		}
+		recs, err := f.acts.SF.Query(context.Background(), "SELECT Id FROM Lead WHERE Prospect_Id__c = '"+strconv.FormatInt(in.ProspectID, 10)+"'")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ids[0] == "" || ids[0] != ids[1] || len(recs) != 1 {
+			t.Fatalf("rule=%v: attempts made %v, %d Leads carry the prospect id: want one", rule, ids, len(recs))
+		}
 	}
 }

@@ -102,7 +102,9 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 		_, err := workflows.SignalSync(ctx, a.client, id, signal)
 		return err
 	}
-	Register(a.worker, activities.New(sf, ae, start), cfg.Settings)
+	acts := activities.New(sf, ae, start)
+	acts.ProspectIDField = cfg.SalesforceProspectIDField
+	Register(a.worker, acts, cfg.Settings)
 	if err := a.worker.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}

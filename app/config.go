@@ -28,8 +28,10 @@ type Config struct {
 	SalesforceUsername       string
 	SalesforcePrivateKeyFile string
 	SalesforceAPIVersion     string
-	EngagementURL            string
-	EngagementBusinessUnitID string
+	// SalesforceProspectIDField, when set, makes Lead creates upserts on this external-id field.
+	SalesforceProspectIDField string
+	EngagementURL             string
+	EngagementBusinessUnitID  string
 
 	Settings workflows.Settings
 
@@ -104,25 +106,26 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 
 	c := Config{
-		Host:                     env("PROSPECT_SYNC_HOST", "127.0.0.1"),
-		DataDir:                  env("PROSPECT_SYNC_DATA_DIR", ".data"),
-		TemporalPort:             envInt("PROSPECT_SYNC_TEMPORAL_PORT", 7233),
-		UIPort:                   envInt("PROSPECT_SYNC_UI_PORT", 8233),
-		EmulatorPort:             envInt("PROSPECT_SYNC_EMULATOR_PORT", 8280),
-		TemporalAddress:          env("TEMPORAL_ADDRESS", ""),
-		SalesforceLoginURL:       env("SALESFORCE_LOGIN_URL", "https://login.salesforce.com"),
-		SalesforceClientID:       env("SALESFORCE_CLIENT_ID", ""),
-		SalesforceClientSecret:   env("SALESFORCE_CLIENT_SECRET", ""),
-		SalesforceUsername:       env("SALESFORCE_USERNAME", ""),
-		SalesforcePrivateKeyFile: env("SALESFORCE_PRIVATE_KEY_FILE", ""),
-		SalesforceAPIVersion:     env("SALESFORCE_API_VERSION", "62.0"),
-		EngagementURL:            env("ACCOUNT_ENGAGEMENT_URL", "https://pi.pardot.com"),
-		EngagementBusinessUnitID: env("ACCOUNT_ENGAGEMENT_BUSINESS_UNIT_ID", ""),
-		Settings:                 s,
-		MaxConcurrentActivities:  envInt("PROSPECT_SYNC_MAX_ACTIVITIES", 100),
-		StickyCacheSize:          envInt("PROSPECT_SYNC_STICKY_CACHE", 2000),
-		LogLevel:                 env("LOG_LEVEL", "info"),
-		LogFormat:                env("LOG_FORMAT", "auto"),
+		Host:                      env("PROSPECT_SYNC_HOST", "127.0.0.1"),
+		DataDir:                   env("PROSPECT_SYNC_DATA_DIR", ".data"),
+		TemporalPort:              envInt("PROSPECT_SYNC_TEMPORAL_PORT", 7233),
+		UIPort:                    envInt("PROSPECT_SYNC_UI_PORT", 8233),
+		EmulatorPort:              envInt("PROSPECT_SYNC_EMULATOR_PORT", 8280),
+		TemporalAddress:           env("TEMPORAL_ADDRESS", ""),
+		SalesforceLoginURL:        env("SALESFORCE_LOGIN_URL", "https://login.salesforce.com"),
+		SalesforceClientID:        env("SALESFORCE_CLIENT_ID", ""),
+		SalesforceClientSecret:    env("SALESFORCE_CLIENT_SECRET", ""),
+		SalesforceUsername:        env("SALESFORCE_USERNAME", ""),
+		SalesforcePrivateKeyFile:  env("SALESFORCE_PRIVATE_KEY_FILE", ""),
+		SalesforceAPIVersion:      env("SALESFORCE_API_VERSION", "62.0"),
+		SalesforceProspectIDField: env("SALESFORCE_PROSPECT_ID_FIELD", ""),
+		EngagementURL:             env("ACCOUNT_ENGAGEMENT_URL", "https://pi.pardot.com"),
+		EngagementBusinessUnitID:  env("ACCOUNT_ENGAGEMENT_BUSINESS_UNIT_ID", ""),
+		Settings:                  s,
+		MaxConcurrentActivities:   envInt("PROSPECT_SYNC_MAX_ACTIVITIES", 100),
+		StickyCacheSize:           envInt("PROSPECT_SYNC_STICKY_CACHE", 2000),
+		LogLevel:                  env("LOG_LEVEL", "info"),
+		LogFormat:                 env("LOG_FORMAT", "auto"),
 	}
 
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
