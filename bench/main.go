@@ -54,8 +54,8 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	if cfg.N < 2 || cfg.Waiting < 0 || cfg.Assign > cfg.Waiting || cfg.AssignRate <= 0 || cfg.FeedInterval <= 0 {
-		fmt.Fprintln(os.Stderr, "bench: want -n >= 2, -waiting >= 0, -assign <= -waiting, -assign-rate > 0, -feed-interval > 0")
+	if cfg.N < 2 || cfg.Waiting < 0 || cfg.Assign < 0 || (cfg.Waiting > 0 && cfg.Assign > cfg.Waiting) || cfg.AssignRate <= 0 || cfg.FeedInterval <= 0 {
+		fmt.Fprintln(os.Stderr, "bench: want -n >= 2, -waiting >= 0, 0 <= -assign <= -waiting, -assign-rate > 0, -feed-interval > 0")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
