@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,6 +89,16 @@ func restartApp(t *testing.T) {
 	if startErr == nil {
 		testAE, startErr = engagement.New(engagement.Config{BaseURL: testApp.EmulatorURL, BusinessUnitID: emulator.BusinessUnitID, Tokens: testSF})
 	}
+}
+
+// runSeq makes the emails of prospects a test creates unique per run, so tests can repeat
+// (-count=N) against the one shared emulator.
+var runSeq atomic.Int64
+
+// unique turns "name@domain" into "name.<n>@domain", new on every call.
+func unique(email string) string {
+	local, domain, _ := strings.Cut(email, "@")
+	return fmt.Sprintf("%s.%d.%d@%s", local, time.Now().UnixNano()%1e9, runSeq.Add(1), domain)
 }
 
 func portOf(addr string) int {
@@ -194,20 +205,20 @@ func TestAPICallsPerProspect(t *testing.T) {
 	}
 	paths := []path{
 		{name: "R4 create Lead (owner set)", state: workflows.StateSynced, maxSF: 2, make: func(i int) int64 {
-			return prospect(map[string]any{"email": fmt.Sprintf("calls.create%d@example.com", i), "lastName": "C", "company": "Acme", "assignedToId": emulator.AEUserBob})
+			return prospect(map[string]any{"email": unique(fmt.Sprintf("calls.create%d@example.com", i)), "lastName": "C", "company": "Acme", "assignedToId": emulator.AEUserBob})
 		}},
 		{name: "R2 update matching Lead", state: workflows.StateSynced, maxSF: 2, make: func(i int) int64 {
-			email := fmt.Sprintf("calls.update%d@example.com", i)
+			email := unique(fmt.Sprintf("calls.update%d@example.com", i))
 			if _, err := testSF.Create(ctx, "Lead", map[string]any{"Email": email, "LastName": "Old", "Company": "Acme"}); err != nil {
 				t.Fatal(err)
 			}
 			return prospect(map[string]any{"email": email, "lastName": "New", "company": "Acme", "assignedToId": emulator.AEUserAlice})
 		}},
 		{name: "R5 create through assignment rule", state: workflows.StateSynced, signal: workflows.SignalUseActiveAssignmentRule, maxSF: 2, make: func(i int) int64 {
-			return prospect(map[string]any{"email": fmt.Sprintf("calls.rule%d@example.com", i), "lastName": "R", "company": "Acme"})
+			return prospect(map[string]any{"email": unique(fmt.Sprintf("calls.rule%d@example.com", i)), "lastName": "R", "company": "Acme"})
 		}},
 		{name: "R6 wait for assignment", state: workflows.StateWaitingForAssignment, maxSF: 0, make: func(i int) int64 {
-			return prospect(map[string]any{"email": fmt.Sprintf("calls.wait%d@example.com", i), "lastName": "W", "company": "Acme"})
+			return prospect(map[string]any{"email": unique(fmt.Sprintf("calls.wait%d@example.com", i)), "lastName": "W", "company": "Acme"})
 		}},
 		{name: "invalid email", state: workflows.StateSyncError, maxSF: 0, make: func(i int) int64 {
 			return prospect(map[string]any{"email": fmt.Sprintf("calls.bad%d", i), "lastName": "B", "company": "Acme", "assignedToId": emulator.AEUserBob})
@@ -344,7 +355,11 @@ func TestRulesEndToEnd(t *testing.T) {
 }
 
 func TestWaitingProspectAssignedThenSynced(t *testing.T) {
-	id := int64(emulator.ProspectUnassignedNoMatch)
+	created, err := testAE.CreateProspect(context.Background(), map[string]any{"email": unique("waiting.e2e@example.com"), "lastName": "Waiting", "company": "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := created.ID
 	startSync(t, workflows.SignalProspectChanged, id)
 	waitStatus(t, id, inState(workflows.StateWaitingForAssignment))
 	if _, err := testAE.UpdateProspect(context.Background(), id, map[string]any{"assignedToId": emulator.AEUserAlice}); err != nil {
@@ -384,7 +399,7 @@ func TestWaitingProspectAssignedThenSynced(t *testing.T) {
 }
 
 func TestActiveAssignmentRuleEndToEnd(t *testing.T) {
-	p, err := testAE.CreateProspect(context.Background(), map[string]any{"email": "rule.e2e@example.com", "lastName": "Rule", "company": "Acme"})
+	p, err := testAE.CreateProspect(context.Background(), map[string]any{"email": unique("rule.e2e@example.com"), "lastName": "Rule", "company": "Acme"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -422,7 +437,7 @@ func TestUnknownProspectEndsClearly(t *testing.T) {
 
 func TestLostCreateResponseMakesOneLead(t *testing.T) {
 	ctx := context.Background()
-	p, err := testAE.CreateProspect(ctx, map[string]any{"email": "lost.response@example.com", "lastName": "Lost", "company": "Acme", "assignedToId": emulator.AEUserBob})
+	p, err := testAE.CreateProspect(ctx, map[string]any{"email": unique("lost.response@example.com"), "lastName": "Lost", "company": "Acme", "assignedToId": emulator.AEUserBob})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,7 +461,7 @@ func TestRestartMidBatchLeavesNoDuplicates(t *testing.T) {
 	ids := make([]int64, 0, n)
 	emails := map[int64]string{}
 	for i := range n {
-		email := fmt.Sprintf("batch%03d@restart.example.com", i)
+		email := unique(fmt.Sprintf("batch%03d@restart.example.com", i))
 		p, err := testAE.CreateProspect(ctx, map[string]any{"email": email, "lastName": "Batch", "company": "Acme", "assignedToId": emulator.AEUserBob})
 		if err != nil {
 			t.Fatal(err)
@@ -502,7 +517,7 @@ func writeHistory(t *testing.T, path string, events []*historypb.HistoryEvent) {
 
 func TestChangeFeedResumesAssignedProspect(t *testing.T) {
 	ctx := context.Background()
-	p, err := testAE.CreateProspect(ctx, map[string]any{"email": "feed.e2e@example.com", "lastName": "Feed", "company": "Acme"})
+	p, err := testAE.CreateProspect(ctx, map[string]any{"email": unique("feed.e2e@example.com"), "lastName": "Feed", "company": "Acme"})
 	if err != nil {
 		t.Fatal(err)
 	}
