@@ -2,12 +2,8 @@ package salesforce
 
 import (
 	"context"
-	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -18,6 +14,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"golang.org/x/oauth2/jws"
 )
 
 // jwtGrantType is the OAuth 2.0 JWT bearer grant (RFC 7523).
@@ -137,26 +135,18 @@ func (c *Client) fetchToken(ctx context.Context) (string, string, error) {
 	return tr.AccessToken, strings.TrimRight(tr.InstanceURL, "/"), nil
 }
 
-// jwtAssertion builds the RS256-signed assertion: iss=client id, sub=username, aud=login URL, exp.
+// jwtAssertion builds the RS256-signed assertion: iss=client id, sub=username, aud=login URL,
+// exp (and iat), signed with golang.org/x/oauth2/jws.
 func (c *Client) jwtAssertion() (string, error) {
-	header, _ := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT"})
-	claims, err := json.Marshal(struct {
-		Iss string `json:"iss"`
-		Sub string `json:"sub"`
-		Aud string `json:"aud"`
-		Exp int64  `json:"exp"`
-	}{c.cfg.ClientID, c.cfg.Username, c.loginURL, c.now().Add(jwtLifetime).Unix()})
-	if err != nil {
-		return "", err
-	}
-	enc := base64.RawURLEncoding
-	signing := enc.EncodeToString(header) + "." + enc.EncodeToString(claims)
-	sum := sha256.Sum256([]byte(signing))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, c.cfg.PrivateKey, crypto.SHA256, sum[:])
+	now := c.now()
+	assertion, err := jws.Encode(&jws.Header{Algorithm: "RS256", Typ: "JWT"}, &jws.ClaimSet{
+		Iss: c.cfg.ClientID, Sub: c.cfg.Username, Aud: c.loginURL,
+		Iat: now.Unix(), Exp: now.Add(jwtLifetime).Unix(),
+	}, c.cfg.PrivateKey)
 	if err != nil {
 		return "", fmt.Errorf("salesforce: sign JWT: %w", err)
 	}
-	return signing + "." + enc.EncodeToString(sig), nil
+	return assertion, nil
 }
 
 // LoadPrivateKey reads an RSA private key from a PEM file (PKCS#1 or PKCS#8).
