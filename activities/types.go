@@ -43,23 +43,49 @@ type Prospect struct {
 	Deleted      bool
 }
 
-// Field returns the value of an Account Engagement field by its v5 name, for field mapping.
+// Field returns the value of an Account Engagement field by its v5 name ("" for others).
 func (p Prospect) Field(name string) string {
-	switch name {
-	case "email":
-		return p.Email
-	case "firstName":
-		return p.FirstName
-	case "lastName":
-		return p.LastName
-	case "company":
-		return p.Company
-	case "jobTitle":
-		return p.JobTitle
-	case "phone":
-		return p.Phone
+	if f := p.field(name); f != nil {
+		return *f
 	}
 	return ""
+}
+
+// SetField sets an Account Engagement text field by its v5 name, as a write-back would;
+// it reports false for a name it does not know.
+func (p *Prospect) SetField(name, value string) bool {
+	f := p.field(name)
+	if f != nil {
+		*f = value
+	}
+	return f != nil
+}
+
+// field maps v5 field names to the struct: written once for reads, writes and mapping.
+func (p *Prospect) field(name string) *string {
+	switch name {
+	case "email":
+		return &p.Email
+	case "firstName":
+		return &p.FirstName
+	case "lastName":
+		return &p.LastName
+	case "company":
+		return &p.Company
+	case "jobTitle":
+		return &p.JobTitle
+	case "phone":
+		return &p.Phone
+	case "salesforceId":
+		return &p.CRMID
+	case "salesforceLeadId":
+		return &p.CRMLeadID
+	case "salesforceContactId":
+		return &p.CRMContactID
+	case "salesforceOwnerId":
+		return &p.CRMOwnerID
+	}
+	return nil
 }
 
 // MappableProspectFields are the Account Engagement fields the field mapping may name.

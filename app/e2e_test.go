@@ -18,6 +18,8 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/prospect-sync/prospect-sync/emulator"
@@ -291,7 +293,7 @@ func TestRulesEndToEnd(t *testing.T) {
 			if len(leads) != 1 || leads[0].String("OwnerId") != emulator.UserBobID || p.SalesforceLeadID != leads[0].String("Id") {
 				t.Errorf("leads %v, prospect lead id %s: want one Lead owned by Bob, linked", leads, p.SalesforceLeadID)
 			}
-			if searchAttr(t, p.ID, "CrmCreatedAt") == "" {
+			if searchAttr(t, p.ID, workflows.AttrCRMCreatedAt.GetName()) == "" {
 				t.Error("CrmCreatedAt not set on a created Lead")
 			}
 		}},
@@ -333,14 +335,14 @@ func TestRulesEndToEnd(t *testing.T) {
 			st := waitStatus(t, tt.id, func(st workflows.SyncStatus) bool {
 				return st.State == tt.state && (tt.state != workflows.StateSynced || st.CRMRecordID != "")
 			})
-			if got := searchAttr(t, tt.id, "SyncState"); got != string(tt.state) {
+			if got := searchAttr(t, tt.id, workflows.AttrSyncState.GetName()); got != string(tt.state) {
 				t.Errorf("SyncState search attribute = %q, want %q", got, tt.state)
 			}
 			if tt.errorC != "" {
 				if st.LastError == nil || st.LastError.Code != tt.errorC {
 					t.Errorf("lastError = %+v, want %s", st.LastError, tt.errorC)
 				}
-				if got := searchAttr(t, tt.id, "SyncErrorCode"); got != tt.errorC {
+				if got := searchAttr(t, tt.id, workflows.AttrSyncErrorCode.GetName()); got != tt.errorC {
 					t.Errorf("SyncErrorCode = %q, want %q", got, tt.errorC)
 				}
 			}
@@ -372,7 +374,7 @@ func TestWaitingProspectAssignedThenSynced(t *testing.T) {
 	if st.OwnerID != emulator.UserAliceID || len(leads) != 1 || leads[0].String("OwnerId") != emulator.UserAliceID || p.SalesforceLeadID != leads[0].String("Id") {
 		t.Fatalf("status %+v, leads %v, prospect %+v: want one Lead owned by Alice, linked", st, leads, p)
 	}
-	if got := searchAttr(t, id, "AssignedUserId"); got != fmt.Sprint(emulator.AEUserAlice) {
+	if got := searchAttr(t, id, workflows.AttrAssignedUserID.GetName()); got != fmt.Sprint(emulator.AEUserAlice) {
 		t.Errorf("AssignedUserId = %q, want %d", got, emulator.AEUserAlice)
 	}
 	// What the Temporal UI shows: the static summary and the current details.
@@ -393,7 +395,7 @@ func TestWaitingProspectAssignedThenSynced(t *testing.T) {
 	if err := v.Get(&meta); err != nil {
 		t.Fatal(err)
 	}
-	if d := meta.GetCurrentDetails(); !strings.Contains(d, "Synced") || !strings.Contains(d, st.CRMRecordID) {
+	if d := meta.GetCurrentDetails(); !strings.Contains(d, string(workflows.StateSynced)) || !strings.Contains(d, st.CRMRecordID) {
 		t.Errorf("current details %q: want the state and the Lead id", d)
 	}
 }
@@ -481,13 +483,16 @@ func TestRestartMidBatchLeavesNoDuplicates(t *testing.T) {
 	}
 }
 
-// TestRecordHistories writes the histories of finished runs as replay fixtures when
-// RECORD_HISTORIES names a directory (see workflows/replay_test.go).
+// TestRecordHistories records the histories of real runs and replays them against the current
+// workflow code. With RECORD_HISTORIES naming a directory (workflows/testdata/histories) it
+// also keeps them as the replay fixtures of workflows/replay_test.go.
 func TestRecordHistories(t *testing.T) {
 	dir := os.Getenv("RECORD_HISTORIES")
 	if dir == "" {
-		return
+		dir = t.TempDir()
 	}
+	replayer := worker.NewWorkflowReplayer()
+	replayer.RegisterWorkflowWithOptions(workflows.ProspectSync, workflow.RegisterOptions{Name: workflows.ProspectSyncWorkflow})
 	for _, id := range []int64{emulator.ProspectAssignedNoMatch, emulator.ProspectMatchLead, emulator.ProspectUnassignedNoMatch, emulator.ProspectBadEmail} {
 		startSync(t, workflows.SignalProspectChanged, id)
 		waitStatus(t, id, func(st workflows.SyncStatus) bool { return st.State != workflows.StateEvaluating })
@@ -500,7 +505,11 @@ func TestRecordHistories(t *testing.T) {
 			}
 			events = append(events, e)
 		}
-		writeHistory(t, filepath.Join(dir, fmt.Sprintf("prospect-%d.json", id)), events)
+		path := filepath.Join(dir, fmt.Sprintf("prospect-%d.json", id))
+		writeHistory(t, path, events)
+		if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, path); err != nil {
+			t.Errorf("replay the recorded history of prospect %d: %v", id, err)
+		}
 	}
 }
 

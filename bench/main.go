@@ -30,6 +30,7 @@ type config struct {
 	Assign       int
 	FeedInterval time.Duration
 	AssignRate   float64
+	WorkerTags   string
 	Dir          string
 	JSON         string
 	Keep         bool
@@ -42,6 +43,7 @@ func main() {
 	flag.IntVar(&cfg.Assign, "assign", 1000, "waiting prospects then assigned, to measure resume latency")
 	flag.DurationVar(&cfg.FeedInterval, "feed-interval", time.Second, "change feed interval in the resume phase")
 	flag.Float64Var(&cfg.AssignRate, "assign-rate", 10, "assignments a second in the resume phase")
+	flag.StringVar(&cfg.WorkerTags, "worker-tags", "nodev", `build tags of the measured worker ("" builds it with the embedded server and emulator)`)
 	flag.StringVar(&cfg.Dir, "dir", "", "working directory (default: a new temporary one)")
 	flag.StringVar(&cfg.JSON, "json", "", "also write the JSON report to this file")
 	flag.BoolVar(&cfg.Keep, "keep", false, "keep the working directory")

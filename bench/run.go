@@ -129,12 +129,12 @@ func (b *bench) setup(ctx context.Context) error {
 	return b.startWorker(ctx)
 }
 
-// startWorker builds ./worker and runs it as a child configured as in production: an external
+// startWorker builds ./worker (by default with -tags nodev, the production build) and runs it as a child configured as in production: an external
 // Temporal (ours) and "real" Salesforce (the emulator's URL).
 func (b *bench) startWorker(ctx context.Context) error {
 	bin := filepath.Join(b.dir, "worker-bin")
-	b.logf("building ./worker -tags nodev (the production build)")
-	build := exec.CommandContext(ctx, "go", "build", "-tags", "nodev", "-o", bin, "./worker")
+	b.logf("building ./worker -tags %q", b.cfg.WorkerTags)
+	build := exec.CommandContext(ctx, "go", "build", "-tags", b.cfg.WorkerTags, "-o", bin, "./worker")
 	build.Stdout, build.Stderr = b.logw, b.logw
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("build worker: %w", err)
@@ -213,7 +213,7 @@ func (b *bench) throughput(ctx context.Context) (throughput, apiCost, error) {
 	if err := b.signalAll(ctx, ids); err != nil {
 		return t, apiCost{}, err
 	}
-	if err := b.waitCount(ctx, "WorkflowType = 'ProspectSync' AND SyncState = 'Synced'", n); err != nil {
+	if err := b.waitCount(ctx, workflows.StateQuery(workflows.StateSynced), n); err != nil {
 		return t, apiCost{}, err
 	}
 	t.Seconds = time.Since(start).Seconds()
@@ -268,7 +268,7 @@ func (b *bench) waiting(ctx context.Context) (*waiting, []int64, error) {
 	if err := b.signalAll(ctx, ids); err != nil {
 		return nil, nil, err
 	}
-	if err := b.waitCount(ctx, "WorkflowType = 'ProspectSync' AND SyncState = 'WaitingForAssignment'", p); err != nil {
+	if err := b.waitCount(ctx, workflows.StateQuery(workflows.StateWaitingForAssignment), p); err != nil {
 		return nil, nil, err
 	}
 	wt := &waiting{Prospects: p, StartSeconds: time.Since(start).Seconds()}

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/prospect-sync/prospect-sync/app"
+	"github.com/prospect-sync/prospect-sync/workflows"
 )
 
 func main() {
@@ -37,7 +38,7 @@ func run(args []string) error {
 		return err
 	}
 	printBanner(cfg, a)
-	log.Info().Str("taskQueue", "prospect-sync").Str("temporal", a.TemporalAddress).Msg("worker started")
+	log.Info().Str("taskQueue", workflows.TaskQueue).Str("temporal", a.TemporalAddress).Msg("worker started")
 	<-ctx.Done()
 	log.Info().Msg("shutting down: letting running activities finish")
 	a.Stop()

@@ -65,13 +65,19 @@ type Listed struct {
 	Running     bool
 }
 
-// ListByState lists ProspectSync workflows in a state (all states when empty), newest first,
-// calling fn for each until it returns false.
-func ListByState(ctx context.Context, c client.Client, state SyncState, fn func(Listed) bool) error {
+// StateQuery is the visibility query for ProspectSync workflows in a state (all when empty).
+func StateQuery(state SyncState) string {
 	q := fmt.Sprintf("WorkflowType = '%s'", ProspectSyncWorkflow)
 	if state != "" {
 		q += fmt.Sprintf(" AND %s = '%s'", AttrSyncState.GetName(), state)
 	}
+	return q
+}
+
+// ListByState lists ProspectSync workflows in a state (all states when empty), newest first,
+// calling fn for each until it returns false.
+func ListByState(ctx context.Context, c client.Client, state SyncState, fn func(Listed) bool) error {
+	q := StateQuery(state)
 	var token []byte
 	for {
 		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token, PageSize: 500})

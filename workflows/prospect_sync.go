@@ -348,28 +348,7 @@ func (s *syncer) writeBack(ctx, actx workflow.Context, p activities.Prospect, fi
 func expectAfterWrite(p activities.Prospect, fields map[string]string, after activities.Prospect) activities.Prospect {
 	p.UpdatedAt, p.AssignedUserID = after.UpdatedAt, after.AssignedUserID
 	for k, v := range fields { // assignments to distinct fields: order does not matter
-		switch k {
-		case "salesforceId":
-			p.CRMID = v
-		case "salesforceLeadId":
-			p.CRMLeadID = v
-		case "salesforceContactId":
-			p.CRMContactID = v
-		case "salesforceOwnerId":
-			p.CRMOwnerID = v
-		case "firstName":
-			p.FirstName = v
-		case "lastName":
-			p.LastName = v
-		case "company":
-			p.Company = v
-		case "jobTitle":
-			p.JobTitle = v
-		case "phone":
-			p.Phone = v
-		case "email":
-			p.Email = v
-		}
+		p.SetField(k, v)
 	}
 	return p
 }

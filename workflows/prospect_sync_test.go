@@ -154,16 +154,7 @@ func newEnv(t *testing.T, w *world, s Settings) *testsuite.TestWorkflowEnvironme
 				return activities.WriteBackResult{}, err
 			}
 			for k, v := range in.Fields {
-				switch k {
-				case "salesforceId":
-					w.p.CRMID = v
-				case "salesforceLeadId":
-					w.p.CRMLeadID = v
-				case "salesforceContactId":
-					w.p.CRMContactID = v
-				case "salesforceOwnerId":
-					w.p.CRMOwnerID = v
-				}
+				w.p.SetField(k, v)
 			}
 			if in.AssignOwnerID == alice {
 				w.p.AssignedUserID, w.p.AssignedUserSalesforceID = 7, alice
