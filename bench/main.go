@@ -4,7 +4,7 @@
 // sync through the change feed. It prints a table and JSON.
 //
 //	go run ./bench                       # defaults: 2000 syncs, 20,000 waiting, 1000 resumed
-//	go run ./bench -waiting 100000       # the large run
+//	go run ./bench -n 2 -waiting 100000 -assign 1000  # the large run (about 90 minutes on 2 cores)
 //
 // The embedded Temporal server, the emulator and the baseline worker run in this process; the
 // real worker runs as a child process (the ./worker binary, configured as for production), so
