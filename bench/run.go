@@ -329,25 +329,29 @@ func (b *bench) resume(ctx context.Context, ids []int64) (*resume, error) {
 		return nil, err
 	}
 	created := map[string]time.Time{}
-	deadline := time.Now().Add(5 * time.Minute)
-	for len(created) < len(ids) {
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("only %d of %d assigned prospects got a Lead within 5 minutes", len(created), len(ids))
-		}
-		for chunk := range slices.Chunk(emails, 100) {
-			quoted := make([]string, len(chunk))
-			for i, e := range chunk {
-				quoted[i] = salesforce.Quote(e)
+	err := poll(ctx, 5*time.Minute, 200*time.Millisecond, func() (bool, error) {
+		// Only the emails still without a Lead: a found Lead's CreatedDate does not change.
+		var missing []string
+		for _, e := range emails {
+			if _, ok := created[strings.ToLower(e)]; !ok {
+				missing = append(missing, salesforce.Quote(e))
 			}
-			recs, err := b.sf.Query(ctx, "SELECT Email, CreatedDate FROM Lead WHERE Email IN ("+strings.Join(quoted, ", ")+")")
+		}
+		for chunk := range slices.Chunk(missing, 100) {
+			recs, err := b.sf.Query(ctx, "SELECT Email, CreatedDate FROM Lead WHERE Email IN ("+strings.Join(chunk, ", ")+")")
 			if err != nil {
-				return nil, err
+				return false, err
 			}
 			for _, r := range recs {
 				created[strings.ToLower(r.String("Email"))] = r.Time("CreatedDate")
 			}
 		}
-		time.Sleep(200 * time.Millisecond) // polling interval
+		return len(created) >= len(ids), nil
+	})
+	if errors.Is(err, errTimeout) {
+		return nil, fmt.Errorf("only %d of %d assigned prospects got a Lead within 5 minutes", len(created), len(ids))
+	} else if err != nil {
+		return nil, err
 	}
 	lat := make([]float64, len(ids))
 	for i, e := range emails {
@@ -361,24 +365,25 @@ func (b *bench) resume(ctx context.Context, ids []int64) (*resume, error) {
 }
 
 func (b *bench) waitFeedPolls(ctx context.Context, polls int) error {
-	var first time.Time
+	var last time.Time
 	seen := 0
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) {
+	err := poll(ctx, 2*time.Minute, 100*time.Millisecond, func() (bool, error) {
+		// Query errors are expected until the feed's first workflow task has run.
 		v, err := b.c.QueryWorkflow(ctx, workflows.ChangeFeedWorkflowID, "", workflows.QuerySyncState)
-		if err == nil {
-			var st workflows.ChangeFeedStatus
-			if v.Get(&st) == nil && !st.LastPoll.IsZero() && !st.LastPoll.Equal(first) {
-				first = st.LastPoll
-				seen++
-				if seen >= polls {
-					return nil
-				}
-			}
+		if err != nil {
+			return false, nil
 		}
-		time.Sleep(100 * time.Millisecond) // polling interval
+		var st workflows.ChangeFeedStatus
+		if v.Get(&st) == nil && !st.LastPoll.IsZero() && !st.LastPoll.Equal(last) {
+			last = st.LastPoll
+			seen++
+		}
+		return seen >= polls, nil
+	})
+	if errors.Is(err, errTimeout) {
+		return fmt.Errorf("change feed polled %d times in 2 minutes, want %d", seen, polls)
 	}
-	return errors.New("change feed did not poll")
+	return err
 }
 
 func (b *bench) signalAll(ctx context.Context, ids []int64) error {
@@ -425,30 +430,55 @@ func (b *bench) startMany(ctx context.Context, n int, fn func(context.Context, i
 // waitCount polls visibility until the query counts want executions. The deadline allows
 // 30 minutes or 5 executions a second, whichever is longer, so a 100,000 run does not time out.
 func (b *bench) waitCount(ctx context.Context, query string, want int) error {
-	deadline := time.Now().Add(max(30*time.Minute, time.Duration(want)*time.Second/5))
-	// A count scans visibility: about 0.2 s of the server's CPU at 100,000 executions on SQLite,
-	// which polling every 250 ms would take from the workflows being measured.
+	timeout := max(30*time.Minute, time.Duration(want)*time.Second/5)
+	// A count scans visibility (about 0.2 s over 100,000 executions in the sqlite3 shell), CPU
+	// that polling every 250 ms would take from the workflows being measured.
 	interval := 250 * time.Millisecond
 	if want > 10000 {
 		interval = 2 * time.Second
 	}
 	last := int64(-1)
 	lastLog := time.Now()
-	for time.Now().Before(deadline) {
+	err := poll(ctx, timeout, interval, func() (bool, error) {
 		resp, err := b.c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: workflows.Namespace, Query: query})
 		if err != nil {
+			return false, err
+		}
+		if n := resp.GetCount(); n < int64(want) && time.Since(lastLog) > 10*time.Second && n != last {
+			b.logf("  %d/%d", n, want)
+			lastLog, last = time.Now(), n
+		}
+		return resp.GetCount() >= int64(want), nil
+	})
+	if errors.Is(err, errTimeout) {
+		return fmt.Errorf("%d executions matching %s not reached within %s", want, query, timeout)
+	}
+	return err
+}
+
+// errTimeout is poll's error when the condition did not hold in time.
+var errTimeout = errors.New("timed out")
+
+// poll calls done every interval until it reports true, returns an error, the timeout passes
+// (errTimeout) or ctx ends.
+func poll(ctx context.Context, timeout, interval time.Duration, done func() (bool, error)) error {
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		ok, err := done()
+		if ok || err != nil {
 			return err
 		}
-		if resp.GetCount() >= int64(want) {
-			return nil
+		if time.Now().After(deadline) {
+			return errTimeout
 		}
-		if time.Since(lastLog) > 10*time.Second && resp.GetCount() != last {
-			b.logf("  %d/%d", resp.GetCount(), want)
-			lastLog, last = time.Now(), resp.GetCount()
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return context.Cause(ctx)
 		}
-		time.Sleep(interval)
 	}
-	return fmt.Errorf("timed out waiting for %d executions matching %s", want, query)
 }
 
 func (b *bench) dbBytes() int64 {

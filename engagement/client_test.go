@@ -309,13 +309,22 @@ func TestNeverMoreThanFiveInFlight(t *testing.T) {
 	// Server-side latency makes requests overlap, so a missing limit would show.
 	e.emu.SetFaults(emulator.Faults{Match: "/api/v5/", Latency: 20 * time.Millisecond})
 	const n = 30
+	getConcurrently(t, e, n)
+	if p := e.probe.peak.Load(); p > engagement.DefaultMaxConcurrent || p < 2 {
+		t.Fatalf("peak in flight = %d, want 2..%d", p, engagement.DefaultMaxConcurrent)
+	}
+}
+
+// getConcurrently reads one prospect from n goroutines at once and fails on any error.
+func getConcurrently(t *testing.T, e *aeEnv, n int) {
+	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	for range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := e.ae.GetProspect(ctx, emulator.ProspectMatchLead)
+			_, err := e.ae.GetProspect(context.Background(), emulator.ProspectMatchLead)
 			errs <- err
 		}()
 	}
@@ -325,9 +334,6 @@ func TestNeverMoreThanFiveInFlight(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	if p := e.probe.peak.Load(); p > engagement.DefaultMaxConcurrent || p < 2 {
-		t.Fatalf("peak in flight = %d, want 2..%d", p, engagement.DefaultMaxConcurrent)
 	}
 }
 
@@ -389,23 +395,7 @@ func TestTokenExpiryMidRunReauthenticates(t *testing.T) {
 	e.clock.Advance(2 * time.Hour)
 	e.emu.ResetCounters()
 	const n = 12
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := e.ae.GetProspect(ctx, emulator.ProspectMatchLead)
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	getConcurrently(t, e, n)
 	if c := e.emu.Counters().Token; c != 1 {
 		t.Fatalf("token requests = %d, want 1", c)
 	}

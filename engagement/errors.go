@@ -5,13 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
+
+	"github.com/prospect-sync/prospect-sync/internal/httperror"
 )
 
 // Account Engagement error codes the helpers rely on.
@@ -57,7 +54,7 @@ func (e *APIError) Error() string {
 
 // parseAPIError turns an error response into *APIError.
 func parseAPIError(status int, header http.Header, body []byte) *APIError {
-	e := &APIError{Status: status, RetryAfter: parseRetryAfter(header.Get("Retry-After"))}
+	e := &APIError{Status: status, RetryAfter: httperror.RetryAfter(header.Get("Retry-After"))}
 	var obj struct {
 		Code    int    `json:"code"`
 		Message string `json:"message"`
@@ -66,39 +63,8 @@ func parseAPIError(status int, header http.Header, body []byte) *APIError {
 		e.Code, e.Message = obj.Code, obj.Message
 		return e
 	}
-	msg := strings.TrimSpace(string(body))
-	if len(msg) > 200 {
-		msg = msg[:200] + "…"
-	}
-	if msg == "" {
-		msg = http.StatusText(status)
-	}
-	e.Message = msg
+	e.Message = httperror.Message(status, body)
 	return e
-}
-
-// parseRetryAfter accepts delta-seconds or an HTTP date.
-func parseRetryAfter(v string) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
-}
-
-// asAPIError is errors.As for *APIError.
-func asAPIError(err error) (*APIError, bool) {
-	var e *APIError
-	ok := errors.As(err, &e)
-	return e, ok
 }
 
 // IsTransient reports whether a later retry may succeed: 5xx, code 66 (too many
@@ -108,15 +74,12 @@ func IsTransient(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return false
 	}
-	if e, ok := asAPIError(err); ok {
+	if e, ok := errors.AsType[*APIError](err); ok {
 		// 409 is a lock conflict on the record (the counterpart of Salesforce's UNABLE_TO_LOCK_ROW).
 		return e.Code == CodeTooManyConcurrent || e.Code == CodeDailyLimit || e.Status == http.StatusConflict ||
 			e.Status == http.StatusTooManyRequests || e.Status >= 500
 	}
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, context.DeadlineExceeded)
+	return httperror.IsNetwork(err)
 }
 
 // RateLimitDelay returns the wait for a rate-limit error: code 66 → about a
@@ -124,7 +87,7 @@ func IsTransient(err error) bool {
 // to 1 h because the reset follows the account's time zone, which we do not know.
 // A Retry-After header wins over both.
 func RateLimitDelay(err error) (time.Duration, bool) {
-	e, ok := asAPIError(err)
+	e, ok := errors.AsType[*APIError](err)
 	if !ok {
 		return 0, false
 	}
@@ -147,14 +110,14 @@ func RateLimitDelay(err error) (time.Duration, bool) {
 
 // IsNotFound reports an unknown or deleted object (404, or code 3 "Invalid prospect ID").
 func IsNotFound(err error) bool {
-	e, ok := asAPIError(err)
+	e, ok := errors.AsType[*APIError](err)
 	return ok && (e.Status == http.StatusNotFound || e.Code == CodeInvalidProspectID)
 }
 
 // IsAuth reports a credential or business-unit problem that survived the
 // automatic re-authentication; an operator has to fix the configuration.
 func IsAuth(err error) bool {
-	e, ok := asAPIError(err)
+	e, ok := errors.AsType[*APIError](err)
 	return ok && (e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden || e.Code == CodeInvalidAccessToken ||
 		e.Code == codeMissingRequiredHeader || e.Code == codeUnknownBusinessUnit)
 }
@@ -162,7 +125,7 @@ func IsAuth(err error) bool {
 // IsDataError reports a request rejected for its content (400/422 other than the
 // limit and business-unit codes): retrying unchanged input fails again.
 func IsDataError(err error) bool {
-	e, ok := asAPIError(err)
+	e, ok := errors.AsType[*APIError](err)
 	if !ok || e.Code == CodeTooManyConcurrent || e.Code == CodeDailyLimit || IsAuth(err) {
 		return false
 	}

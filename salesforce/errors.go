@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/prospect-sync/prospect-sync/internal/httperror"
 )
 
 // Error codes the classification helpers and callers rely on.
@@ -65,7 +63,7 @@ type restError struct {
 
 // parseAPIError turns an error response into *APIError, whatever shape the body has.
 func parseAPIError(status int, header http.Header, body []byte) *APIError {
-	e := &APIError{Status: status, RetryAfter: parseRetryAfter(header.Get("Retry-After"))}
+	e := &APIError{Status: status, RetryAfter: httperror.RetryAfter(header.Get("Retry-After"))}
 	var arr []restError
 	if err := json.Unmarshal(body, &arr); err == nil && len(arr) > 0 {
 		e.Code, e.Fields = arr[0].ErrorCode, arr[0].Fields
@@ -91,39 +89,8 @@ func parseAPIError(status int, header http.Header, body []byte) *APIError {
 		}
 		return e
 	}
-	msg := strings.TrimSpace(string(body))
-	if len(msg) > 200 {
-		msg = msg[:200] + "…"
-	}
-	if msg == "" {
-		msg = http.StatusText(status)
-	}
-	e.Message = msg
+	e.Message = httperror.Message(status, body)
 	return e
-}
-
-// parseRetryAfter accepts delta-seconds or an HTTP date.
-func parseRetryAfter(v string) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
-}
-
-// asAPIError is errors.As for *APIError.
-func asAPIError(err error) (*APIError, bool) {
-	var e *APIError
-	ok := errors.As(err, &e)
-	return e, ok
 }
 
 // IsTransient reports whether retrying the same request later may succeed:
@@ -133,7 +100,7 @@ func IsTransient(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return false
 	}
-	if e, ok := asAPIError(err); ok {
+	if e, ok := errors.AsType[*APIError](err); ok {
 		switch e.Code {
 		case CodeUnableToLockRow, CodeServerUnavailable, CodeRequestLimitExceeded, "UNKNOWN_EXCEPTION":
 			return true
@@ -145,16 +112,13 @@ func IsTransient(err error) bool {
 		}
 		return false
 	}
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, context.DeadlineExceeded)
+	return httperror.IsNetwork(err)
 }
 
 // RateLimitDelay returns how long to wait after REQUEST_LIMIT_EXCEEDED (or 429):
 // the Retry-After header if present, else DefaultRateLimitDelay.
 func RateLimitDelay(err error) (time.Duration, bool) {
-	e, ok := asAPIError(err)
+	e, ok := errors.AsType[*APIError](err)
 	if !ok || (e.Code != CodeRequestLimitExceeded && e.Status != http.StatusTooManyRequests) {
 		return 0, false
 	}
@@ -167,7 +131,7 @@ func RateLimitDelay(err error) (time.Duration, bool) {
 // IsAuth reports a credential problem that survived the automatic re-authentication:
 // 401 INVALID_SESSION_ID or an OAuth invalid_client / invalid_grant / unauthorized_client.
 func IsAuth(err error) bool {
-	e, ok := asAPIError(err)
+	e, ok := errors.AsType[*APIError](err)
 	if !ok {
 		return false
 	}
@@ -199,18 +163,18 @@ func isDataErrorCode(code string) bool {
 // IsDataError reports a rejection of the record's data (validation, duplicates,
 // bad ids); do not retry until the input changes.
 func IsDataError(err error) bool {
-	e, ok := asAPIError(err)
+	e, ok := errors.AsType[*APIError](err)
 	return ok && isDataErrorCode(e.Code)
 }
 
 // IsNotFound reports that the record does not exist or was deleted (404 NOT_FOUND, ENTITY_IS_DELETED).
 func IsNotFound(err error) bool {
-	e, ok := asAPIError(err)
+	e, ok := errors.AsType[*APIError](err)
 	return ok && (e.Code == CodeNotFound || e.Code == CodeEntityIsDeleted || e.Status == http.StatusNotFound)
 }
 
 // IsConvertedLead reports CANNOT_UPDATE_CONVERTED_LEAD: follow ConvertedContactId instead.
 func IsConvertedLead(err error) bool {
-	e, ok := asAPIError(err)
+	e, ok := errors.AsType[*APIError](err)
 	return ok && e.Code == CodeConvertedLead
 }
