@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -25,6 +27,13 @@ func (e *Emulator) serveControl(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
+	}
+	show := func(v any, err error) {
+		if err != nil {
+			failErr(err)
+			return
+		}
+		writeResult(w, result{status: http.StatusOK, body: v})
 	}
 	decode := func(dst any) bool {
 		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
@@ -60,17 +69,7 @@ func (e *Emulator) serveControl(w http.ResponseWriter, r *http.Request) {
 		e.ResetCounters()
 		done(nil)
 	case p == "/assignment-rule" && method == http.MethodGet:
-		var rule AssignmentRule
-		err := e.inTx(ctx, false, func(tx *sql.Tx) (bool, error) {
-			var err error
-			rule, err = loadAssignmentRule(ctx, tx)
-			return false, err
-		})
-		if err != nil {
-			failErr(err)
-			return
-		}
-		writeResult(w, result{status: http.StatusOK, body: rule})
+		show(readSetting(ctx, e, loadAssignmentRule))
 	case p == "/assignment-rule" && method == http.MethodPut:
 		var rule AssignmentRule
 		if !decode(&rule) {
@@ -82,17 +81,7 @@ func (e *Emulator) serveControl(w http.ResponseWriter, r *http.Request) {
 		}
 		done(e.setAssignmentRule(ctx, normalizeRule(rule)))
 	case p == "/duplicate-rule" && method == http.MethodGet:
-		var d DuplicateRule
-		err := e.inTx(ctx, false, func(tx *sql.Tx) (bool, error) {
-			var err error
-			d, err = loadDuplicateRule(ctx, tx)
-			return false, err
-		})
-		if err != nil {
-			failErr(err)
-			return
-		}
-		writeResult(w, result{status: http.StatusOK, body: d})
+		show(readSetting(ctx, e, loadDuplicateRule))
 	case p == "/duplicate-rule" && method == http.MethodPut:
 		var d DuplicateRule
 		if decode(&d) {
@@ -134,6 +123,17 @@ func (e *Emulator) serveControl(w http.ResponseWriter, r *http.Request) {
 	default:
 		fail(http.StatusNotFound, "unknown control "+method+" "+r.URL.Path)
 	}
+}
+
+// readSetting loads one setting in a read transaction of its own.
+func readSetting[T any](ctx context.Context, e *Emulator, load func(context.Context, *sql.Tx) (T, error)) (T, error) {
+	var v T
+	err := e.inTx(ctx, false, func(tx *sql.Tx) (bool, error) {
+		var err error
+		v, err = load(ctx, tx)
+		return false, err
+	})
+	return v, err
 }
 
 // checkRule validates an assignment rule received over HTTP.
@@ -242,4 +242,25 @@ func (e *Emulator) deleteRecord(ctx context.Context, rawID string) error {
 		}
 		return true, e.updateFields(ctx, tx, obj, id, record{"IsDeleted": true, "LastModifiedDate": e.now().UTC().Truncate(time.Millisecond)})
 	})
+}
+
+// controlError is an error of a control operation with the HTTP status it maps to.
+type controlError struct {
+	status int
+	msg    string
+}
+
+func (c *controlError) Error() string { return c.msg }
+
+// statusOf maps an error from a control operation to an HTTP status.
+func statusOf(err error) int {
+	var ce *controlError
+	if errors.As(err, &ce) {
+		return ce.status
+	}
+	return http.StatusInternalServerError
+}
+
+func errorf(status int, format string, args ...any) error {
+	return &controlError{status: status, msg: fmt.Sprintf(format, args...)}
 }

@@ -1,14 +1,10 @@
 package emulator
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -65,6 +61,7 @@ type Emulator struct {
 	user, account  *objectDef
 	prospectFields []aeField
 	aeUserFields   []aeField
+	sf, ae         *dialect // how each API words the shared pipeline's answers
 
 	mu       sync.Mutex // guards the in-memory state below
 	tokens   map[string]tokenInfo
@@ -113,6 +110,7 @@ func New(opts Options) (*Emulator, error) {
 		counters: newCounters(),
 	}
 	e.defineSchema()
+	e.sf, e.ae = e.sfDialect(), e.aeDialect()
 	ctx := context.Background()
 	if err := e.migrate(ctx); err != nil {
 		_ = db.Close()
@@ -251,181 +249,10 @@ func (e *Emulator) ConvertLead(ctx context.Context, leadID string) (contactID st
 	return contactID, err
 }
 
-// AssignmentRule is the active lead assignment rule.
-type AssignmentRule struct {
-	// Mode is "none", "round-robin" or "queue".
-	Mode string `json:"mode"`
-	// UserIDs are the users a round-robin rule cycles through.
-	UserIDs []string `json:"userIds,omitempty"`
-	// QueueID is the queue a queue rule assigns to.
-	QueueID string `json:"queueId,omitempty"`
-}
-
-// DuplicateRule configures the duplicate rules of the org.
-type DuplicateRule struct {
-	// LeadEmail blocks a Lead whose Email equals another open Lead's (DUPLICATES_DETECTED).
-	LeadEmail bool `json:"leadEmail"`
-}
-
-// Assignment rule modes.
-const (
-	modeNone       = "none"
-	modeRoundRobin = "round-robin"
-	modeQueue      = "queue"
-)
-
-// normalizeRule turns an unusable rule into "none" so the Go setter cannot store garbage.
-func normalizeRule(r AssignmentRule) AssignmentRule {
-	switch r.Mode {
-	case modeRoundRobin:
-		ids := make([]string, 0, len(r.UserIDs))
-		for _, id := range r.UserIDs {
-			ids = append(ids, to18(strings.TrimSpace(id)))
-		}
-		if len(ids) == 0 {
-			return AssignmentRule{Mode: modeNone}
-		}
-		return AssignmentRule{Mode: modeRoundRobin, UserIDs: ids}
-	case modeQueue:
-		if r.QueueID == "" {
-			return AssignmentRule{Mode: modeNone}
-		}
-		return AssignmentRule{Mode: modeQueue, QueueID: to18(strings.TrimSpace(r.QueueID))}
-	default:
-		return AssignmentRule{Mode: modeNone}
-	}
-}
-
-// controlError is an error of a control operation with the HTTP status it maps to.
-type controlError struct {
-	status int
-	msg    string
-}
-
-func (c *controlError) Error() string { return c.msg }
-
-// statusOf maps an error from a control operation to an HTTP status.
-func statusOf(err error) int {
-	var ce *controlError
-	if errors.As(err, &ce) {
-		return ce.status
-	}
-	return http.StatusInternalServerError
-}
-
 func (e *Emulator) now() time.Time { return e.opts.Now() }
-
-// result is an API response before it is written, so that the "drop after commit"
-// fault can discard it and composite requests can embed it.
-type result struct {
-	status int
-	body   any               // JSON-encodable; nil means no body
-	header map[string]string // extra response headers
-}
-
-func marshalJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
-}
-
-func writeResult(w http.ResponseWriter, res result) {
-	for k, v := range res.header {
-		w.Header().Set(k, v)
-	}
-	if res.body == nil || res.status == http.StatusNoContent {
-		w.WriteHeader(res.status)
-		return
-	}
-	b, err := marshalJSON(res.body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
-	w.WriteHeader(res.status)
-	_, _ = w.Write(b)
-}
-
-// abortConnection closes the client connection without a response, like a network
-// failure. Hijacking is the faithful way for HTTP/1; ErrAbortHandler covers HTTP/2.
-func abortConnection(w http.ResponseWriter) {
-	if hj, ok := w.(http.Hijacker); ok {
-		if conn, _, err := hj.Hijack(); err == nil {
-			_ = conn.Close()
-			return
-		}
-	}
-	panic(http.ErrAbortHandler)
-}
-
-// wait sleeps for d unless the request goes away first; it reports whether to go on.
-func wait(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
 
 func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// object is a JSON object that keeps its key order (Salesforce and AE list fields in the
-// order they were asked for).
-type object []kv
-
-type kv struct {
-	k string
-	v any
-}
-
-// MarshalJSON writes the pairs in order.
-func (o object) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteByte('{')
-	for i, p := range o {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		k, err := marshalJSON(p.k)
-		if err != nil {
-			return nil, err
-		}
-		v, err := marshalJSON(p.v)
-		if err != nil {
-			return nil, err
-		}
-		buf.Write(k)
-		buf.WriteByte(':')
-		buf.Write(v)
-	}
-	buf.WriteByte('}')
-	return buf.Bytes(), nil
-}
-
-// checkUsageDay starts a new daily allowance when the (UTC) day changes; the caller holds mu.
-func (e *Emulator) checkUsageDay() {
-	day := e.now().UTC().Format("2006-01-02")
-	if day != e.usageDay {
-		e.usageDay = day
-		e.sfUsed, e.aeUsed = 0, 0
-	}
-}
-
-func errorf(status int, format string, args ...any) error {
-	return &controlError{status: status, msg: fmt.Sprintf(format, args...)}
 }
