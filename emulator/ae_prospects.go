@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -48,6 +49,9 @@ func parseAEBody(defs []aeField, body []byte) (map[string]any, *result) {
 			if f.kind != aeStr {
 				return nil, aeErrP(http.StatusBadRequest, aeCodeInvalidProperty, fmt.Sprintf("Invalid property in request: %s must be an integer or null", k))
 			}
+			if k == "email" && v != "" && !validAEEmail(v) {
+				return nil, aeErrP(http.StatusBadRequest, aeCodeInvalidEmail, "Invalid prospect email address")
+			}
 			if utf8.RuneCountInString(v) > aeMaxString {
 				return nil, aeErrP(http.StatusBadRequest, aeCodeInvalidProperty, fmt.Sprintf("Invalid property in request: %s is longer than %d characters", k, aeMaxString))
 			}
@@ -66,6 +70,14 @@ func parseAEBody(defs []aeField, body []byte) (map[string]any, *result) {
 		}
 	}
 	return out, nil
+}
+
+// aeEmailSyntax is the check AE applies to a prospect's email on create and update, as
+// its developers describe it (pardot/api-docs#79), with at most 255 characters in all.
+var aeEmailSyntax = regexp.MustCompile(`^[^ @]{1,64}@[^ @]{1,255}\.[^ @]{2,13}$`)
+
+func validAEEmail(s string) bool {
+	return utf8.RuneCountInString(s) <= aeMaxString && aeEmailSyntax.MatchString(s)
 }
 
 // checkAssignee verifies assignedToId names a live AE user.
@@ -100,8 +112,6 @@ func (e *Emulator) createProspect(ctx context.Context, tx *sql.Tx, req *aeReq) (
 	if bad != nil {
 		return *bad, nil
 	}
-	// Syntax is deliberately not checked, so tests can create prospects whose email
-	// Salesforce will reject; presence is.
 	if email, _ := vals["email"].(string); strings.TrimSpace(email) == "" {
 		return aeErr(http.StatusBadRequest, aeCodeMissingProperty, "Missing required property in request: email"), nil
 	}

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -15,10 +16,14 @@ import (
 	"time"
 )
 
-// parseAETime accepts RFC 3339 with Z or an offset; a "+" that arrived unencoded in a
-// query string has become a space, which is repaired.
+// parseAETime accepts RFC 3339 with Z or an offset. A "+" sent unencoded in a query
+// string arrives as a space, which AE refuses rather than guesses at: so does the
+// emulator, so that a client that forgets to encode it fails here first.
 func parseAETime(s string) (time.Time, error) {
-	return time.Parse(time.RFC3339Nano, strings.ReplaceAll(strings.TrimSpace(s), " ", "+"))
+	if strings.Contains(s, " ") {
+		return time.Time{}, errors.New("a '+' in a query string must be URL-encoded as %2B")
+	}
+	return time.Parse(time.RFC3339Nano, s)
 }
 
 // aeQuerySpec is a parsed query; it travels inside the page token, so every page of a
@@ -248,7 +253,7 @@ func parseAEQuery(object string, q url.Values) (*aeQuerySpec, *result) {
 			} else {
 				t, err := parseAETime(q.Get(k))
 				if err != nil {
-					return nil, aeErrP(http.StatusBadRequest, aeCodeInvalidTimestamp, "Invalid timestamp: "+v)
+					return nil, aeErrP(http.StatusBadRequest, aeCodeInvalidTimestamp, fmt.Sprintf("Invalid timestamp: %s: %v", k, err))
 				}
 				f.Value = t.UnixNano()
 			}

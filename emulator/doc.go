@@ -2,7 +2,9 @@
 // Engagement (Pardot) API v5, backed by SQLite. It speaks the wire formats of
 // docs/domain.md §2–3 on one address, so the real clients can run against it unchanged.
 // It shares no code with the clients: both are written from the documented formats, so they
-// cannot agree on a mistake.
+// cannot agree on a mistake. Where the services refuse a request the emulator refuses it
+// too, in their words, so a client that breaks a rule fails here before it fails in
+// production.
 //
 // An *Emulator is an http.Handler; the caller chooses the listener:
 //
@@ -12,13 +14,24 @@
 // # Endpoints
 //
 //   - POST /services/oauth2/token — client_credentials (ClientID/ClientSecret) or
-//     jwt-bearer (RS256 JWT, iss=ClientID, sub=a User's Username, exp in the future; the
-//     signature is not checked). Tokens expire after Options.TokenTTL.
+//     jwt-bearer: an RS256 JWT with iss=ClientID, sub=a User's Username, aud
+//     https://login.salesforce.com, https://test.salesforce.com or the emulator's own base
+//     URL (playing the org's My Domain), and an exp after now and at most 3 minutes ahead.
+//     Refusals are Salesforce's: invalid_client "client identifier invalid", invalid_grant
+//     "audience is invalid", "expired authorization code", "user hasn't approved this
+//     consumer". Tokens expire after Options.TokenTTL.
+//   - GET /services/data/ — the versions the org offers (Options.APIVersions, by default
+//     31.0 through 67.0), oldest first, as [{"label":"Spring '26","url":"/services/data/v66.0",
+//     "version":"66.0"},...]. No token needed; it is no API call, so it is neither counted
+//     nor limited. Any other version in a path (composite subrequests included) answers 404
+//     [{"errorCode":"NOT_FOUND","message":"The requested resource does not exist"}].
 //   - /services/data/vNN.N/query?q=SOQL (and queryAll, and query/<cursor>-<offset>) —
 //     a SOQL subset: SELECT fields FROM Lead|Contact|User|Account [WHERE =, !=, <, <=, >, >=,
 //     [NOT] IN, AND, OR, NOT, parentheses] [ORDER BY ... NULLS FIRST|LAST] [LIMIT] [OFFSET].
-//     String equality is case-insensitive; page size follows "Sforce-Query-Options:
-//     batchSize=N" (any N ≥ 1); anything else is 400 MALFORMED_QUERY.
+//     String equality is case-insensitive. An unknown field is 400 INVALID_FIELD, an unknown
+//     object INVALID_TYPE, anything else outside the subset MALFORMED_QUERY. Pages hold
+//     "Sforce-Query-Options: batchSize=N" records, N brought into Salesforce's 200..2000
+//     (default 2000).
 //   - /services/data/vNN.N/sobjects/{Lead|Contact|Account}[/{id}] — create (201), get,
 //     update (204), delete (204); upsert PATCH .../{Prospect_Id__c}/{value} (201/200/300).
 //     A deleted record answers reads with NOT_FOUND and writes with ENTITY_IS_DELETED;
@@ -31,8 +44,18 @@
 //     idGreaterThan/idLessThan[OrEqualTo] filters, and page tokens. Every request needs
 //     Pardot-Business-Unit-Id: BusinessUnitID; more than 5 in flight per token → 429 code 66.
 //
-// Every /services/data response carries Sforce-Limit-Info; once Options.DailyAPILimit is
-// spent the answer is 403 REQUEST_LIMIT_EXCEEDED (AE: 429 code 122 after AEDailyLimit).
+// Account Engagement errors follow its v5 error-code reference
+// (developer.salesforce.com/docs/marketing/pardot/guide/error-codes), all with HTTP 400:
+// an email that is not of the form AE checks (1–64 characters, @, a domain, a dot, a 2–13
+// character ending, at most 255 in all) on create or update is code 4 "Invalid prospect
+// email address"; a name in fields that cannot be read is 224; a body property that cannot
+// be written is 180; a value of the wrong type is 154; a timestamp filter holding a space
+// (a "+" offset sent without URL-encoding it as %2B) is 7 "Invalid timestamp". Replies to
+// real requests have been seen giving 51 and 154 for unknown names instead
+// (pardot/api-docs#235), so clients should not tell these codes apart.
+//
+// Every /services/data/vNN.N response carries Sforce-Limit-Info; once Options.DailyAPILimit
+// is spent the answer is 403 REQUEST_LIMIT_EXCEEDED (AE: 429 code 122 after AEDailyLimit).
 // Usage starts again when the UTC day changes.
 //
 // Leads written with Sforce-Auto-Assign absent, TRUE or a rule id get their owner from the
@@ -57,16 +80,40 @@
 //
 // # Faults
 //
-// Faults are off by default and never touch /emulator/*; the token endpoint is affected
-// only when Faults.Match selects it. Match is "substring" or "METHOD substring" of the URL
-// path. Rates are probabilities; the Next* fields fail exactly the next N matching requests
-// (first NextDrop, then NextDropAfter, NextRateLimit, Next500, Next503, NextLockRow).
-// A drop closes the connection before processing; a drop-after commits the request and
-// then closes the connection without answering (the hijacked connection is closed), which
-// is how a client learns that a timed-out write may have happened. Note that Go's
-// http.Transport silently retries idempotent requests (GET) on a reused connection that
-// was closed, so drop tests should use writes or fresh connections. On AE paths,
-// NextRateLimit answers 429 code 66 and lock-row faults answer 409 code 62.
+// Faults are off by default and never touch /emulator/* or the version list; the token
+// endpoint is affected only when Faults.Match selects it. Match is "substring" or
+// "METHOD substring" of the URL path. Rates are probabilities; the Next* fields fail
+// exactly the next N matching requests (first NextDrop, then NextDropAfter, NextRateLimit,
+// Next500, Next503, NextLockRow). A drop closes the connection before processing; a
+// drop-after commits the request and then closes the connection without answering (the
+// hijacked connection is closed), which is how a client learns that a timed-out write may
+// have happened. Note that Go's http.Transport silently retries idempotent requests (GET)
+// on a reused connection that was closed, so drop tests should use writes or fresh
+// connections. On AE paths, NextRateLimit answers 429 code 66 and lock-row faults answer
+// 409 code 62.
+//
+// # Not modelled
+//
+// The emulator knowingly leaves out:
+//   - JWT signatures: an assertion's signature is not verified (there is no certificate
+//     to check it against), nor are connected-app policies, scopes, IP ranges or pre-
+//     authorised profiles; client credentials always run as IntegrationUserID.
+//   - Security: no profiles, permission sets, field-level security or sharing; every
+//     token sees and may write every record and field.
+//   - Automation: no triggers, flows, workflow or validation rules, and no duplicate rules
+//     but the Lead email one; only Lead assignment rules, in the two shapes above.
+//   - SOQL beyond the subset above: no relationship fields or subqueries, aggregates,
+//     LIKE, INCLUDES, date literals, FOR UPDATE; only Lead, Contact, Account and User, with
+//     the fields the sync uses (no custom fields but Prospect_Id__c).
+//   - The rest of the REST API: describe, sObject Collections, composite/batch and tree,
+//     the updated/deleted change feeds, Bulk API, and the resource list of /vNN.N/.
+//   - Limits other than the daily ones and AE's 5 concurrent requests: no concurrent long
+//     request cap, no URI or SOQL length caps, no per-minute AE limit.
+//   - Account Engagement beyond prospects and users: no visitors, lists, custom fields,
+//     upsertLatestByEmail or imports; no read lag (reads see writes at once); times are
+//     shown at a fixed -05:00, not the account's time zone. Read-only prospect fields
+//     (salesforceLeadId, salesforceContactId, salesforceId, ...) can still be written.
+//   - AE's own Salesforce connector: nothing syncs between the two halves by itself.
 //
 // Data lives in SQLite (modernc.org/sqlite): a file when Options.DSN is set (WAL mode,
 // kept across restarts) or a private in-memory database. Writes are serialised; the

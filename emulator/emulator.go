@@ -46,6 +46,9 @@ type Options struct {
 	Now func() time.Time
 	// Seed loads the sample data set on New when the database holds no records.
 	Seed bool
+	// APIVersions are the Salesforce REST API versions the org offers ("66.0"); a path
+	// with another version answers 404 NOT_FOUND. Empty means DefaultAPIVersions.
+	APIVersions []string
 }
 
 // Emulator is a local Salesforce REST + Account Engagement v5 API; it is an http.Handler.
@@ -62,6 +65,7 @@ type Emulator struct {
 	prospectFields []aeField
 	aeUserFields   []aeField
 	sf, ae         *dialect // how each API words the shared pipeline's answers
+	versions       []apiVersion
 
 	mu       sync.Mutex // guards the in-memory state below
 	tokens   map[string]tokenInfo
@@ -95,6 +99,10 @@ func New(opts Options) (*Emulator, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	versions, err := parseAPIVersions(opts.APIVersions)
+	if err != nil {
+		return nil, err
+	}
 	db, err := openDB(opts.DSN)
 	if err != nil {
 		return nil, err
@@ -108,6 +116,7 @@ func New(opts Options) (*Emulator, error) {
 		sfLimit:  opts.DailyAPILimit,
 		aeLimit:  opts.AEDailyLimit,
 		counters: newCounters(),
+		versions: versions,
 	}
 	e.defineSchema()
 	e.sf, e.ae = e.sfDialect(), e.aeDialect()
@@ -174,6 +183,8 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.serveControl(w, r)
 	case p == "/services/oauth2/token":
 		e.serveToken(w, r)
+	case p == "/services/data" || p == "/services/data/":
+		e.serveVersions(w, r)
 	case strings.HasPrefix(p, "/services/data/"):
 		e.serveSalesforce(w, r)
 	case strings.HasPrefix(p, "/api/v5/"):

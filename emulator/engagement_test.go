@@ -235,14 +235,6 @@ func TestAEQueryPaging(t *testing.T) {
 	if n := len(page.Values); n != 5 {
 		t.Errorf("updatedAtAfterOrEqualTo: %d values", n)
 	}
-	// An unencoded "+" in the offset arrives as a space and is still understood.
-	r = e.do(e.newRequest("GET", "/api/v5/objects/prospects?fields=id&updatedAtAfterOrEqualTo="+cut, nil, "Pardot-Business-Unit-Id", emulator.BusinessUnitID))
-	var raw prospectPage
-	r.decode(t, &raw)
-	if len(raw.Values) != 5 {
-		t.Errorf("raw plus offset: %s", r.body)
-	}
-
 	// A change made while paging moves the prospect to the end of the updatedAt order.
 	page, _ = e.queryProspects(url.Values{"fields": {"id"}, "orderBy": {"updatedAt"}, "limit": {"3"}})
 	e.clock.Advance(time.Minute)

@@ -174,7 +174,8 @@ func (e *Emulator) pickFault(r *http.Request, api apiKind) (faultKind, time.Dura
 
 // Counters counts requests since start or the last ResetCounters.
 type Counters struct {
-	// Salesforce counts /services/data requests (a composite request counts once).
+	// Salesforce counts /services/data/vNN.N requests (a composite request counts once;
+	// the version list at /services/data/ is no API call and is not counted).
 	Salesforce APICounter `json:"salesforce"`
 	// Engagement counts /api/v5 requests.
 	Engagement APICounter `json:"engagement"`

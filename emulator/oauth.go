@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +15,14 @@ import (
 
 // jwtGrantType is the OAuth 2.0 JWT bearer grant (RFC 7523).
 const jwtGrantType = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+// maxAssertionLifetime is how far in the future a JWT bearer assertion may expire:
+// Salesforce asks for an exp "within 3 minutes".
+const maxAssertionLifetime = 3 * time.Minute
+
+// jwtAudiences are the audiences Salesforce accepts besides the org's own My Domain
+// URL, which the emulator plays.
+var jwtAudiences = []string{"https://login.salesforce.com", "https://test.salesforce.com"}
 
 // tokenFaults are the token endpoint's answers to injected faults: it has no lock-row or
 // rate-limit errors of its own, so those become its 500 and 503.
@@ -61,7 +70,7 @@ func (e *Emulator) issueToken(r *http.Request) result {
 		userID = IntegrationUserID
 	case jwtGrantType:
 		var bad *result
-		userID, bad = e.checkAssertion(r.Context(), r.Form.Get("assertion"))
+		userID, bad = e.checkAssertion(r.Context(), r.Form.Get("assertion"), baseURL(r))
 		if bad != nil {
 			return *bad
 		}
@@ -87,9 +96,10 @@ func (e *Emulator) issueToken(r *http.Request) result {
 	}}
 }
 
-// checkAssertion validates a JWT bearer assertion's structure and claims (the signature
-// is not verified: the emulator has no certificate to check it against).
-func (e *Emulator) checkAssertion(ctx context.Context, assertion string) (string, *result) {
+// checkAssertion validates a JWT bearer assertion's structure and claims, refusing with
+// Salesforce's error descriptions (the signature is not verified: the emulator has no
+// certificate to check it against); self is the emulator's base URL, its My Domain.
+func (e *Emulator) checkAssertion(ctx context.Context, assertion, self string) (string, *result) {
 	invalid := func(desc string) (string, *result) {
 		res := oauthError("invalid_grant", desc)
 		return "", &res
@@ -117,8 +127,13 @@ func (e *Emulator) checkAssertion(ctx context.Context, assertion string) (string
 		res := oauthError("invalid_client", "client identifier invalid")
 		return "", &res
 	}
+	if !audienceOK(claims.Aud, self) {
+		return invalid("audience is invalid")
+	}
+	// "expired authorization code" is what Salesforce is seen answering for an exp it
+	// refuses; the emulator gives it for one too far ahead as well.
 	exp, err := claims.Exp.Float64()
-	if err != nil || !time.Unix(int64(exp), 0).After(e.now()) {
+	if left := time.Unix(int64(exp), 0).Sub(e.now()); err != nil || left <= 0 || left > maxAssertionLifetime {
 		return invalid("expired authorization code")
 	}
 	var userID string
@@ -135,6 +150,26 @@ func (e *Emulator) checkAssertion(ctx context.Context, assertion string) (string
 		return invalid("user hasn't approved this consumer")
 	}
 	return userID, nil
+}
+
+// audienceOK reports whether aud (a string, or an array as RFC 7519 allows) names
+// Salesforce's login servers or self.
+func audienceOK(aud any, self string) bool {
+	var names []any
+	switch a := aud.(type) {
+	case string:
+		names = []any{a}
+	case []any:
+		names = a
+	}
+	for _, n := range names {
+		s, _ := n.(string)
+		s = strings.TrimSuffix(s, "/")
+		if s != "" && (s == strings.TrimSuffix(self, "/") || slices.Contains(jwtAudiences, s)) {
+			return true
+		}
+	}
+	return false
 }
 
 func decodeSegment(seg string, dst any) error {

@@ -148,7 +148,7 @@ func (e *Emulator) runSubrequest(ctx context.Context, tx *sql.Tx, parent *sfReq,
 	if err != nil {
 		return sfErr(http.StatusBadRequest, "INVALID_INPUT", "invalid url: "+err.Error()), nil
 	}
-	version, segs, ok := splitDataPath(u.EscapedPath())
+	version, segs, ok := e.dataPath(u.EscapedPath())
 	if !ok {
 		return notFound(), nil
 	}

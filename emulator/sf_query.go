@@ -3,6 +3,7 @@ package emulator
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -11,27 +12,30 @@ import (
 )
 
 const (
+	// Query page sizes: Sforce-Query-Options batchSize is documented as 200..2000,
+	// default 2000, and only a preference, so values outside are brought into range.
+	minBatchSize     = 200
 	defaultBatchSize = 2000
 	cursorTTL        = 15 * time.Minute
 	sfTimeLayout     = "2006-01-02T15:04:05.000+0000"
 )
 
+// queryCursor holds the rest of a query's result for its nextRecordsUrl pages.
 type queryCursor struct {
 	rows    []any
 	batch   int
 	created time.Time
 }
 
+// batchSize is the page size a query asks for in Sforce-Query-Options.
 func batchSize(h http.Header) int {
 	for _, opt := range strings.Split(h.Get("Sforce-Query-Options"), ",") {
 		k, v, ok := strings.Cut(strings.TrimSpace(opt), "=")
 		if !ok || !strings.EqualFold(strings.TrimSpace(k), "batchSize") {
 			continue
 		}
-		// Salesforce enforces 200..2000; the emulator accepts any N >= 1 so tests can page
-		// small data sets.
-		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 1 {
-			return min(n, defaultBatchSize)
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+			return max(minBatchSize, min(n, defaultBatchSize))
 		}
 	}
 	return defaultBatchSize
@@ -44,7 +48,12 @@ func (e *Emulator) query(ctx context.Context, tx *sql.Tx, req *sfReq, all bool) 
 	}
 	q, err := parseSOQL(soql, e.objects)
 	if err != nil {
-		return sfErr(http.StatusBadRequest, "MALFORMED_QUERY", err.Error()), nil
+		code := "MALFORMED_QUERY"
+		var se *soqlError
+		if errors.As(err, &se) {
+			code = se.code
+		}
+		return sfErr(http.StatusBadRequest, code, err.Error()), nil
 	}
 	var conds []string
 	if !all && q.obj.has("IsDeleted") {

@@ -40,7 +40,7 @@ func (e *Emulator) sfDialect() *dialect {
 }
 
 func (e *Emulator) serveSalesforce(w http.ResponseWriter, r *http.Request) {
-	version, segs, pathOK := splitDataPath(r.URL.EscapedPath())
+	version, segs, pathOK := e.dataPath(r.URL.EscapedPath())
 	req := &sfReq{method: r.Method, version: version, segs: segs, query: r.URL.Query(), header: r.Header}
 	e.serveAPI(w, r, e.sf, apiRequest{
 		endpoint: sfEndpoint(segs),
@@ -86,12 +86,20 @@ func sfErrP(status int, code, msg string, fields ...string) *result {
 	return &r
 }
 
+// notFound is Salesforce's answer for a resource it does not have, which names no fields.
 func notFound() result {
-	return sfErr(http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
+	return result{status: http.StatusNotFound, body: []object{{{"errorCode", "NOT_FOUND"}, {"message", "The requested resource does not exist"}}}}
 }
 
 func methodNotAllowed(method, allowed string) result {
 	return sfErr(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", fmt.Sprintf("HTTP Method '%s' not allowed. Allowed are %s", method, allowed))
+}
+
+// dataPath splits an escaped /services/data/vNN.N/... path; ok is false as well when the
+// org does not offer that version.
+func (e *Emulator) dataPath(escaped string) (version string, segs []string, ok bool) {
+	version, segs, ok = splitDataPath(escaped)
+	return version, segs, ok && e.offers(version)
 }
 
 // splitDataPath splits an escaped /services/data/vNN.N/... path.

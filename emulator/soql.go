@@ -19,8 +19,19 @@ import (
 //	op   := = != <> < <= > >=
 //
 // Literals: 'strings' with backslash escapes, numbers, true/false, null and datetimes
-// (2024-01-02T03:04:05Z). String equality is case-insensitive. Everything else is a
+// (2024-01-02T03:04:05Z). String equality is case-insensitive. As in Salesforce, an
+// unknown field is INVALID_FIELD and an unknown object INVALID_TYPE; everything else is a
 // MALFORMED_QUERY.
+
+// soqlError is a query error that Salesforce reports under its own code rather than as
+// MALFORMED_QUERY.
+type soqlError struct{ code, msg string }
+
+func (e *soqlError) Error() string { return e.msg }
+
+func noSuchColumn(name string, obj *objectDef) error {
+	return &soqlError{"INVALID_FIELD", fmt.Sprintf("No such column '%s' on entity '%s'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.", name, obj.Name)}
+}
 
 type tokKind int
 
@@ -497,7 +508,7 @@ func parseSOQL(q string, objects map[string]*objectDef) (*soqlQuery, error) {
 	}
 	obj := objects[strings.ToLower(t.text)]
 	if obj == nil {
-		return nil, fmt.Errorf("sObject type '%s' is not supported.", t.text)
+		return nil, &soqlError{"INVALID_TYPE", fmt.Sprintf("sObject type '%s' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", t.text)}
 	}
 	p.obj = obj
 	out := &soqlQuery{obj: obj, limit: -1}
@@ -505,7 +516,7 @@ func parseSOQL(q string, objects map[string]*objectDef) (*soqlQuery, error) {
 	for _, n := range names {
 		f := obj.field(n)
 		if f == nil {
-			return nil, fmt.Errorf("No such column '%s' on entity '%s'.", n, obj.Name)
+			return nil, noSuchColumn(n, obj)
 		}
 		if seen[f.Name] {
 			return nil, fmt.Errorf("duplicate field selected: %s", f.Name)
@@ -533,7 +544,7 @@ func parseSOQL(q string, objects map[string]*objectDef) (*soqlQuery, error) {
 			}
 			f := obj.field(ft.text)
 			if f == nil {
-				return nil, fmt.Errorf("No such column '%s' on entity '%s'.", ft.text, obj.Name)
+				return nil, noSuchColumn(ft.text, obj)
 			}
 			term := orderTerm{f: f}
 			if p.isKeyword("ASC") {
@@ -652,7 +663,7 @@ func (p *soqlParser) parseTerm() (cond, error) {
 	}
 	f := p.obj.field(ft.text)
 	if f == nil {
-		return nil, fmt.Errorf("No such column '%s' on entity '%s'.", ft.text, p.obj.Name)
+		return nil, noSuchColumn(ft.text, p.obj)
 	}
 	c := cmpCond{f: f}
 	switch {

@@ -354,11 +354,13 @@ func TestConcurrentRefreshSingleFlight(t *testing.T) {
 }
 
 func TestQueryPaging(t *testing.T) {
-	e := newEnv(t, func(c *salesforce.Config) { c.QueryBatchSize = 2 })
+	// Salesforce pages no smaller than 200 records: two full pages and one record more.
+	const n = 401
+	e := newEnv(t, func(c *salesforce.Config) { c.QueryBatchSize = 200 })
 	ctx := context.Background()
 	want := map[string]bool{}
-	for i := range 7 {
-		l := newLead(fmt.Sprintf("page%d@example.com", i))
+	for i := range n {
+		l := newLead(fmt.Sprintf("page%03d@example.com", i))
 		l["Company"] = "PagingCo"
 		id, err := e.sf.Create(ctx, "Lead", l)
 		if err != nil {
@@ -371,20 +373,20 @@ func TestQueryPaging(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 7 {
-		t.Fatalf("got %d records, want 7", len(recs))
+	if len(recs) != n {
+		t.Fatalf("got %d records, want %d", len(recs), n)
 	}
 	for i, r := range recs {
 		if !want[r.String("Id")] {
 			t.Fatalf("unexpected or duplicate record %v", r)
 		}
 		delete(want, r.String("Id"))
-		if r.String("Email") != fmt.Sprintf("page%d@example.com", i) {
+		if r.String("Email") != fmt.Sprintf("page%03d@example.com", i) {
 			t.Fatalf("order broken at %d: %v", i, r)
 		}
 	}
-	if got := e.emu.Counters().Salesforce.Total; got != 4 {
-		t.Fatalf("API calls = %d, want 4 pages of 2", got)
+	if got := e.emu.Counters().Salesforce.Total; got != 3 {
+		t.Fatalf("API calls = %d, want 3 pages of at most 200", got)
 	}
 }
 
