@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/prospect-sync/prospect-sync/emulator"
 	"github.com/prospect-sync/prospect-sync/engagement"
+	"github.com/prospect-sync/prospect-sync/prospect"
 	"github.com/prospect-sync/prospect-sync/salesforce"
 )
 
@@ -75,7 +77,7 @@ func TestFindMatchesIsOneSalesforceCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.emu.ResetCounters()
-	v, err := f.env.ExecuteActivity(f.acts.FindMatches, FindMatchesInput{Email: p.Email, LinkedType: TypeLead, LinkedID: emulator.LeadMatchContactAndLeadID,
+	v, err := f.env.ExecuteActivity(f.acts.FindMatches, FindMatchesInput{Email: p.Email, LinkedType: prospect.TypeLead, LinkedID: emulator.LeadMatchContactAndLeadID,
 		LeadFields: []string{"FirstName", "LastName", "Company"}, ContactFields: []string{"FirstName", "LastName"}})
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +118,7 @@ func TestFindMatchesFollowsConversionAndDeletion(t *testing.T) {
 	if !found {
 		t.Fatalf("contacts %+v: want the converted Lead's Contact %s", res.Matches.Contacts, emulator.ContactConvertedID)
 	}
-	v, err = f.env.ExecuteActivity(f.acts.FindMatches, FindMatchesInput{Email: "gone@example.com", LinkedType: TypeLead, LinkedID: emulator.LeadCRMDeletedID})
+	v, err = f.env.ExecuteActivity(f.acts.FindMatches, FindMatchesInput{Email: "gone@example.com", LinkedType: prospect.TypeLead, LinkedID: emulator.LeadCRMDeletedID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +175,7 @@ func TestCreateLeadDataErrorIsNotRetried(t *testing.T) {
 	if !errors.As(err, &appErr) || appErr.Type() != ErrTypeDataError || !appErr.NonRetryable() {
 		t.Fatalf("err = %v: want a non-retryable DataError", err)
 	}
-	var d ErrorDetails
+	var d prospect.SyncError
 	if err := appErr.Details(&d); err != nil || d.Code != "STRING_TOO_LONG" {
 		t.Fatalf("details %+v (%v): want STRING_TOO_LONG", d, err)
 	}
@@ -262,6 +264,20 @@ func TestCreateLeadUpsertOnProspectIDIsIdempotent(t *testing.T) {
 		}
 		if ids[0] == "" || ids[0] != ids[1] || len(recs) != 1 {
 			t.Fatalf("rule=%v: attempts made %v, %d Leads carry the prospect id: want one", rule, ids, len(recs))
+		}
+	}
+}
+
+// A field the domain reads from Account Engagement (its `ae` tag) must come through from the
+// client's prospect, or the sync would decide on a zero value.
+func TestFromEngagementCopiesEveryField(t *testing.T) {
+	src := engagement.Prospect{ID: 1, Email: "e@x.io", FirstName: "f", LastName: "l", Company: "c", JobTitle: "j", Phone: "p",
+		AssignedToID: 2, SalesforceID: "s", SalesforceLeadID: "sl", SalesforceContactID: "sc", SalesforceOwnerID: "so",
+		CreatedAt: time.Unix(4, 0), UpdatedAt: time.Unix(5, 0), IsDeleted: true}
+	got := reflect.ValueOf(fromEngagement(src))
+	for i := range got.NumField() {
+		if f := got.Type().Field(i); f.Tag.Get("ae") != "" && got.Field(i).IsZero() {
+			t.Errorf("prospect.Prospect.%s (ae %q) not copied from engagement.Prospect", f.Name, f.Tag.Get("ae"))
 		}
 	}
 }

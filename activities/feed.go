@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/prospect-sync/prospect-sync/engagement"
+	"github.com/prospect-sync/prospect-sync/internal/fanout"
+	"github.com/prospect-sync/prospect-sync/prospect"
 )
 
 // ErrTypeNoStarter: the worker was built without a way to start syncs (a wiring bug).
@@ -22,12 +24,6 @@ const signalConcurrency = 16
 // Temporal client, which keeps this package free of workflow names.
 type StartFunc func(ctx context.Context, prospectID int64, signal string) error
 
-// Change is one prospect version seen in the change feed.
-type Change struct {
-	ProspectID int64
-	UpdatedAt  time.Time
-}
-
 // PollChangesInput asks for one page of prospects changed since a time.
 type PollChangesInput struct {
 	// Since is inclusive; the feed passes its cursor minus an overlap for the API's read lag.
@@ -38,7 +34,7 @@ type PollChangesInput struct {
 
 // PollChangesResult is one page of changes, ordered by updatedAt.
 type PollChangesResult struct {
-	Changes       []Change
+	Changes       []prospect.Change
 	NextPageToken string
 }
 
@@ -52,9 +48,9 @@ func (a *Activities) PollChanges(ctx context.Context, in PollChangesInput) (Poll
 	if err != nil {
 		return PollChangesResult{}, classify(err)
 	}
-	out := PollChangesResult{NextPageToken: page.NextPageToken, Changes: make([]Change, 0, len(page.Prospects))}
+	out := PollChangesResult{NextPageToken: page.NextPageToken, Changes: make([]prospect.Change, 0, len(page.Prospects))}
 	for _, p := range page.Prospects {
-		out.Changes = append(out.Changes, Change{ProspectID: p.ID, UpdatedAt: p.UpdatedAt})
+		out.Changes = append(out.Changes, prospect.Change{ProspectID: p.ID, UpdatedAt: p.UpdatedAt})
 	}
 	return out, nil
 }
@@ -76,28 +72,17 @@ func (a *Activities) SignalProspects(ctx context.Context, in SignalProspectsInpu
 	if a.Start == nil {
 		return SignalProspectsResult{}, temporal.NewNonRetryableApplicationError("no StartFunc wired", ErrTypeNoStarter, nil)
 	}
-	sem := make(chan struct{}, signalConcurrency)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
 	var errs []error
-	for _, id := range in.ProspectIDs {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			return SignalProspectsResult{}, ctx.Err()
+	fanout.Each(ctx, signalConcurrency, slices.Values(in.ProspectIDs), func(ctx context.Context, id int64) error {
+		return a.Start(ctx, id, in.Signal)
+	}, func(id int64, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("prospect %d: %w", id, err))
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := a.Start(ctx, id, in.Signal); err != nil {
-				mu.Lock()
-				errs = append(errs, fmt.Errorf("prospect %d: %w", id, err))
-				mu.Unlock()
-			}
-		}()
+	})
+	if err := ctx.Err(); err != nil {
+		return SignalProspectsResult{}, err
 	}
-	wg.Wait()
 	if len(errs) > 0 {
 		return SignalProspectsResult{}, temporal.NewApplicationErrorWithOptions(
 			fmt.Sprintf("%d of %d signals failed", len(errs), len(in.ProspectIDs)), ErrTypeTransient,

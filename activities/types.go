@@ -1,126 +1,6 @@
 package activities
 
-import (
-	"strings"
-	"time"
-)
-
-// Record types in Salesforce that a prospect can be linked to.
-const (
-	TypeLead    = "Lead"
-	TypeContact = "Contact"
-)
-
-// Markers Account Engagement writes in a prospect's CRM id fields.
-const (
-	// MarkerDoNotSync marks a prospect flagged "Do not sync with CRM".
-	MarkerDoNotSync = "[[crm_ignore_prospect]]"
-	// MarkerCRMDeleted marks a prospect whose CRM record was deleted in Salesforce.
-	MarkerCRMDeleted = "[[crm_deleted]]"
-)
-
-// Prospect is the Account Engagement prospect as the workflow sees it, with its assigned
-// user's Salesforce id resolved.
-type Prospect struct {
-	ID        int64
-	Email     string
-	FirstName string
-	LastName  string
-	Company   string
-	JobTitle  string
-	Phone     string
-	// AssignedUserID is the Account Engagement user id; 0 when unassigned.
-	AssignedUserID int64
-	// AssignedUserSalesforceID is that user's Salesforce user id; "" when unmapped.
-	AssignedUserSalesforceID string
-	// CRMID, CRMLeadID, CRMContactID and CRMOwnerID are the prospect's CRM fields
-	// (salesforceId, salesforceLeadId, salesforceContactId, salesforceOwnerId).
-	CRMID        string
-	CRMLeadID    string
-	CRMContactID string
-	CRMOwnerID   string
-	UpdatedAt    time.Time
-	Deleted      bool
-}
-
-// Field returns the value of an Account Engagement field by its v5 name ("" for others).
-func (p Prospect) Field(name string) string {
-	if f := p.field(name); f != nil {
-		return *f
-	}
-	return ""
-}
-
-// SetField sets an Account Engagement text field by its v5 name, as a write-back would;
-// it reports false for a name it does not know.
-func (p *Prospect) SetField(name, value string) bool {
-	f := p.field(name)
-	if f != nil {
-		*f = value
-	}
-	return f != nil
-}
-
-// field maps v5 field names to the struct: written once for reads, writes and mapping.
-func (p *Prospect) field(name string) *string {
-	switch name {
-	case "email":
-		return &p.Email
-	case "firstName":
-		return &p.FirstName
-	case "lastName":
-		return &p.LastName
-	case "company":
-		return &p.Company
-	case "jobTitle":
-		return &p.JobTitle
-	case "phone":
-		return &p.Phone
-	case "salesforceId":
-		return &p.CRMID
-	case "salesforceLeadId":
-		return &p.CRMLeadID
-	case "salesforceContactId":
-		return &p.CRMContactID
-	case "salesforceOwnerId":
-		return &p.CRMOwnerID
-	}
-	return nil
-}
-
-// MappableProspectFields are the Account Engagement fields the field mapping may name.
-var MappableProspectFields = []string{"firstName", "lastName", "company", "jobTitle", "phone"}
-
-// HasMarker reports whether any CRM id field carries the marker.
-func (p Prospect) HasMarker(marker string) bool {
-	return p.CRMID == marker || p.CRMLeadID == marker || p.CRMContactID == marker
-}
-
-// CRMRecord is a Salesforce Lead or Contact as read by a lookup.
-type CRMRecord struct {
-	Type               string
-	ID                 string
-	Email              string
-	OwnerID            string
-	IsConverted        bool
-	ConvertedContactID string
-	LastModified       time.Time
-	// Fields holds the mapped Salesforce fields that the object has, by API name.
-	Fields map[string]string
-}
-
-// OwnerIsQueue reports whether the record is owned by a queue rather than a user.
-func (r CRMRecord) OwnerIsQueue() bool { return strings.HasPrefix(r.OwnerID, "00G") }
-
-// Matches is what a lookup found in Salesforce for one prospect.
-type Matches struct {
-	Leads    []CRMRecord
-	Contacts []CRMRecord
-	// Linked is the record the prospect is already linked to, when it still exists.
-	Linked *CRMRecord
-	// LinkedGone is true when the prospect was linked to a record that no longer exists.
-	LinkedGone bool
-}
+import "github.com/prospect-sync/prospect-sync/prospect"
 
 // FetchProspectInput names the prospect to read.
 type FetchProspectInput struct {
@@ -130,7 +10,7 @@ type FetchProspectInput struct {
 // FetchProspectResult is the prospect, or Found=false when Account Engagement does not know it.
 type FetchProspectResult struct {
 	Found    bool
-	Prospect Prospect
+	Prospect prospect.Prospect
 }
 
 // FindMatchesInput is what to look up in Salesforce.
@@ -146,7 +26,7 @@ type FindMatchesInput struct {
 
 // FindMatchesResult is the lookup's outcome.
 type FindMatchesResult struct {
-	Matches Matches
+	Matches prospect.Matches
 }
 
 // CreateLeadInput describes the Lead to create for a prospect.
@@ -165,7 +45,7 @@ type CreateLeadInput struct {
 
 // CreateLeadResult is the Lead that now exists for the prospect.
 type CreateLeadResult struct {
-	Record CRMRecord
+	Record prospect.Record
 	// Existing is true when a retry found the Lead an earlier attempt had created.
 	Existing bool
 }
@@ -197,5 +77,5 @@ type WriteBackResult struct {
 	// AssignedUserID is the prospect's assigned user after the write; 0 when unassigned.
 	AssignedUserID int64
 	// Prospect is the prospect after the write; zero when nothing was written.
-	Prospect Prospect
+	Prospect prospect.Prospect
 }

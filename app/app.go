@@ -12,13 +12,11 @@ import (
 	"github.com/rs/zerolog"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/contrib/envconfig"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/prospect-sync/prospect-sync/activities"
-	"github.com/prospect-sync/prospect-sync/engagement"
-	"github.com/prospect-sync/prospect-sync/salesforce"
+	"github.com/prospect-sync/prospect-sync/prospect"
 	"github.com/prospect-sync/prospect-sync/workflows"
 )
 
@@ -58,20 +56,15 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 		a.EmulatorURL = url
 	}
 
-	var copts client.Options
+	copts := cfg.Temporal
 	if cfg.Embedded() {
 		if err := a.dev.startTemporal(ctx, cfg, log); err != nil {
 			return nil, err
 		}
 		a.TemporalAddress, a.UIURL = a.dev.temporalAddress(), a.dev.uiURL()
 		copts = client.Options{HostPort: a.TemporalAddress, Namespace: workflows.Namespace}
-	} else {
-		copts, err = envconfig.LoadDefaultClientOptions()
-		if err != nil {
-			return nil, fmt.Errorf("temporal client config (TEMPORAL_*): %w", err)
-		}
-		a.TemporalAddress = copts.HostPort
 	}
+	a.TemporalAddress = copts.HostPort
 	if loopback(copts.HostPort) {
 		// Compressing gRPC to a server on this machine costs CPU and saves nothing.
 		copts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
@@ -84,7 +77,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 		return nil, fmt.Errorf("connect to Temporal at %s: %w", copts.HostPort, err)
 	}
 
-	sf, ae, err := a.clients(cfg)
+	sf, ae, err := cfg.Services.Clients(a.EmulatorURL)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +96,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 		return err
 	}
 	acts := activities.New(sf, ae, start)
-	acts.ProspectIDField = cfg.SalesforceProspectIDField
+	acts.ProspectIDField = cfg.Services.ProspectIDField
 	Register(a.worker, acts, cfg.Settings)
 	if err := a.worker.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
@@ -112,41 +105,11 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 }
 
 // Register puts the workflows and activities on a worker under their contract names.
-func Register(w worker.Registry, acts *activities.Activities, s workflows.Settings) {
+func Register(w worker.Registry, acts *activities.Activities, s prospect.Settings) {
 	w.RegisterWorkflowWithOptions(workflows.ProspectSync, workflow.RegisterOptions{Name: workflows.ProspectSyncWorkflow})
 	w.RegisterWorkflowWithOptions(workflows.ChangeFeed, workflow.RegisterOptions{Name: workflows.ChangeFeedWorkflow})
 	w.RegisterActivity(acts)
 	w.RegisterActivityWithOptions(workflows.SettingsLoader(s), activity.RegisterOptions{Name: workflows.LoadSettingsActivity})
-}
-
-// clients builds the Salesforce and Account Engagement clients, pointed at the emulator in dev.
-func (a *App) clients(cfg Config) (*salesforce.Client, *engagement.Client, error) {
-	sfCfg := salesforce.Config{
-		LoginURL: cfg.SalesforceLoginURL, ClientID: cfg.SalesforceClientID, ClientSecret: cfg.SalesforceClientSecret,
-		Username: cfg.SalesforceUsername, APIVersion: cfg.SalesforceAPIVersion,
-	}
-	aeURL, bu := cfg.EngagementURL, cfg.EngagementBusinessUnitID
-	if cfg.UseEmulator() {
-		id, secret, businessUnit := emulatorCredentials()
-		sfCfg = salesforce.Config{LoginURL: a.EmulatorURL, ClientID: id, ClientSecret: secret, APIVersion: cfg.SalesforceAPIVersion}
-		aeURL, bu = a.EmulatorURL, businessUnit
-	}
-	if cfg.SalesforcePrivateKeyFile != "" && !cfg.UseEmulator() {
-		key, err := salesforce.LoadPrivateKey(cfg.SalesforcePrivateKeyFile)
-		if err != nil {
-			return nil, nil, fmt.Errorf("SALESFORCE_PRIVATE_KEY_FILE: %w", err)
-		}
-		sfCfg.PrivateKey = key
-	}
-	sf, err := salesforce.New(sfCfg)
-	if err != nil {
-		return nil, nil, fmt.Errorf("salesforce client: %w", err)
-	}
-	ae, err := engagement.New(engagement.Config{BaseURL: aeURL, BusinessUnitID: bu, Tokens: sf})
-	if err != nil {
-		return nil, nil, fmt.Errorf("account engagement client: %w", err)
-	}
-	return sf, ae, nil
 }
 
 // Client is the Temporal client the worker uses.

@@ -1,13 +1,16 @@
 package app
 
 import (
+	"go.temporal.io/sdk/client"
+
 	"flag"
 	"fmt"
+	"github.com/prospect-sync/prospect-sync/connect"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/prospect-sync/prospect-sync/workflows"
+	"github.com/prospect-sync/prospect-sync/prospect"
 )
 
 // Config is the worker's whole configuration: environment first, flags over it.
@@ -18,22 +21,15 @@ type Config struct {
 	TemporalPort int
 	UIPort       int
 	EmulatorPort int
-	// TemporalAddress set (TEMPORAL_ADDRESS) means a real cluster: no embedded server.
-	TemporalAddress string
+	// Temporal is the client configuration the SDK's way (TEMPORAL_*, temporal.toml profiles);
+	// TemporalConfigured false means nothing names a server: the dev build embeds one.
+	Temporal           client.Options
+	TemporalConfigured bool
 
-	// Salesforce; ClientID set (SALESFORCE_CLIENT_ID) means real Salesforce: no emulator.
-	SalesforceLoginURL       string
-	SalesforceClientID       string
-	SalesforceClientSecret   string
-	SalesforceUsername       string
-	SalesforcePrivateKeyFile string
-	SalesforceAPIVersion     string
-	// SalesforceProspectIDField, when set, makes Lead creates upserts on this external-id field.
-	SalesforceProspectIDField string
-	EngagementURL             string
-	EngagementBusinessUnitID  string
+	// Services says how to reach Salesforce and Account Engagement (the emulator when unset).
+	Services connect.Services
 
-	Settings workflows.Settings
+	Settings prospect.Settings
 
 	MaxConcurrentActivities int
 	StickyCacheSize         int
@@ -42,10 +38,10 @@ type Config struct {
 }
 
 // Embedded reports whether the worker runs its own Temporal server.
-func (c Config) Embedded() bool { return c.TemporalAddress == "" }
+func (c Config) Embedded() bool { return !c.TemporalConfigured }
 
 // UseEmulator reports whether the worker runs the local Salesforce/Account Engagement emulator.
-func (c Config) UseEmulator() bool { return c.SalesforceClientID == "" }
+func (c Config) UseEmulator() bool { return c.Services.UseEmulator() }
 
 // LoadConfig reads the environment (getenv) and then the flags in args.
 func LoadConfig(args []string, getenv func(string) string) (Config, error) {
@@ -81,24 +77,24 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 		return n
 	}
 
-	s := workflows.DefaultSettings()
+	s := prospect.DefaultSettings()
 	s.SyncUnassignedMatches = envBool("SYNC_UNASSIGNED_MATCHES", false)
 	s.UseActiveAssignmentRules = envBool("SYNC_ACTIVE_ASSIGNMENT_RULES", false)
-	s.Placeholder = env("SYNC_PLACEHOLDER", workflows.DefaultPlaceholder)
+	s.Placeholder = env("SYNC_PLACEHOLDER", prospect.DefaultPlaceholder)
 	s.RecheckInterval = envDuration("SYNC_RECHECK_INTERVAL", s.RecheckInterval)
 	s.WaitRecheckInterval = envDuration("SYNC_WAIT_RECHECK_INTERVAL", s.WaitRecheckInterval)
 	s.IdleTimeout = envDuration("SYNC_IDLE_TIMEOUT", s.IdleTimeout)
 	s.ActivityTimeout = envDuration("SYNC_ACTIVITY_TIMEOUT", s.ActivityTimeout)
 	s.MaxHistoryEvents = envInt("SYNC_MAX_HISTORY_EVENTS", s.MaxHistoryEvents)
 	if v := env("SYNC_MATCH_ORDER", ""); v != "" {
-		order, err := workflows.ParseMatchOrder(v)
+		order, err := prospect.ParseMatchOrder(v)
 		if err != nil {
 			errs = append(errs, "SYNC_MATCH_ORDER: "+err.Error())
 		}
 		s.MatchOrder = order
 	}
 	if v := env("SYNC_FIELD_MAPPING", ""); v != "" {
-		m, err := workflows.ParseFieldMapping(v)
+		m, err := prospect.ParseFieldMapping(v)
 		if err != nil {
 			errs = append(errs, "SYNC_FIELD_MAPPING: "+err.Error())
 		}
@@ -106,26 +102,17 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 
 	c := Config{
-		Host:                      env("PROSPECT_SYNC_HOST", "127.0.0.1"),
-		DataDir:                   env("PROSPECT_SYNC_DATA_DIR", ".data"),
-		TemporalPort:              envInt("PROSPECT_SYNC_TEMPORAL_PORT", 7233),
-		UIPort:                    envInt("PROSPECT_SYNC_UI_PORT", 8233),
-		EmulatorPort:              envInt("PROSPECT_SYNC_EMULATOR_PORT", 8280),
-		TemporalAddress:           env("TEMPORAL_ADDRESS", ""),
-		SalesforceLoginURL:        env("SALESFORCE_LOGIN_URL", "https://login.salesforce.com"),
-		SalesforceClientID:        env("SALESFORCE_CLIENT_ID", ""),
-		SalesforceClientSecret:    env("SALESFORCE_CLIENT_SECRET", ""),
-		SalesforceUsername:        env("SALESFORCE_USERNAME", ""),
-		SalesforcePrivateKeyFile:  env("SALESFORCE_PRIVATE_KEY_FILE", ""),
-		SalesforceAPIVersion:      env("SALESFORCE_API_VERSION", "62.0"),
-		SalesforceProspectIDField: env("SALESFORCE_PROSPECT_ID_FIELD", ""),
-		EngagementURL:             env("ACCOUNT_ENGAGEMENT_URL", "https://pi.pardot.com"),
-		EngagementBusinessUnitID:  env("ACCOUNT_ENGAGEMENT_BUSINESS_UNIT_ID", ""),
-		Settings:                  s,
-		MaxConcurrentActivities:   envInt("PROSPECT_SYNC_MAX_ACTIVITIES", 100),
-		StickyCacheSize:           envInt("PROSPECT_SYNC_STICKY_CACHE", 2000),
-		LogLevel:                  env("LOG_LEVEL", "info"),
-		LogFormat:                 env("LOG_FORMAT", "auto"),
+		Host:                    env("PROSPECT_SYNC_HOST", "127.0.0.1"),
+		DataDir:                 env("PROSPECT_SYNC_DATA_DIR", ".data"),
+		TemporalPort:            envInt("PROSPECT_SYNC_TEMPORAL_PORT", 7233),
+		UIPort:                  envInt("PROSPECT_SYNC_UI_PORT", 8233),
+		EmulatorPort:            envInt("PROSPECT_SYNC_EMULATOR_PORT", 8280),
+		Services:                connect.ServicesFromEnv(getenv),
+		Settings:                s,
+		MaxConcurrentActivities: envInt("PROSPECT_SYNC_MAX_ACTIVITIES", 100),
+		StickyCacheSize:         envInt("PROSPECT_SYNC_STICKY_CACHE", 2000),
+		LogLevel:                env("LOG_LEVEL", "info"),
+		LogFormat:               env("LOG_FORMAT", "auto"),
 	}
 
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
@@ -142,16 +129,10 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 	if fs.NArg() > 0 {
 		errs = append(errs, fmt.Sprintf("unexpected arguments %q", fs.Args()))
 	}
-	if !c.UseEmulator() {
-		if c.SalesforceUsername == "" && c.SalesforceClientSecret == "" {
-			errs = append(errs, "SALESFORCE_CLIENT_ID is set: also set SALESFORCE_CLIENT_SECRET (client credentials) or SALESFORCE_USERNAME + SALESFORCE_PRIVATE_KEY_FILE (JWT bearer)")
-		}
-		if c.SalesforceUsername != "" && c.SalesforcePrivateKeyFile == "" {
-			errs = append(errs, "SALESFORCE_USERNAME is set: also set SALESFORCE_PRIVATE_KEY_FILE")
-		}
-		if c.EngagementBusinessUnitID == "" {
-			errs = append(errs, "ACCOUNT_ENGAGEMENT_BUSINESS_UNIT_ID is required with real Salesforce")
-		}
+	errs = append(errs, c.Services.Problems()...)
+	var err error
+	if c.Temporal, c.TemporalConfigured, err = connect.Temporal(getenv); err != nil {
+		errs = append(errs, err.Error())
 	}
 	if err := c.Settings.Validate(); err != nil {
 		errs = append(errs, err.Error())

@@ -61,9 +61,6 @@ func (d *devParts) startEmulator(cfg Config, log zerolog.Logger) (string, error)
 	return "http://" + l.Addr().String(), nil
 }
 
-func emulatorCredentials() (clientID, clientSecret, businessUnitID string) {
-	return emulator.ClientID, emulator.ClientSecret, emulator.BusinessUnitID
-}
 
 func (d *devParts) stop(log zerolog.Logger) {
 	if d.server != nil {

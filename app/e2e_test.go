@@ -24,6 +24,7 @@ import (
 
 	"github.com/prospect-sync/prospect-sync/emulator"
 	"github.com/prospect-sync/prospect-sync/engagement"
+	"github.com/prospect-sync/prospect-sync/prospect"
 	"github.com/prospect-sync/prospect-sync/salesforce"
 	"github.com/prospect-sync/prospect-sync/workflows"
 )
@@ -133,7 +134,7 @@ func waitStatus(t *testing.T, id int64, ok func(workflows.SyncStatus) bool) work
 	return last
 }
 
-func inState(s workflows.SyncState) func(workflows.SyncStatus) bool {
+func inState(s prospect.SyncState) func(workflows.SyncStatus) bool {
 	return func(st workflows.SyncStatus) bool { return st.State == s }
 }
 
@@ -193,12 +194,12 @@ func TestAPICallsPerProspect(t *testing.T) {
 	ctx := context.Background()
 	type path struct {
 		name   string
-		state  workflows.SyncState
+		state  prospect.SyncState
 		signal string
 		make   func(i int) int64
 		maxSF  int
 	}
-	prospect := func(fields map[string]any) int64 {
+	newProspect := func(fields map[string]any) int64 {
 		p, err := testAE.CreateProspect(ctx, fields)
 		if err != nil {
 			t.Fatal(err)
@@ -206,24 +207,24 @@ func TestAPICallsPerProspect(t *testing.T) {
 		return p.ID
 	}
 	paths := []path{
-		{name: "R4 create Lead (owner set)", state: workflows.StateSynced, maxSF: 2, make: func(i int) int64 {
-			return prospect(map[string]any{"email": unique(fmt.Sprintf("calls.create%d@example.com", i)), "lastName": "C", "company": "Acme", "assignedToId": emulator.AEUserBob})
+		{name: "R4 create Lead (owner set)", state: prospect.StateSynced, maxSF: 2, make: func(i int) int64 {
+			return newProspect(map[string]any{"email": unique(fmt.Sprintf("calls.create%d@example.com", i)), "lastName": "C", "company": "Acme", "assignedToId": emulator.AEUserBob})
 		}},
-		{name: "R2 update matching Lead", state: workflows.StateSynced, maxSF: 2, make: func(i int) int64 {
+		{name: "R2 update matching Lead", state: prospect.StateSynced, maxSF: 2, make: func(i int) int64 {
 			email := unique(fmt.Sprintf("calls.update%d@example.com", i))
 			if _, err := testSF.Create(ctx, "Lead", map[string]any{"Email": email, "LastName": "Old", "Company": "Acme"}); err != nil {
 				t.Fatal(err)
 			}
-			return prospect(map[string]any{"email": email, "lastName": "New", "company": "Acme", "assignedToId": emulator.AEUserAlice})
+			return newProspect(map[string]any{"email": email, "lastName": "New", "company": "Acme", "assignedToId": emulator.AEUserAlice})
 		}},
-		{name: "R5 create through assignment rule", state: workflows.StateSynced, signal: workflows.SignalUseActiveAssignmentRule, maxSF: 2, make: func(i int) int64 {
-			return prospect(map[string]any{"email": unique(fmt.Sprintf("calls.rule%d@example.com", i)), "lastName": "R", "company": "Acme"})
+		{name: "R5 create through assignment rule", state: prospect.StateSynced, signal: workflows.SignalUseActiveAssignmentRule, maxSF: 2, make: func(i int) int64 {
+			return newProspect(map[string]any{"email": unique(fmt.Sprintf("calls.rule%d@example.com", i)), "lastName": "R", "company": "Acme"})
 		}},
-		{name: "R6 wait for assignment", state: workflows.StateWaitingForAssignment, maxSF: 0, make: func(i int) int64 {
-			return prospect(map[string]any{"email": unique(fmt.Sprintf("calls.wait%d@example.com", i)), "lastName": "W", "company": "Acme"})
+		{name: "R6 wait for assignment", state: prospect.StateWaitingForAssignment, maxSF: 0, make: func(i int) int64 {
+			return newProspect(map[string]any{"email": unique(fmt.Sprintf("calls.wait%d@example.com", i)), "lastName": "W", "company": "Acme"})
 		}},
-		{name: "invalid email", state: workflows.StateSyncError, maxSF: 0, make: func(i int) int64 {
-			return prospect(map[string]any{"email": fmt.Sprintf("calls.bad%d", i), "lastName": "B", "company": "Acme", "assignedToId": emulator.AEUserBob})
+		{name: "invalid email", state: prospect.StateSyncError, maxSF: 0, make: func(i int) int64 {
+			return newProspect(map[string]any{"email": fmt.Sprintf("calls.bad,%d@example.com", i), "lastName": "B", "company": "Acme", "assignedToId": emulator.AEUserBob})
 		}},
 	}
 	emu := app().Emulator()
@@ -256,16 +257,16 @@ func TestRulesEndToEnd(t *testing.T) {
 	tests := []struct {
 		name   string
 		id     int64
-		state  workflows.SyncState
+		state  prospect.SyncState
 		check  func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect)
 		errorC string
 	}{
-		{name: "R1 do not sync", id: emulator.ProspectDoNotSync, state: workflows.StateDoNotSync, check: func(t *testing.T, _ workflows.SyncStatus, p engagement.Prospect) {
+		{name: "R1 do not sync", id: emulator.ProspectDoNotSync, state: prospect.StateDoNotSync, check: func(t *testing.T, _ workflows.SyncStatus, p engagement.Prospect) {
 			if n := len(leadsByEmail(t, p.Email)); n != 0 {
 				t.Errorf("%d leads for a do-not-sync prospect", n)
 			}
 		}},
-		{name: "R2 matching lead", id: emulator.ProspectMatchLead, state: workflows.StateSynced, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
+		{name: "R2 matching lead", id: emulator.ProspectMatchLead, state: prospect.StateSynced, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
 			if st.CRMRecordID != emulator.LeadMatchID || p.SalesforceLeadID != emulator.LeadMatchID {
 				t.Errorf("linked %s, prospect salesforceLeadId %s, want %s", st.CRMRecordID, p.SalesforceLeadID, emulator.LeadMatchID)
 			}
@@ -273,22 +274,22 @@ func TestRulesEndToEnd(t *testing.T) {
 				t.Errorf("%d leads, want the 1 matched", n)
 			}
 		}},
-		{name: "R2 contact wins over lead", id: emulator.ProspectMatchContactAndLead, state: workflows.StateSynced, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
+		{name: "R2 contact wins over lead", id: emulator.ProspectMatchContactAndLead, state: prospect.StateSynced, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
 			if st.CRMRecordType != "Contact" || st.CRMRecordID != emulator.ContactMatchContactAndLeadID || p.SalesforceContactID != emulator.ContactMatchContactAndLeadID {
 				t.Errorf("linked %s %s (prospect contact id %s), want Contact %s", st.CRMRecordType, st.CRMRecordID, p.SalesforceContactID, emulator.ContactMatchContactAndLeadID)
 			}
 		}},
-		{name: "R2 converted lead follows contact", id: emulator.ProspectConvertedLead, state: workflows.StateSynced, check: func(t *testing.T, st workflows.SyncStatus, _ engagement.Prospect) {
+		{name: "R2 converted lead follows contact", id: emulator.ProspectConvertedLead, state: prospect.StateSynced, check: func(t *testing.T, st workflows.SyncStatus, _ engagement.Prospect) {
 			if st.CRMRecordID != emulator.ContactConvertedID {
 				t.Errorf("linked %s, want the converted Contact %s", st.CRMRecordID, emulator.ContactConvertedID)
 			}
 		}},
-		{name: "R3 match without assigned user waits", id: emulator.ProspectMatchUnassigned, state: workflows.StateWaitingForAssignment, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
+		{name: "R3 match without assigned user waits", id: emulator.ProspectMatchUnassigned, state: prospect.StateWaitingForAssignment, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
 			if p.SalesforceLeadID != "" {
 				t.Errorf("unassigned prospect was linked to %s", p.SalesforceLeadID)
 			}
 		}},
-		{name: "R4 create lead owned by assigned user", id: emulator.ProspectAssignedNoMatch, state: workflows.StateSynced, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
+		{name: "R4 create lead owned by assigned user", id: emulator.ProspectAssignedNoMatch, state: prospect.StateSynced, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
 			leads := leadsByEmail(t, p.Email)
 			if len(leads) != 1 || leads[0].String("OwnerId") != emulator.UserBobID || p.SalesforceLeadID != leads[0].String("Id") {
 				t.Errorf("leads %v, prospect lead id %s: want one Lead owned by Bob, linked", leads, p.SalesforceLeadID)
@@ -297,27 +298,27 @@ func TestRulesEndToEnd(t *testing.T) {
 				t.Error("CrmCreatedAt not set on a created Lead")
 			}
 		}},
-		{name: "R4 unmapped user: integration user owns", id: emulator.ProspectAssignedUnmapped, state: workflows.StateSynced, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
+		{name: "R4 unmapped user: integration user owns", id: emulator.ProspectAssignedUnmapped, state: prospect.StateSynced, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
 			leads := leadsByEmail(t, p.Email)
 			if len(leads) != 1 || leads[0].String("OwnerId") != emulator.IntegrationUserID {
 				t.Errorf("leads %v: want one Lead owned by the integration user", leads)
 			}
 		}},
-		{name: "R6 no assigned user no match waits", id: emulator.ProspectUnassignedNoMatch2, state: workflows.StateWaitingForAssignment, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
+		{name: "R6 no assigned user no match waits", id: emulator.ProspectUnassignedNoMatch2, state: prospect.StateWaitingForAssignment, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
 			if n := len(leadsByEmail(t, p.Email)); n != 0 {
 				t.Errorf("%d leads created for an unassigned prospect", n)
 			}
 		}},
-		{name: "missing email", id: emulator.ProspectNoEmail, state: workflows.StateSyncError, errorC: workflows.CodeMissingEmail},
-		{name: "invalid email", id: emulator.ProspectBadEmail, state: workflows.StateSyncError, errorC: workflows.CodeInvalidEmail},
-		{name: "missing names get placeholders", id: emulator.ProspectMissingNames, state: workflows.StateSynced, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
+		{name: "missing email", id: emulator.ProspectNoEmail, state: prospect.StateSyncError, errorC: prospect.CodeMissingEmail},
+		{name: "invalid email", id: emulator.ProspectBadEmail, state: prospect.StateSyncError, errorC: prospect.CodeInvalidEmail},
+		{name: "missing names get placeholders", id: emulator.ProspectMissingNames, state: prospect.StateSynced, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
 			leads := leadsByEmail(t, p.Email)
-			if len(leads) != 1 || leads[0].String("LastName") != workflows.DefaultPlaceholder || leads[0].String("Company") != workflows.DefaultPlaceholder {
+			if len(leads) != 1 || leads[0].String("LastName") != prospect.DefaultPlaceholder || leads[0].String("Company") != prospect.DefaultPlaceholder {
 				t.Errorf("leads %v: want one Lead with placeholder LastName and Company", leads)
 			}
 		}},
-		{name: "crm deleted flag", id: emulator.ProspectCRMDeleted, state: workflows.StateCRMDeleted},
-		{name: "email with quote and plus", id: emulator.ProspectQuoteEmail, state: workflows.StateSynced, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
+		{name: "crm deleted flag", id: emulator.ProspectCRMDeleted, state: prospect.StateCRMDeleted},
+		{name: "email with quote and plus", id: emulator.ProspectQuoteEmail, state: prospect.StateSynced, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
 			if n := len(leadsByEmail(t, p.Email)); n != 1 {
 				t.Errorf("%d leads for %q, want 1", n, p.Email)
 			}
@@ -333,7 +334,7 @@ func TestRulesEndToEnd(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := waitStatus(t, tt.id, func(st workflows.SyncStatus) bool {
-				return st.State == tt.state && (tt.state != workflows.StateSynced || st.CRMRecordID != "")
+				return st.State == tt.state && (tt.state != prospect.StateSynced || st.CRMRecordID != "")
 			})
 			if got := searchAttr(t, tt.id, workflows.AttrSyncState.GetName()); got != string(tt.state) {
 				t.Errorf("SyncState search attribute = %q, want %q", got, tt.state)
@@ -363,12 +364,12 @@ func TestWaitingProspectAssignedThenSynced(t *testing.T) {
 	}
 	id := created.ID
 	startSync(t, workflows.SignalProspectChanged, id)
-	waitStatus(t, id, inState(workflows.StateWaitingForAssignment))
+	waitStatus(t, id, inState(prospect.StateWaitingForAssignment))
 	if _, err := testAE.UpdateProspect(context.Background(), id, map[string]any{"assignedToId": emulator.AEUserAlice}); err != nil {
 		t.Fatal(err)
 	}
 	startSync(t, workflows.SignalProspectChanged, id)
-	st := waitStatus(t, id, inState(workflows.StateSynced))
+	st := waitStatus(t, id, inState(prospect.StateSynced))
 	p := prospectOf(t, id)
 	leads := leadsByEmail(t, p.Email)
 	if st.OwnerID != emulator.UserAliceID || len(leads) != 1 || leads[0].String("OwnerId") != emulator.UserAliceID || p.SalesforceLeadID != leads[0].String("Id") {
@@ -395,7 +396,7 @@ func TestWaitingProspectAssignedThenSynced(t *testing.T) {
 	if err := v.Get(&meta); err != nil {
 		t.Fatal(err)
 	}
-	if d := meta.GetCurrentDetails(); !strings.Contains(d, string(workflows.StateSynced)) || !strings.Contains(d, st.CRMRecordID) {
+	if d := meta.GetCurrentDetails(); !strings.Contains(d, string(prospect.StateSynced)) || !strings.Contains(d, st.CRMRecordID) {
 		t.Errorf("current details %q: want the state and the Lead id", d)
 	}
 }
@@ -406,7 +407,7 @@ func TestActiveAssignmentRuleEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	startSync(t, workflows.SignalUseActiveAssignmentRule, p.ID)
-	st := waitStatus(t, p.ID, inState(workflows.StateSynced))
+	st := waitStatus(t, p.ID, inState(prospect.StateSynced))
 	leads := leadsByEmail(t, p.Email)
 	if len(leads) != 1 || st.OwnerID == "" || leads[0].String("OwnerId") != st.OwnerID {
 		t.Fatalf("status %+v, leads %v: want one Lead owned by the rule's pick", st, leads)
@@ -432,7 +433,7 @@ func TestUnknownProspectEndsClearly(t *testing.T) {
 	if err := run.Get(ctx, &res); err != nil {
 		t.Fatalf("workflow: %v", err)
 	}
-	if res.Status.State != workflows.StateSyncError || res.Status.LastError == nil || res.Status.LastError.Code != workflows.CodeProspectNotFound {
+	if res.Status.State != prospect.StateSyncError || res.Status.LastError == nil || res.Status.LastError.Code != prospect.CodeProspectNotFound {
 		t.Fatalf("result %+v, want SyncError PROSPECT_NOT_FOUND", res.Status)
 	}
 }
@@ -447,7 +448,7 @@ func TestLostCreateResponseMakesOneLead(t *testing.T) {
 	app().Emulator().SetFaults(emulator.Faults{Match: "POST /sobjects/Lead", NextDropAfter: 1})
 	defer app().Emulator().SetFaults(emulator.Faults{})
 	startSync(t, workflows.SignalProspectChanged, p.ID)
-	st := waitStatus(t, p.ID, inState(workflows.StateSynced))
+	st := waitStatus(t, p.ID, inState(prospect.StateSynced))
 	leads := leadsByEmail(t, p.Email)
 	if len(leads) != 1 || leads[0].String("Id") != st.CRMRecordID {
 		t.Fatalf("leads %v, status %+v: want exactly one Lead, linked", leads, st)
@@ -473,10 +474,10 @@ func TestRestartMidBatchLeavesNoDuplicates(t *testing.T) {
 	}
 	startSync(t, workflows.SignalProspectChanged, ids...)
 	// Restart once some, not all, are done.
-	waitStatus(t, ids[5], inState(workflows.StateSynced))
+	waitStatus(t, ids[5], inState(prospect.StateSynced))
 	restartApp(t)
 	for _, id := range ids {
-		st := waitStatus(t, id, inState(workflows.StateSynced))
+		st := waitStatus(t, id, inState(prospect.StateSynced))
 		if leads := leadsByEmail(t, emails[id]); len(leads) != 1 || leads[0].String("Id") != st.CRMRecordID {
 			t.Fatalf("prospect %d: leads %v, status %+v: want exactly one Lead, linked", id, leads, st)
 		}
@@ -495,7 +496,7 @@ func TestRecordHistories(t *testing.T) {
 	replayer.RegisterWorkflowWithOptions(workflows.ProspectSync, workflow.RegisterOptions{Name: workflows.ProspectSyncWorkflow})
 	for _, id := range []int64{emulator.ProspectAssignedNoMatch, emulator.ProspectMatchLead, emulator.ProspectUnassignedNoMatch, emulator.ProspectBadEmail} {
 		startSync(t, workflows.SignalProspectChanged, id)
-		waitStatus(t, id, func(st workflows.SyncStatus) bool { return st.State != workflows.StateEvaluating })
+		waitStatus(t, id, func(st workflows.SyncStatus) bool { return st.State != prospect.StateEvaluating })
 		iter := app().Client().GetWorkflowHistory(context.Background(), workflows.ProspectWorkflowID(id), "", false, 0)
 		var events []*historypb.HistoryEvent
 		for iter.HasNext() {
@@ -531,7 +532,7 @@ func TestChangeFeedResumesAssignedProspect(t *testing.T) {
 		t.Fatal(err)
 	}
 	startSync(t, workflows.SignalProspectChanged, p.ID)
-	waitStatus(t, p.ID, inState(workflows.StateWaitingForAssignment))
+	waitStatus(t, p.ID, inState(prospect.StateWaitingForAssignment))
 	in := workflows.ChangeFeedInput{Cursor: time.Now().Add(-time.Minute), Interval: time.Second, Overlap: workflows.DefaultFeedOverlap}
 	started, err := workflows.StartChangeFeed(ctx, app().Client(), in)
 	if err != nil || !started {
@@ -545,7 +546,7 @@ func TestChangeFeedResumesAssignedProspect(t *testing.T) {
 	if _, err := testAE.UpdateProspect(ctx, p.ID, map[string]any{"assignedToId": emulator.AEUserBob}); err != nil {
 		t.Fatal(err)
 	}
-	st := waitStatus(t, p.ID, inState(workflows.StateSynced))
+	st := waitStatus(t, p.ID, inState(prospect.StateSynced))
 	if st.OwnerID != emulator.UserBobID {
 		t.Fatalf("status %+v: want a Lead owned by Bob", st)
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 // errNoDev explains a production build asked for a local part.
-var errNoDev = errors.New("this worker was built with -tags nodev (no embedded Temporal, no emulator): set TEMPORAL_ADDRESS and SALESFORCE_CLIENT_ID")
+var errNoDev = errors.New("this worker was built with -tags nodev (no embedded Temporal, no emulator): configure Temporal (TEMPORAL_ADDRESS, or a profile through TEMPORAL_PROFILE / temporal.toml) and set SALESFORCE_CLIENT_ID")
 
 // devParts is empty in a production build.
 type devParts struct{}
@@ -19,5 +19,4 @@ func (d *devParts) startTemporal(context.Context, Config, zerolog.Logger) error 
 func (d *devParts) temporalAddress() string                                     { return "" }
 func (d *devParts) uiURL() string                                               { return "" }
 func (d *devParts) startEmulator(Config, zerolog.Logger) (string, error)        { return "", errNoDev }
-func emulatorCredentials() (clientID, clientSecret, businessUnitID string)      { return "", "", "" }
 func (d *devParts) stop(zerolog.Logger)                                         {}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net"
 	"net/http"
 	"os"
@@ -23,9 +24,12 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/prospect-sync/prospect-sync/connect"
 	"github.com/prospect-sync/prospect-sync/devserver"
 	"github.com/prospect-sync/prospect-sync/emulator"
 	"github.com/prospect-sync/prospect-sync/engagement"
+	"github.com/prospect-sync/prospect-sync/internal/fanout"
+	"github.com/prospect-sync/prospect-sync/prospect"
 	"github.com/prospect-sync/prospect-sync/salesforce"
 	"github.com/prospect-sync/prospect-sync/workflows"
 )
@@ -113,7 +117,7 @@ func (b *bench) setup(ctx context.Context) error {
 	go func() { _ = http.Serve(l, b.emu) }()
 
 	// As the worker does for a server on this machine: no gRPC compression.
-	b.c, err = client.DialContext(ctx, client.Options{HostPort: b.srv.FrontendAddress(), Namespace: workflows.Namespace, Logger: quiet{},
+	b.c, err = client.DialContext(ctx, client.Options{HostPort: b.srv.FrontendAddress(), Namespace: workflows.Namespace, Logger: connect.Quiet,
 		ConnectionOptions: client.ConnectionOptions{GrpcCompression: &client.GrpcCompressionNone{}}})
 	if err != nil {
 		return err
@@ -213,7 +217,7 @@ func (b *bench) throughput(ctx context.Context) (throughput, apiCost, error) {
 	if err := b.signalAll(ctx, ids); err != nil {
 		return t, apiCost{}, err
 	}
-	if err := b.waitCount(ctx, workflows.StateQuery(workflows.StateSynced), n); err != nil {
+	if err := b.waitCount(ctx, workflows.StateQuery(prospect.StateSynced), n); err != nil {
 		return t, apiCost{}, err
 	}
 	t.Seconds = time.Since(start).Seconds()
@@ -268,7 +272,7 @@ func (b *bench) waiting(ctx context.Context) (*waiting, []int64, error) {
 	if err := b.signalAll(ctx, ids); err != nil {
 		return nil, nil, err
 	}
-	if err := b.waitCount(ctx, workflows.StateQuery(workflows.StateWaitingForAssignment), p); err != nil {
+	if err := b.waitCount(ctx, workflows.StateQuery(prospect.StateWaitingForAssignment), p); err != nil {
 		return nil, nil, err
 	}
 	wt := &waiting{Prospects: p, StartSeconds: time.Since(start).Seconds()}
@@ -404,27 +408,23 @@ func (b *bench) signalAll(ctx context.Context, ids []int64) error {
 func (b *bench) startMany(ctx context.Context, n int, fn func(context.Context, int) error) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	sem := make(chan struct{}, startConcurrency)
-	var wg sync.WaitGroup
-	for i := range n {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
+	fanout.Each(ctx, startConcurrency, iterRange(n), fn, func(_ int, err error) {
+		if err != nil {
+			cancel(err)
 		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := fn(ctx, i); err != nil {
-				cancel(err)
-			}
-		}()
-	}
-	wg.Wait()
+	})
 	return context.Cause(ctx)
+}
+
+// iterRange yields 0..n-1.
+func iterRange(n int) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for i := range n {
+			if !yield(i) {
+				return
+			}
+		}
+	}
 }
 
 // waitCount polls visibility until the query counts want executions. The deadline allows
@@ -532,11 +532,3 @@ func baseline(ctx workflow.Context) error {
 }
 
 func noop(context.Context) error { return nil }
-
-// quiet keeps the SDK's logs out of the report.
-type quiet struct{}
-
-func (quiet) Debug(string, ...any) {}
-func (quiet) Info(string, ...any)  {}
-func (quiet) Warn(string, ...any)  {}
-func (quiet) Error(string, ...any) {}

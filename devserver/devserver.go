@@ -31,6 +31,8 @@ import (
 	"go.temporal.io/server/common/primitives"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
+
+	"github.com/prospect-sync/prospect-sync/connect"
 )
 
 // DBFileName is the SQLite file the server keeps in Options.DataDir.
@@ -263,7 +265,7 @@ func (s *Server) Stop() error {
 }
 
 func (s *Server) dial(ctx context.Context) (client.Client, error) {
-	return client.DialContext(ctx, client.Options{HostPort: s.frontend, Namespace: s.opts.Namespace, Logger: nopLogger{}})
+	return client.DialContext(ctx, client.Options{HostPort: s.frontend, Namespace: s.opts.Namespace, Logger: connect.Quiet}) // its readiness checks are ours to report
 }
 
 func (s *Server) waitReady(ctx context.Context) error {

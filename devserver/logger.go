@@ -54,11 +54,3 @@ func (l serverLogger) With(tags ...tag.Tag) log.Logger {
 	}
 	return serverLogger{z: c.Logger(), stopping: l.stopping}
 }
-
-// nopLogger silences the SDK client the server uses for its own readiness checks.
-type nopLogger struct{}
-
-func (nopLogger) Debug(string, ...any) {}
-func (nopLogger) Info(string, ...any)  {}
-func (nopLogger) Warn(string, ...any)  {}
-func (nopLogger) Error(string, ...any) {}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/prospect-sync/prospect-sync/emulator"
 	"github.com/prospect-sync/prospect-sync/engagement"
+	"github.com/prospect-sync/prospect-sync/internal/httperror"
 	"github.com/prospect-sync/prospect-sync/salesforce"
 )
 
@@ -139,7 +140,7 @@ func TestReadSeededProspectsAndUsers(t *testing.T) {
 	if err != nil || un.AssignedToID != 0 {
 		t.Fatalf("unassigned prospect %+v %v", un, err)
 	}
-	if _, err := e.ae.GetProspect(ctx, 987654321); !engagement.IsNotFound(err) || engagement.IsTransient(err) {
+	if _, err := e.ae.GetProspect(ctx, 987654321); httperror.KindOf(err) != httperror.Gone || retryable(err) {
 		t.Fatalf("unknown prospect: %v", err)
 	}
 
@@ -179,7 +180,7 @@ func TestWrongBusinessUnitRejected(t *testing.T) {
 	e := newAEEnv(t, func(c *engagement.Config) { c.BusinessUnitID = "0Uv000000000999AAA" })
 	_, err := e.ae.GetProspect(context.Background(), emulator.ProspectMatchLead)
 	var ae *engagement.APIError
-	if !errors.As(err, &ae) || ae.Status < 400 || engagement.IsTransient(err) || engagement.IsDataError(err) || !engagement.IsAuth(err) {
+	if !errors.As(err, &ae) || ae.Status < 400 || retryable(err) || httperror.KindOf(err) == httperror.Data || httperror.KindOf(err) != httperror.Auth {
 		t.Fatalf("wrong business unit must be a configuration (auth) error: %v", err)
 	}
 }
@@ -208,14 +209,14 @@ func TestCreateUpdateDelete(t *testing.T) {
 	if err != nil || got.SalesforceLeadID != "00Q000000000123AAA" || got.FirstName != "Nia" {
 		t.Fatalf("re-read %+v %v", got, err)
 	}
-	if _, err := e.ae.CreateProspect(ctx, map[string]any{"firstName": "NoEmail"}); !engagement.IsDataError(err) {
+	if _, err := e.ae.CreateProspect(ctx, map[string]any{"firstName": "NoEmail"}); httperror.KindOf(err) != httperror.Data {
 		t.Fatalf("create without email: %v", err)
 	}
 
 	if err := e.ae.DeleteProspect(ctx, p.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.ae.GetProspect(ctx, p.ID); !engagement.IsNotFound(err) {
+	if _, err := e.ae.GetProspect(ctx, p.ID); httperror.KindOf(err) != httperror.Gone {
 		t.Fatalf("get deleted: %v", err)
 	}
 	page, err := e.ae.QueryProspects(ctx, engagement.ProspectQuery{UpdatedAfter: e.clock.Now().Add(-time.Second), IncludeDeleted: true})
@@ -354,20 +355,20 @@ func TestAEErrorClassification(t *testing.T) {
 		faults emulator.Faults
 		check  func(error) bool
 	}{
-		{"500", emulator.Faults{Next500: 1}, engagement.IsTransient},
-		{"503", emulator.Faults{Next503: 1}, engagement.IsTransient},
-		{"drop", emulator.Faults{NextDrop: 1}, engagement.IsTransient},
-		{"lock conflict", emulator.Faults{NextLockRow: 1}, engagement.IsTransient},
+		{"500", emulator.Faults{Next500: 1}, retryable},
+		{"503", emulator.Faults{Next503: 1}, retryable},
+		{"drop", emulator.Faults{NextDrop: 1}, retryable},
+		{"lock conflict", emulator.Faults{NextLockRow: 1}, retryable},
 		{"too many concurrent", emulator.Faults{NextRateLimit: 1}, func(err error) bool {
 			var ae *engagement.APIError
-			d, ok := engagement.RateLimitDelay(err)
-			return errors.As(err, &ae) && ae.Code == engagement.CodeTooManyConcurrent && ok && d == engagement.ConcurrentLimitDelay && engagement.IsTransient(err)
+			d, ok := httperror.RetryDelay(err)
+			return errors.As(err, &ae) && ae.Code == engagement.CodeTooManyConcurrent && ok && d == engagement.ConcurrentLimitDelay && retryable(err)
 		}},
 	}
 	for _, tc := range cases {
 		e.emu.SetFaults(tc.faults)
 		err := get()
-		if err == nil || !tc.check(err) || engagement.IsDataError(err) || engagement.IsNotFound(err) {
+		if err == nil || !tc.check(err) || httperror.KindOf(err) == httperror.Data || httperror.KindOf(err) == httperror.Gone {
 			t.Errorf("%s: %v misclassified", tc.name, err)
 		}
 		if err := get(); err != nil {
@@ -380,7 +381,7 @@ func TestAEErrorClassification(t *testing.T) {
 	e.control(t, http.MethodPut, "/emulator/limits", map[string]int{"dailyApiLimit": 100000, "aeDailyLimit": 1})
 	err := get()
 	var ae *engagement.APIError
-	d, ok := engagement.RateLimitDelay(err)
+	d, ok := httperror.RetryDelay(err)
 	if !errors.As(err, &ae) || ae.Code != engagement.CodeDailyLimit || !ok || d < time.Minute {
 		t.Fatalf("daily limit: %v (delay %v)", err, d)
 	}

@@ -1,11 +1,10 @@
 package engagement
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prospect-sync/prospect-sync/internal/httperror"
@@ -67,67 +66,43 @@ func parseAPIError(status int, header http.Header, body []byte) *APIError {
 	return e
 }
 
-// IsTransient reports whether a later retry may succeed: 5xx, code 66 (too many
-// concurrent requests), code 122 (daily limit; see RateLimitDelay for how long)
-// and network failures. A caller's own cancellation is not transient.
-func IsTransient(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) {
-		return false
-	}
-	if e, ok := errors.AsType[*APIError](err); ok {
+// Kind sorts the answer by what a caller can do about it. Business-unit and token problems are
+// Auth (every request fails until an operator fixes the setting); other 400/422 answers are
+// Data; an answer no rule names is Data too, shown rather than retried for ever.
+func (e *APIError) Kind() httperror.Kind {
+	switch {
+	case e.Status == http.StatusNotFound || e.Code == CodeInvalidProspectID:
+		return httperror.Gone
+	case e.Code == CodeDailyLimit || e.Code == CodeTooManyConcurrent || e.Status == http.StatusTooManyRequests:
+		return httperror.RateLimit
+	case e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden || e.Code == CodeInvalidAccessToken ||
+		e.Code == codeMissingRequiredHeader || e.Code == codeUnknownBusinessUnit:
+		return httperror.Auth
+	case e.Status == http.StatusBadRequest || e.Status == http.StatusUnprocessableEntity:
+		return httperror.Data
+	case e.Status == http.StatusConflict || e.Status >= 500:
 		// 409 is a lock conflict on the record (the counterpart of Salesforce's UNABLE_TO_LOCK_ROW).
-		return e.Code == CodeTooManyConcurrent || e.Code == CodeDailyLimit || e.Status == http.StatusConflict ||
-			e.Status == http.StatusTooManyRequests || e.Status >= 500
+		return httperror.Outage
 	}
-	return httperror.IsNetwork(err)
+	return httperror.Data
 }
 
-// RateLimitDelay returns the wait for a rate-limit error: code 66 → about a
-// second (a slot frees quickly); code 122 → until the next UTC midnight, capped
-// to 1 h because the reset follows the account's time zone, which we do not know.
-// A Retry-After header wins over both.
-func RateLimitDelay(err error) (time.Duration, bool) {
-	e, ok := errors.AsType[*APIError](err)
-	if !ok {
-		return 0, false
+// RetryDelay is the wait after a rate limit: code 66 → about a second (a slot frees quickly);
+// code 122 → until the next UTC midnight, capped to 1 h because the reset follows the account's
+// time zone, which we do not know. A Retry-After header wins over both.
+func (e *APIError) RetryDelay() time.Duration {
+	if e.RetryAfter > 0 {
+		return e.RetryAfter
 	}
-	switch {
-	case e.Code == CodeDailyLimit:
-		if e.RetryAfter > 0 {
-			return e.RetryAfter, true
-		}
+	if e.Code == CodeDailyLimit {
 		now := time.Now().UTC()
 		d := now.Truncate(24 * time.Hour).Add(24 * time.Hour).Sub(now)
-		return min(max(d, minDailyLimitDelay), maxDailyLimitDelay), true
-	case e.Code == CodeTooManyConcurrent || e.Status == http.StatusTooManyRequests:
-		if e.RetryAfter > 0 {
-			return e.RetryAfter, true
-		}
-		return ConcurrentLimitDelay, true
+		return min(max(d, minDailyLimitDelay), maxDailyLimitDelay)
 	}
-	return 0, false
+	return ConcurrentLimitDelay
 }
 
-// IsNotFound reports an unknown or deleted object (404, or code 3 "Invalid prospect ID").
-func IsNotFound(err error) bool {
-	e, ok := errors.AsType[*APIError](err)
-	return ok && (e.Status == http.StatusNotFound || e.Code == CodeInvalidProspectID)
-}
-
-// IsAuth reports a credential or business-unit problem that survived the
-// automatic re-authentication; an operator has to fix the configuration.
-func IsAuth(err error) bool {
-	e, ok := errors.AsType[*APIError](err)
-	return ok && (e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden || e.Code == CodeInvalidAccessToken ||
-		e.Code == codeMissingRequiredHeader || e.Code == codeUnknownBusinessUnit)
-}
-
-// IsDataError reports a request rejected for its content (400/422 other than the
-// limit and business-unit codes): retrying unchanged input fails again.
-func IsDataError(err error) bool {
-	e, ok := errors.AsType[*APIError](err)
-	if !ok || e.Code == CodeTooManyConcurrent || e.Code == CodeDailyLimit || IsAuth(err) {
-		return false
-	}
-	return e.Status == http.StatusBadRequest || e.Status == http.StatusUnprocessableEntity
+// Reason is the error's code (AE_<code>, apart from Salesforce's) and message for people.
+func (e *APIError) Reason() (code, message string) {
+	return "AE_" + strconv.Itoa(e.Code), e.Message
 }

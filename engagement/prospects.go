@@ -6,25 +6,17 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// prospectFieldList is the fields parameter for every prospect read and write;
-// v5 returns only the fields asked for.
-const prospectFieldList = "id,email,firstName,lastName,company,jobTitle,phone,assignedToId,salesforceId,salesforceLeadId,salesforceContactId,salesforceOwnerId,createdAt,updatedAt,isDeleted"
-
-// userFieldList is the fields parameter for user reads.
-const userFieldList = "id,email,salesforceId"
-
 // MaxQueryLimit is the largest page size v5 accepts.
 const MaxQueryLimit = 1000
 
-// ProspectFields lists the prospect fields this client reads (the v5 fields parameter).
-var ProspectFields = strings.Split(prospectFieldList, ",")
-
-// Prospect is an Account Engagement prospect; JSON null strings decode as "" and a null assignedToId as 0.
+// Prospect is an Account Engagement prospect. Its JSON tags are the one list of the fields this
+// client reads: the v5 fields parameter is built from them. JSON nulls decode as zero values.
 type Prospect struct {
 	ID                  int64     `json:"id"`
 	Email               string    `json:"email"`
@@ -43,43 +35,52 @@ type Prospect struct {
 	IsDeleted           bool      `json:"isDeleted"`
 }
 
-// UnmarshalJSON accepts nulls for every field and both "Z" and offset timestamps.
-func (p *Prospect) UnmarshalJSON(b []byte) error {
-	var w struct {
-		ID                  *int64  `json:"id"`
-		Email               *string `json:"email"`
-		FirstName           *string `json:"firstName"`
-		LastName            *string `json:"lastName"`
-		Company             *string `json:"company"`
-		JobTitle            *string `json:"jobTitle"`
-		Phone               *string `json:"phone"`
-		AssignedToID        *int64  `json:"assignedToId"`
-		SalesforceID        *string `json:"salesforceId"`
-		SalesforceLeadID    *string `json:"salesforceLeadId"`
-		SalesforceContactID *string `json:"salesforceContactId"`
-		SalesforceOwnerID   *string `json:"salesforceOwnerId"`
-		CreatedAt           *string `json:"createdAt"`
-		UpdatedAt           *string `json:"updatedAt"`
-		IsDeleted           *bool   `json:"isDeleted"`
+// User is an Account Engagement user; SalesforceID maps it to a Salesforce User (may be "").
+// JSON nulls decode as zero values.
+type User struct {
+	ID           int64  `json:"id"`
+	Email        string `json:"email"`
+	SalesforceID string `json:"salesforceId"`
+}
+
+// The fields parameters, from the structs' tags.
+var (
+	prospectFieldList = jsonNames[Prospect]()
+	userFieldList     = jsonNames[User]()
+)
+
+// ProspectFields lists the prospect fields this client reads (the v5 fields parameter).
+var ProspectFields = strings.Split(prospectFieldList, ",")
+
+// jsonNames joins the JSON names of T's fields with commas.
+func jsonNames[T any]() string {
+	t := reflect.TypeFor[T]()
+	names := make([]string, t.NumField())
+	for i := range t.NumField() {
+		names[i], _, _ = strings.Cut(t.Field(i).Tag.Get("json"), ",")
 	}
+	return strings.Join(names, ",")
+}
+
+// UnmarshalJSON accepts "" as well as null for the times (encoding/json already leaves every
+// other field at its zero value for null), with "Z" or an offset.
+func (p *Prospect) UnmarshalJSON(b []byte) error {
+	type plain Prospect
+	*p = Prospect{}
+	w := struct {
+		*plain
+		CreatedAt *string `json:"createdAt"`
+		UpdatedAt *string `json:"updatedAt"`
+	}{plain: (*plain)(p)}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	created, err := parseTime(w.CreatedAt)
-	if err != nil {
+	var err error
+	if p.CreatedAt, err = parseTime(w.CreatedAt); err != nil {
 		return fmt.Errorf("engagement: prospect createdAt: %w", err)
 	}
-	updated, err := parseTime(w.UpdatedAt)
-	if err != nil {
+	if p.UpdatedAt, err = parseTime(w.UpdatedAt); err != nil {
 		return fmt.Errorf("engagement: prospect updatedAt: %w", err)
-	}
-	*p = Prospect{
-		ID: deref(w.ID), Email: deref(w.Email), FirstName: deref(w.FirstName), LastName: deref(w.LastName),
-		Company: deref(w.Company), JobTitle: deref(w.JobTitle), Phone: deref(w.Phone),
-		AssignedToID: deref(w.AssignedToID), SalesforceID: deref(w.SalesforceID),
-		SalesforceLeadID: deref(w.SalesforceLeadID), SalesforceContactID: deref(w.SalesforceContactID),
-		SalesforceOwnerID: deref(w.SalesforceOwnerID), CreatedAt: created, UpdatedAt: updated,
-		IsDeleted: deref(w.IsDeleted),
 	}
 	return nil
 }
@@ -99,27 +100,6 @@ func parseTime(s *string) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	return time.Parse(time.RFC3339Nano, *s)
-}
-
-// User is an Account Engagement user; SalesforceID maps it to a Salesforce User (may be "").
-type User struct {
-	ID           int64  `json:"id"`
-	Email        string `json:"email"`
-	SalesforceID string `json:"salesforceId"`
-}
-
-// UnmarshalJSON accepts nulls.
-func (u *User) UnmarshalJSON(b []byte) error {
-	var w struct {
-		ID           *int64  `json:"id"`
-		Email        *string `json:"email"`
-		SalesforceID *string `json:"salesforceId"`
-	}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*u = User{ID: deref(w.ID), Email: deref(w.Email), SalesforceID: deref(w.SalesforceID)}
-	return nil
 }
 
 // ProspectQuery selects prospects changed since a time, oldest change first.

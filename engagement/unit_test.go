@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/prospect-sync/prospect-sync/engagement"
+	"github.com/prospect-sync/prospect-sync/internal/httperror"
 )
 
 // staticTokens is a TokenSource that hands out tok1, tok2, … and records invalidations.
@@ -80,12 +81,12 @@ func TestRateLimitCodes(t *testing.T) {
 
 	code = engagement.CodeTooManyConcurrent
 	_, err := c.GetProspect(ctx, 1)
-	if d, ok := engagement.RateLimitDelay(err); !ok || d != time.Second || !engagement.IsTransient(err) || engagement.IsDataError(err) {
-		t.Fatalf("66: delay %v %v transient %v (%v)", d, ok, engagement.IsTransient(err), err)
+	if d, ok := httperror.RetryDelay(err); !ok || d != time.Second || !retryable(err) || httperror.KindOf(err) == httperror.Data {
+		t.Fatalf("66: delay %v %v transient %v (%v)", d, ok, retryable(err), err)
 	}
 	code = engagement.CodeDailyLimit
 	_, err = c.GetProspect(ctx, 1)
-	if d, ok := engagement.RateLimitDelay(err); !ok || d < time.Minute || d > time.Hour {
+	if d, ok := httperror.RetryDelay(err); !ok || d < time.Minute || d > time.Hour {
 		t.Fatalf("122: delay %v %v", d, ok)
 	}
 	var ae *engagement.APIError
@@ -94,7 +95,7 @@ func TestRateLimitCodes(t *testing.T) {
 	}
 	retryAfter = "7"
 	_, err = c.GetProspect(ctx, 1)
-	if d, _ := engagement.RateLimitDelay(err); d != 7*time.Second {
+	if d, _ := httperror.RetryDelay(err); d != 7*time.Second {
 		t.Fatalf("Retry-After ignored: %v", d)
 	}
 }
@@ -185,7 +186,7 @@ func TestReauthOnce(t *testing.T) {
 	valid = "none"
 	calls.Store(0)
 	_, err = c.GetUser(context.Background(), 7)
-	if !engagement.IsAuth(err) || engagement.IsTransient(err) || calls.Load() != 2 {
+	if httperror.KindOf(err) != httperror.Auth || retryable(err) || calls.Load() != 2 {
 		t.Fatalf("err %v calls %d", err, calls.Load())
 	}
 }
@@ -286,8 +287,8 @@ func TestErrorClassification(t *testing.T) {
 	for _, tc := range cases {
 		status, body = tc.status, tc.body
 		_, err := c.GetProspect(context.Background(), 1)
-		if engagement.IsTransient(err) != tc.transient || engagement.IsNotFound(err) != tc.nf ||
-			engagement.IsDataError(err) != tc.data || engagement.IsAuth(err) != tc.au {
+		if retryable(err) != tc.transient || httperror.KindOf(err) == httperror.Gone != tc.nf ||
+			httperror.KindOf(err) == httperror.Data != tc.data || httperror.KindOf(err) == httperror.Auth != tc.au {
 			t.Errorf("%d %s: classification wrong for %v", tc.status, tc.body, err)
 		}
 	}
@@ -300,3 +301,6 @@ func TestNewValidates(t *testing.T) {
 		}
 	}
 }
+
+// retryable reports whether a client error is worth retrying unchanged.
+func retryable(err error) bool { return httperror.KindOf(err).Retryable() }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/prospect-sync/prospect-sync/emulator"
+	"github.com/prospect-sync/prospect-sync/internal/httperror"
 	"github.com/prospect-sync/prospect-sync/salesforce"
 )
 
@@ -166,7 +167,7 @@ func TestCRUDAndAutoAssign(t *testing.T) {
 	if err := e.sf.Delete(ctx, "Lead", id); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.sf.Get(ctx, "Lead", id); !salesforce.IsNotFound(err) {
+	if _, err := e.sf.Get(ctx, "Lead", id); httperror.KindOf(err) != httperror.Gone {
 		t.Fatalf("get after delete: %v", err)
 	}
 	if used, max := e.sf.Limits(); used == 0 || max == 0 {
@@ -189,14 +190,14 @@ func TestErrorClassificationAgainstEmulator(t *testing.T) {
 		check  func(error) bool
 		code   string
 	}{
-		{"500", emulator.Faults{Next500: 1}, salesforce.IsTransient, ""},
-		{"503", emulator.Faults{Next503: 1}, salesforce.IsTransient, "SERVER_UNAVAILABLE"},
-		{"lock row", emulator.Faults{NextLockRow: 1}, salesforce.IsTransient, "UNABLE_TO_LOCK_ROW"},
+		{"500", emulator.Faults{Next500: 1}, retryable, ""},
+		{"503", emulator.Faults{Next503: 1}, retryable, "SERVER_UNAVAILABLE"},
+		{"lock row", emulator.Faults{NextLockRow: 1}, retryable, "UNABLE_TO_LOCK_ROW"},
 		{"rate limit", emulator.Faults{NextRateLimit: 1}, func(err error) bool {
-			d, ok := salesforce.RateLimitDelay(err)
-			return ok && d > 0 && salesforce.IsTransient(err)
+			d, ok := httperror.RetryDelay(err)
+			return ok && d > 0 && retryable(err)
 		}, "REQUEST_LIMIT_EXCEEDED"},
-		{"drop", emulator.Faults{NextDrop: 1}, salesforce.IsTransient, ""},
+		{"drop", emulator.Faults{NextDrop: 1}, retryable, ""},
 	}
 	for _, tc := range faultCases {
 		if err := update(); err != nil { // warm: token cached, so the fault hits the API call
@@ -204,7 +205,7 @@ func TestErrorClassificationAgainstEmulator(t *testing.T) {
 		}
 		e.emu.SetFaults(tc.faults)
 		err := update()
-		if err == nil || !tc.check(err) || salesforce.IsDataError(err) {
+		if err == nil || !tc.check(err) || httperror.KindOf(err) == httperror.Data {
 			t.Errorf("%s: err %v misclassified", tc.name, err)
 		}
 		var ae *salesforce.APIError
@@ -231,7 +232,7 @@ func TestErrorClassificationAgainstEmulator(t *testing.T) {
 	for _, tc := range dataCases {
 		_, err := e.sf.Create(ctx, "Lead", tc.fields)
 		var ae *salesforce.APIError
-		if !errors.As(err, &ae) || ae.Code != tc.code || ae.Status != 400 || !salesforce.IsDataError(err) || salesforce.IsTransient(err) {
+		if !errors.As(err, &ae) || ae.Code != tc.code || ae.Status != 400 || httperror.KindOf(err) != httperror.Data || retryable(err) {
 			t.Errorf("%s: %v", tc.name, err)
 			continue
 		}
@@ -239,7 +240,7 @@ func TestErrorClassificationAgainstEmulator(t *testing.T) {
 			t.Errorf("%s: fields %v lack %s", tc.name, ae.Fields, tc.field)
 		}
 	}
-	if _, err := e.sf.Get(ctx, "Lead", "bogus"); !isCode(err, "MALFORMED_ID") && !salesforce.IsNotFound(err) {
+	if _, err := e.sf.Get(ctx, "Lead", "bogus"); !isCode(err, "MALFORMED_ID") && httperror.KindOf(err) != httperror.Gone {
 		t.Errorf("malformed id: %v", err)
 	}
 	if _, err := e.sf.Query(ctx, "SELECT Id FROM Lead WHERE"); !isCode(err, "MALFORMED_QUERY") {
@@ -256,7 +257,7 @@ func TestErrorClassificationAgainstEmulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = e.sf.Update(ctx, "Lead", conv, map[string]any{"Title": "x"})
-	if !salesforce.IsConvertedLead(err) || salesforce.IsTransient(err) {
+	if httperror.KindOf(err) != httperror.Converted || retryable(err) {
 		t.Fatalf("converted lead: %v", err)
 	}
 	rec, err := e.sf.Get(ctx, "Lead", conv, "IsConverted", "ConvertedContactId")
@@ -270,14 +271,14 @@ func TestErrorClassificationAgainstEmulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.control(t, http.MethodDelete, "/emulator/records/"+gone, nil)
-	if err := e.sf.Update(ctx, "Lead", gone, map[string]any{"Title": "x"}); !salesforce.IsNotFound(err) || salesforce.IsDataError(err) {
+	if err := e.sf.Update(ctx, "Lead", gone, map[string]any{"Title": "x"}); httperror.KindOf(err) != httperror.Gone || httperror.KindOf(err) == httperror.Data {
 		t.Fatalf("deleted record: %v", err)
 	}
 
 	// Daily limit spent: REQUEST_LIMIT_EXCEEDED on every call.
 	e.control(t, http.MethodPut, "/emulator/limits", map[string]int{"dailyApiLimit": 1, "aeDailyLimit": 100000})
 	_, err = e.sf.Query(ctx, "SELECT Id FROM User")
-	if d, ok := salesforce.RateLimitDelay(err); !ok || d <= 0 || !isCode(err, "REQUEST_LIMIT_EXCEEDED") {
+	if d, ok := httperror.RetryDelay(err); !ok || d <= 0 || !isCode(err, "REQUEST_LIMIT_EXCEEDED") {
 		t.Fatalf("daily limit: %v", err)
 	}
 }
@@ -286,7 +287,7 @@ func TestBadCredentials(t *testing.T) {
 	e := newEnv(t, func(c *salesforce.Config) { c.ClientSecret = "wrong" })
 	_, err := e.sf.Query(context.Background(), "SELECT Id FROM User")
 	var ae *salesforce.APIError
-	if !errors.As(err, &ae) || ae.Code != "invalid_client" || !salesforce.IsAuth(err) || salesforce.IsTransient(err) {
+	if !errors.As(err, &ae) || ae.Code != "invalid_client" || httperror.KindOf(err) != httperror.Auth || retryable(err) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -489,7 +490,7 @@ func TestComposite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !salesforce.IsDataError(subs[1].Err()) {
+	if httperror.KindOf(subs[1].Err()) != httperror.Data {
 		t.Fatalf("bad subrequest: %v", subs[1].Err())
 	}
 	if recs, _ := e.sf.Query(ctx, "SELECT Id FROM Lead WHERE Email = 'rollback@example.com'"); len(recs) != 0 {
@@ -518,7 +519,7 @@ func TestJWTBearerFlow(t *testing.T) {
 		c.PrivateKey = key
 	})
 	_, err = bad.sf.Query(context.Background(), "SELECT Id FROM User")
-	if !salesforce.IsAuth(err) || !isCode(err, "invalid_grant") {
+	if httperror.KindOf(err) != httperror.Auth || !isCode(err, "invalid_grant") {
 		t.Fatalf("unknown user: %v", err)
 	}
 }

@@ -1,9 +1,7 @@
 package salesforce
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -93,48 +91,59 @@ func parseAPIError(status int, header http.Header, body []byte) *APIError {
 	return e
 }
 
-// IsTransient reports whether retrying the same request later may succeed:
-// 5xx, UNABLE_TO_LOCK_ROW, SERVER_UNAVAILABLE, REQUEST_LIMIT_EXCEEDED (see
-// RateLimitDelay for how long) and network failures. A caller's own cancellation is not transient.
-func IsTransient(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) {
-		return false
+// Kind sorts the answer by what a caller can do about it (docs/domain.md §2 "Errors"). An
+// answer no rule names is Data: retrying cannot help, so it is shown with its code rather than
+// retried for ever (INACTIVE_OWNER_OR_USER, INSUFFICIENT_ACCESS_…).
+func (e *APIError) Kind() httperror.Kind {
+	switch {
+	case e.Code == CodeConvertedLead:
+		return httperror.Converted
+	case e.Code == CodeNotFound || e.Code == CodeEntityIsDeleted || e.Status == http.StatusNotFound:
+		return httperror.Gone
+	case isDataErrorCode(e.Code):
+		return httperror.Data
+	case e.Code == CodeRequestLimitExceeded || e.Status == http.StatusTooManyRequests:
+		return httperror.RateLimit
+	case isAuth(e):
+		return httperror.Auth
+	case isOutage(e):
+		return httperror.Outage
 	}
-	if e, ok := errors.AsType[*APIError](err); ok {
-		switch e.Code {
-		case CodeUnableToLockRow, CodeServerUnavailable, CodeRequestLimitExceeded, "UNKNOWN_EXCEPTION":
-			return true
-		}
-		switch e.Status {
-		case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
-			http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			return true
-		}
-		return false
-	}
-	return httperror.IsNetwork(err)
+	return httperror.Data
 }
 
-// RateLimitDelay returns how long to wait after REQUEST_LIMIT_EXCEEDED (or 429):
-// the Retry-After header if present, else DefaultRateLimitDelay.
-func RateLimitDelay(err error) (time.Duration, bool) {
-	e, ok := errors.AsType[*APIError](err)
-	if !ok || (e.Code != CodeRequestLimitExceeded && e.Status != http.StatusTooManyRequests) {
-		return 0, false
-	}
+// RetryDelay is how long to wait after a rate limit: the Retry-After header if present, else
+// DefaultRateLimitDelay.
+func (e *APIError) RetryDelay() time.Duration {
 	if e.RetryAfter > 0 {
-		return e.RetryAfter, true
+		return e.RetryAfter
 	}
-	return DefaultRateLimitDelay, true
+	return DefaultRateLimitDelay
 }
 
-// IsAuth reports a credential problem that survived the automatic re-authentication:
-// 401 INVALID_SESSION_ID or an OAuth invalid_client / invalid_grant / unauthorized_client.
-func IsAuth(err error) bool {
-	e, ok := errors.AsType[*APIError](err)
-	if !ok {
-		return false
+// Reason is the error's code and message for people: Salesforce's own, with the fields named.
+func (e *APIError) Reason() (code, message string) {
+	if len(e.Fields) == 0 {
+		return e.Code, e.Message
 	}
+	return e.Code, e.Message + " (fields: " + strings.Join(e.Fields, ", ") + ")"
+}
+
+// isOutage: 5xx, UNABLE_TO_LOCK_ROW, SERVER_UNAVAILABLE: the same request may pass later.
+func isOutage(e *APIError) bool {
+	switch e.Code {
+	case CodeUnableToLockRow, CodeServerUnavailable, "UNKNOWN_EXCEPTION":
+		return true
+	}
+	switch e.Status {
+	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// isAuth: a credential problem that survived the automatic re-authentication.
+func isAuth(e *APIError) bool {
 	switch e.Code {
 	case CodeInvalidSession, "invalid_client", "invalid_grant", "invalid_client_id", "unauthorized_client", "INVALID_AUTH_HEADER":
 		return true
@@ -158,23 +167,4 @@ func isDataErrorCode(code string) bool {
 		return true
 	}
 	return false
-}
-
-// IsDataError reports a rejection of the record's data (validation, duplicates,
-// bad ids); do not retry until the input changes.
-func IsDataError(err error) bool {
-	e, ok := errors.AsType[*APIError](err)
-	return ok && isDataErrorCode(e.Code)
-}
-
-// IsNotFound reports that the record does not exist or was deleted (404 NOT_FOUND, ENTITY_IS_DELETED).
-func IsNotFound(err error) bool {
-	e, ok := errors.AsType[*APIError](err)
-	return ok && (e.Code == CodeNotFound || e.Code == CodeEntityIsDeleted || e.Status == http.StatusNotFound)
-}
-
-// IsConvertedLead reports CANNOT_UPDATE_CONVERTED_LEAD: follow ConvertedContactId instead.
-func IsConvertedLead(err error) bool {
-	e, ok := errors.AsType[*APIError](err)
-	return ok && e.Code == CodeConvertedLead
 }

@@ -14,10 +14,26 @@ const autoAssignHeader = "Sforce-Auto-Assign"
 // writeOptions collects WriteOption values.
 type writeOptions struct {
 	autoAssign string // "" = not chosen by the caller
+	// upsertField and upsertValue make CreateAndRead an upsert on an external-id field.
+	upsertField, upsertValue string
 }
 
 // WriteOption adjusts one write request.
 type WriteOption func(*writeOptions)
+
+func options(opts []WriteOption) writeOptions {
+	var o writeOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// UpsertOn makes CreateAndRead an upsert on the external-id field: a retry finds the record
+// an earlier attempt made instead of creating a second one.
+func UpsertOn(field, value string) WriteOption {
+	return func(o *writeOptions) { o.upsertField, o.upsertValue = field, value }
+}
 
 // AutoAssign sends Sforce-Auto-Assign: TRUE (run the active assignment rule) or FALSE.
 func AutoAssign(on bool) WriteOption {
@@ -39,10 +55,7 @@ func AssignmentRuleID(id string) WriteOption {
 // Lead writes always carry it, FALSE by default, because an absent header means
 // TRUE and would let an assignment rule silently overwrite the owner we set.
 func writeHeaders(sobject string, opts []WriteOption) map[string]string {
-	var o writeOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
+	o := options(opts)
 	if o.autoAssign == "" {
 		if !strings.EqualFold(sobject, "Lead") {
 			return nil

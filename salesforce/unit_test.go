@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prospect-sync/prospect-sync/internal/httperror"
 	"github.com/prospect-sync/prospect-sync/salesforce"
 )
 
@@ -91,15 +92,15 @@ func TestRateLimitRetryAfterHeader(t *testing.T) {
 
 	retryAfter = "120"
 	_, err := c.Get(ctx, "Lead", "00Q000000000001AAA")
-	if d, ok := salesforce.RateLimitDelay(err); !ok || d != 120*time.Second {
+	if d, ok := httperror.RetryDelay(err); !ok || d != 120*time.Second {
 		t.Fatalf("RateLimitDelay = %v, %v; want 2m, true (err %v)", d, ok, err)
 	}
-	if !salesforce.IsTransient(err) || salesforce.IsDataError(err) || salesforce.IsAuth(err) {
+	if !retryable(err) || httperror.KindOf(err) == httperror.Data || httperror.KindOf(err) == httperror.Auth {
 		t.Fatalf("classification of %v wrong", err)
 	}
 	retryAfter = ""
 	_, err = c.Get(ctx, "Lead", "00Q000000000001AAA")
-	if d, ok := salesforce.RateLimitDelay(err); !ok || d != salesforce.DefaultRateLimitDelay {
+	if d, ok := httperror.RetryDelay(err); !ok || d != salesforce.DefaultRateLimitDelay {
 		t.Fatalf("RateLimitDelay without header = %v, %v", d, ok)
 	}
 	var ae *salesforce.APIError
@@ -150,7 +151,7 @@ func TestUpsertStatuses(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Status != 300 || ae.Code != "MULTIPLE_CHOICES" || !strings.Contains(ae.Message, "00Q000000000002AAA") {
 		t.Fatalf("300: %v", err)
 	}
-	if !salesforce.IsDataError(err) || salesforce.IsTransient(err) {
+	if httperror.KindOf(err) != httperror.Data || retryable(err) {
 		t.Fatalf("300 classification wrong")
 	}
 }
@@ -315,7 +316,7 @@ func TestReauthenticatesOnceOn401(t *testing.T) {
 	validToken = "never"
 	calls.Store(0)
 	_, err := c.Get(ctx, "Lead", "00Q000000000001AAA")
-	if !salesforce.IsAuth(err) || salesforce.IsTransient(err) {
+	if httperror.KindOf(err) != httperror.Auth || retryable(err) {
 		t.Fatalf("err = %v, want auth error", err)
 	}
 	if f.tokens.Load() != 3 || calls.Load() != 2 {
@@ -369,7 +370,7 @@ func TestOAuthErrorParsed(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Status != 400 || ae.Code != "invalid_client" || ae.Message != "invalid client credentials" {
 		t.Fatalf("err = %#v", err)
 	}
-	if !salesforce.IsAuth(err) || salesforce.IsTransient(err) || salesforce.IsDataError(err) {
+	if httperror.KindOf(err) != httperror.Auth || retryable(err) || httperror.KindOf(err) == httperror.Data {
 		t.Fatal("invalid_client must be an auth error only")
 	}
 }
@@ -402,8 +403,8 @@ func TestErrorShapes(t *testing.T) {
 		if !errors.As(err, &ae) || ae.Status != tc.status || ae.Code != tc.code {
 			t.Fatalf("%d %s: err = %#v", tc.status, tc.code, err)
 		}
-		if salesforce.IsTransient(err) != tc.transient || salesforce.IsDataError(err) != tc.data ||
-			salesforce.IsNotFound(err) != tc.notFound || salesforce.IsConvertedLead(err) != tc.converted || salesforce.IsAuth(err) != tc.authE {
+		if retryable(err) != tc.transient || httperror.KindOf(err) == httperror.Data != tc.data ||
+			httperror.KindOf(err) == httperror.Gone != tc.notFound || httperror.KindOf(err) == httperror.Converted != tc.converted || httperror.KindOf(err) == httperror.Auth != tc.authE {
 			t.Errorf("%d %s: classification wrong for %v", tc.status, tc.code, err)
 		}
 	}
@@ -426,12 +427,12 @@ func TestNetworkErrorIsTransient(t *testing.T) {
 	})
 	c := f.client(t)
 	_, err := c.Get(context.Background(), "Lead", "00Q000000000001AAA")
-	if err == nil || !salesforce.IsTransient(err) {
+	if err == nil || !retryable(err) {
 		t.Fatalf("err = %v, want transient", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := c.Get(ctx, "Lead", "x"); salesforce.IsTransient(err) {
+	if _, err := c.Get(ctx, "Lead", "x"); retryable(err) {
 		t.Fatalf("caller cancellation must not be transient: %v", err)
 	}
 }
@@ -538,3 +539,6 @@ func TestNewValidates(t *testing.T) {
 		}
 	}
 }
+
+// retryable reports whether a client error is worth retrying unchanged.
+func retryable(err error) bool { return httperror.KindOf(err).Retryable() }

@@ -14,52 +14,19 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/contrib/envconfig"
 
+	"github.com/prospect-sync/prospect-sync/connect"
 	"github.com/prospect-sync/prospect-sync/engagement"
-	"github.com/prospect-sync/prospect-sync/salesforce"
+	"github.com/prospect-sync/prospect-sync/prospect"
 	"github.com/prospect-sync/prospect-sync/workflows"
-)
-
-// Dev defaults: the worker's local emulator (architecture.md), used when SALESFORCE_CLIENT_ID is unset.
-const (
-	devEmulatorURL    = "http://127.0.0.1:8280"
-	devClientID       = "emulator"
-	devClientSecret   = "emulator"
-	devBusinessUnitID = "0Uv000000000001AAA"
 )
 
 // bulkConcurrency bounds concurrent signal-with-starts: enough to saturate a local server.
 const bulkConcurrency = 32
 
-func dialTemporal(ctx context.Context) (client.Client, error) {
-	opts, err := envconfig.LoadDefaultClientOptions()
-	if err != nil {
-		return nil, fmt.Errorf("temporal client config (TEMPORAL_*): %w", err)
-	}
-	if opts.HostPort == "" {
-		opts.HostPort = "127.0.0.1:7233"
-	}
-	if opts.Namespace == "" {
-		opts.Namespace = workflows.Namespace
-	}
-	opts.Logger = quietLogger{}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	c, err := client.DialContext(ctx, opts)
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach Temporal at %s (is the worker running? start it with: go run ./worker): %w", opts.HostPort, err)
-	}
-	return c, nil
+func dialTemporal(ctx context.Context, getenv func(string) string) (client.Client, error) {
+	return connect.Dial(ctx, getenv, connect.Quiet)
 }
-
-// quietLogger keeps the SDK's own logs out of a command-line tool's output.
-type quietLogger struct{}
-
-func (quietLogger) Debug(string, ...any) {}
-func (quietLogger) Info(string, ...any)  {}
-func (quietLogger) Warn(string, ...any)  {}
-func (quietLogger) Error(string, ...any) {}
 
 func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, useRule bool) error {
 	name := "sync"
@@ -92,14 +59,14 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return usageError{name + ": give prospect ids, --file or --all\n" + usage}
 	}
 
-	c, err := dialTemporal(ctx)
+	c, err := dialTemporal(ctx, getenv)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 
 	if *all {
-		ae, err := engagementClient(getenv)
+		_, ae, err := connect.ServicesFromEnv(getenv).Clients("")
 		if err != nil {
 			return err
 		}
@@ -221,37 +188,6 @@ func readIDFile(path string) ([]int64, error) {
 	return ids, nil
 }
 
-// engagementClient connects to Account Engagement, or to the local emulator in dev.
-func engagementClient(getenv func(string) string) (*engagement.Client, error) {
-	env := func(k, def string) string {
-		if v := strings.TrimSpace(getenv(k)); v != "" {
-			return v
-		}
-		return def
-	}
-	sfCfg := salesforce.Config{
-		LoginURL: env("SALESFORCE_LOGIN_URL", "https://login.salesforce.com"), ClientID: getenv("SALESFORCE_CLIENT_ID"),
-		ClientSecret: getenv("SALESFORCE_CLIENT_SECRET"), Username: getenv("SALESFORCE_USERNAME"), APIVersion: env("SALESFORCE_API_VERSION", "62.0"),
-	}
-	aeURL, bu := env("ACCOUNT_ENGAGEMENT_URL", "https://pi.pardot.com"), getenv("ACCOUNT_ENGAGEMENT_BUSINESS_UNIT_ID")
-	if sfCfg.ClientID == "" {
-		u := env("PROSPECT_SYNC_EMULATOR_URL", devEmulatorURL)
-		sfCfg = salesforce.Config{LoginURL: u, ClientID: devClientID, ClientSecret: devClientSecret}
-		aeURL, bu = u, devBusinessUnitID
-	} else if path := getenv("SALESFORCE_PRIVATE_KEY_FILE"); path != "" {
-		key, err := salesforce.LoadPrivateKey(path)
-		if err != nil {
-			return nil, fmt.Errorf("SALESFORCE_PRIVATE_KEY_FILE: %w", err)
-		}
-		sfCfg.PrivateKey = key
-	}
-	sf, err := salesforce.New(sfCfg)
-	if err != nil {
-		return nil, err
-	}
-	return engagement.New(engagement.Config{BaseURL: aeURL, BusinessUnitID: bu, Tokens: sf})
-}
-
 // allProspectIDs pages through every prospect in Account Engagement.
 func allProspectIDs(ctx context.Context, ae *engagement.Client, stderr io.Writer) ([]int64, error) {
 	var ids []int64
@@ -272,7 +208,7 @@ func allProspectIDs(ctx context.Context, ae *engagement.Client, stderr io.Writer
 	}
 }
 
-func cmdStatus(ctx context.Context, args []string, stdout io.Writer, _ func(string) string) error {
+func cmdStatus(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	asJSON := fs.Bool("json", false, "print the sync-state query as JSON")
@@ -283,7 +219,7 @@ func cmdStatus(ctx context.Context, args []string, stdout io.Writer, _ func(stri
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	c, err := dialTemporal(ctx)
+	c, err := dialTemporal(ctx, getenv)
 	if err != nil {
 		return err
 	}
@@ -328,7 +264,7 @@ func printStatus(w io.Writer, st workflows.SyncStatus) {
 	}
 }
 
-func cmdList(ctx context.Context, args []string, stdout io.Writer, _ func(string) string) error {
+func cmdList(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("list", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	state := fs.String("state", "", "only syncs in this SyncState")
@@ -337,12 +273,12 @@ func cmdList(ctx context.Context, args []string, stdout io.Writer, _ func(string
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
 		return usageError{"list: " + fmt.Sprint(err) + "\n" + usage}
 	}
-	valid := []workflows.SyncState{workflows.StateEvaluating, workflows.StateWaitingForAssignment, workflows.StateSynced,
-		workflows.StateDoNotSync, workflows.StateCRMDeleted, workflows.StateSyncError}
-	if *state != "" && !slices.Contains(valid, workflows.SyncState(*state)) {
-		return usageError{fmt.Sprintf("list: unknown state %q, want one of %v", *state, valid)}
+	if *state != "" {
+		if _, err := prospect.ParseState(*state); err != nil {
+			return usageError{"list: " + err.Error()}
+		}
 	}
-	c, err := dialTemporal(ctx)
+	c, err := dialTemporal(ctx, getenv)
 	if err != nil {
 		return err
 	}
@@ -352,7 +288,7 @@ func cmdList(ctx context.Context, args []string, stdout io.Writer, _ func(string
 	if !*asJSON {
 		fmt.Fprintf(stdout, "%-12s %-22s %-20s %-20s %s\n", "PROSPECT", "STATE", "CRM RECORD", "ERROR", "RUNNING")
 	}
-	err = workflows.ListByState(ctx, c, workflows.SyncState(*state), func(l workflows.Listed) bool {
+	err = workflows.ListByState(ctx, c, prospect.SyncState(*state), func(l workflows.Listed) bool {
 		n++
 		if *asJSON {
 			_ = enc.Encode(l)
@@ -383,7 +319,7 @@ func reorder(args []string) []string {
 	return append(flags, rest...)
 }
 
-func cmdWatch(ctx context.Context, args []string, stdout io.Writer) error {
+func cmdWatch(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	interval := fs.Duration("interval", workflows.DefaultFeedInterval, "how often to poll Account Engagement")
@@ -403,7 +339,7 @@ func cmdWatch(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		cursor = t
 	}
-	c, err := dialTemporal(ctx)
+	c, err := dialTemporal(ctx, getenv)
 	if err != nil {
 		return err
 	}

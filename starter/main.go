@@ -69,7 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case "list":
 		return cmdList(ctx, rest, stdout, getenv)
 	case "watch":
-		return cmdWatch(ctx, rest, stdout)
+		return cmdWatch(ctx, rest, stdout, getenv)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -61,7 +61,7 @@ func printBanner(cfg app.Config, a *app.App) {
 	if cfg.UseEmulator() {
 		fmt.Fprintf(w, "  Emulator     %s (Salesforce + Account Engagement, sample prospects)\n", a.EmulatorURL)
 	} else {
-		fmt.Fprintf(w, "  Salesforce   %s; Account Engagement %s\n", cfg.SalesforceLoginURL, cfg.EngagementURL)
+		fmt.Fprintf(w, "  Salesforce   %s; Account Engagement %s\n", cfg.Services.LoginURL, cfg.Services.EngagementURL)
 	}
 	fmt.Fprintln(w, "\nTry, in another terminal:")
 	fmt.Fprintln(w, "  go run ./starter sync --all        # start a sync for every prospect")

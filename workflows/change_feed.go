@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/prospect-sync/prospect-sync/activities"
+	"github.com/prospect-sync/prospect-sync/prospect"
 )
 
 // Change feed defaults.
@@ -29,7 +30,7 @@ type ChangeFeedInput struct {
 	Interval time.Duration
 	Overlap  time.Duration
 	// Seen holds the versions signalled within the overlap window, so re-reads don't re-signal.
-	Seen []activities.Change
+	Seen []prospect.Change
 	// Polls stops a run after this many polls (tests); 0 runs until continue-as-new.
 	Polls int `json:",omitempty"`
 }
@@ -144,7 +145,7 @@ func continueFeed(ctx workflow.Context, in ChangeFeedInput) error {
 
 // pruneSeen drops versions older than the overlap window (they can't be read again), keeping
 // the carried state bounded. It walks the slice, never the map, so the order is deterministic.
-func pruneSeen(list []activities.Change, seen map[int64]time.Time, before time.Time) []activities.Change {
+func pruneSeen(list []prospect.Change, seen map[int64]time.Time, before time.Time) []prospect.Change {
 	out := list[:0]
 	for _, c := range list {
 		if c.UpdatedAt.Before(before) {

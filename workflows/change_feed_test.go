@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/prospect-sync/prospect-sync/activities"
+	"github.com/prospect-sync/prospect-sync/prospect"
 )
 
 func TestChangeFeedSignalsEachVersionOnce(t *testing.T) {
@@ -20,7 +21,7 @@ func TestChangeFeedSignalsEachVersionOnce(t *testing.T) {
 	env.RegisterActivity(a)
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	// The API answers every poll with everything updated since the requested time, in pages of two.
-	all := []activities.Change{
+	all := []prospect.Change{
 		{ProspectID: 1, UpdatedAt: t0.Add(1 * time.Second)},
 		{ProspectID: 2, UpdatedAt: t0.Add(2 * time.Second)},
 		{ProspectID: 3, UpdatedAt: t0.Add(3 * time.Second)},
@@ -33,16 +34,16 @@ func TestChangeFeedSignalsEachVersionOnce(t *testing.T) {
 				if polls == 2 {
 					// Between polls prospect 2 changes again and 4 appears late (read lag).
 					all[1].UpdatedAt = t0.Add(5 * time.Second)
-					all = append(all, activities.Change{ProspectID: 4, UpdatedAt: t0.Add(2 * time.Second)})
+					all = append(all, prospect.Change{ProspectID: 4, UpdatedAt: t0.Add(2 * time.Second)})
 				}
 			}
-			var page []activities.Change
+			var page []prospect.Change
 			for _, c := range all {
 				if !c.UpdatedAt.Before(in.Since) {
 					page = append(page, c)
 				}
 			}
-			slices.SortFunc(page, func(a, b activities.Change) int { return a.UpdatedAt.Compare(b.UpdatedAt) })
+			slices.SortFunc(page, func(a, b prospect.Change) int { return a.UpdatedAt.Compare(b.UpdatedAt) })
 			start := 0
 			if in.PageToken == "p2" {
 				start = 2

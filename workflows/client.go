@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -14,6 +13,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/prospect-sync/prospect-sync/internal/fanout"
+	"github.com/prospect-sync/prospect-sync/prospect"
 )
 
 // SignalSync starts a prospect's sync, or signals the running one: SignalWithStart never makes
@@ -28,7 +30,7 @@ func SignalSync(ctx context.Context, c client.Client, prospectID int64, signal s
 		TaskQueue: TaskQueue,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			AttrProspectID.ValueSet(id),
-			AttrSyncState.ValueSet(string(StateEvaluating)),
+			AttrSyncState.ValueSet(string(prospect.StateEvaluating)),
 		),
 		StaticSummary: "Prospect " + id + " → Salesforce",
 	}
@@ -66,7 +68,7 @@ type Listed struct {
 }
 
 // StateQuery is the visibility query for ProspectSync workflows in a state (all when empty).
-func StateQuery(state SyncState) string {
+func StateQuery(state prospect.SyncState) string {
 	q := fmt.Sprintf("WorkflowType = '%s'", ProspectSyncWorkflow)
 	if state != "" {
 		q += fmt.Sprintf(" AND %s = '%s'", AttrSyncState.GetName(), state)
@@ -76,7 +78,7 @@ func StateQuery(state SyncState) string {
 
 // ListByState lists ProspectSync workflows in a state (all states when empty), newest first,
 // calling fn for each until it returns false.
-func ListByState(ctx context.Context, c client.Client, state SyncState, fn func(Listed) bool) error {
+func ListByState(ctx context.Context, c client.Client, state prospect.SyncState, fn func(Listed) bool) error {
 	q := StateQuery(state)
 	var token []byte
 	for {
@@ -126,60 +128,21 @@ type SignalFailure struct {
 // until closed; progress, when not nil, is called after each prospect (from one goroutine at
 // a time). It returns the failures; a cancelled ctx stops it early.
 func SignalMany(ctx context.Context, c client.Client, ids <-chan int64, signal string, concurrency int, progress func(Progress)) []SignalFailure {
-	if concurrency < 1 {
-		concurrency = 1
-	}
-	type outcome struct {
-		id  int64
-		err error
-	}
-	results := make(chan outcome)
-	done := make(chan struct{})
 	var failures []SignalFailure
-	go func() {
-		defer close(done)
-		var p Progress
-		for r := range results {
-			p.Done++
-			if r.err != nil {
-				p.Failed++
-				failures = append(failures, SignalFailure{ProspectID: r.id, Err: r.err})
-			}
-			if progress != nil {
-				progress(p)
-			}
+	var p Progress
+	fanout.Each(ctx, concurrency, fanout.Chan(ctx, ids), func(ctx context.Context, id int64) error {
+		_, err := SignalSync(ctx, c, id, signal)
+		return err
+	}, func(id int64, err error) {
+		p.Done++
+		if err != nil {
+			p.Failed++
+			failures = append(failures, SignalFailure{ProspectID: id, Err: err})
 		}
-	}()
-	sem := make(chan struct{}, concurrency)
-	var wg sync.WaitGroup
-loop:
-	for {
-		var id int64
-		var ok bool
-		select {
-		case <-ctx.Done():
-			break loop
-		case id, ok = <-ids:
-			if !ok {
-				break loop
-			}
+		if progress != nil {
+			progress(p)
 		}
-		select {
-		case <-ctx.Done():
-			break loop
-		case sem <- struct{}{}:
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			_, err := SignalSync(ctx, c, id, signal)
-			results <- outcome{id: id, err: err}
-		}()
-	}
-	wg.Wait()
-	close(results)
-	<-done
+	})
 	return failures
 }
 

@@ -48,19 +48,6 @@ func ParseProspectID(s string) (int64, error) {
 	return id, nil
 }
 
-// SyncState is where a prospect's sync stands; the SyncState search attribute's values.
-type SyncState string
-
-// The SyncState values (architecture.md).
-const (
-	StateEvaluating           SyncState = "Evaluating"
-	StateWaitingForAssignment SyncState = "WaitingForAssignment"
-	StateSynced               SyncState = "Synced"
-	StateDoNotSync            SyncState = "DoNotSync"
-	StateCRMDeleted           SyncState = "CrmDeleted"
-	StateSyncError            SyncState = "SyncError"
-)
-
 // Search attribute keys (all Keyword). No email or name ever goes into one: search
 // attributes are not encrypted by payload codecs.
 var (

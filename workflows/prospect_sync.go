@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/prospect-sync/prospect-sync/activities"
+	"github.com/prospect-sync/prospect-sync/prospect"
 )
 
 // Version change ids (workflow.GetVersion): each names a change running workflows must survive.
@@ -49,23 +51,23 @@ type ProspectSyncResult struct {
 
 // SyncStatus is the sync-state query's answer.
 type SyncStatus struct {
-	State          SyncState      `json:"state"`
-	ProspectID     int64          `json:"prospectId"`
-	CRMRecordType  string         `json:"crmRecordType"`
-	CRMRecordID    string         `json:"crmRecordId"`
-	OwnerID        string         `json:"ownerId"`
-	AssignedUserID int64          `json:"assignedUserId"`
-	LastError      *SyncError     `json:"lastError"`
-	WaitingFor     string         `json:"waitingFor,omitempty"`
-	History        []HistoryEntry `json:"history"`
+	State          prospect.SyncState  `json:"state"`
+	ProspectID     int64               `json:"prospectId"`
+	CRMRecordType  string              `json:"crmRecordType"`
+	CRMRecordID    string              `json:"crmRecordId"`
+	OwnerID        string              `json:"ownerId"`
+	AssignedUserID int64               `json:"assignedUserId"`
+	LastError      *prospect.SyncError `json:"lastError"`
+	WaitingFor     string              `json:"waitingFor,omitempty"`
+	History        []HistoryEntry      `json:"history"`
 }
 
 // HistoryEntry is one decision taken, for people reading the query.
 type HistoryEntry struct {
-	Time   time.Time `json:"time"`
-	State  SyncState `json:"state"`
-	Action Action    `json:"action"`
-	Reason string    `json:"reason"`
+	Time   time.Time          `json:"time"`
+	State  prospect.SyncState `json:"state"`
+	Action prospect.Action    `json:"action"`
+	Reason string             `json:"reason"`
 }
 
 // trigger is why the workflow evaluates the prospect again.
@@ -81,7 +83,7 @@ const (
 // syncer is one run's state; all of it is deterministic workflow state.
 type syncer struct {
 	id       int64
-	settings Settings
+	settings prospect.Settings
 	carry    Carry
 	ended    bool
 	// attrs mirrors the search attributes last upserted, to upsert only changes.
@@ -97,7 +99,7 @@ func ProspectSync(ctx workflow.Context, in ProspectSyncInput) (ProspectSyncResul
 	if in.Carry != nil {
 		s.carry = *in.Carry
 	} else {
-		s.carry.Status = SyncStatus{State: StateEvaluating, ProspectID: in.ProspectID}
+		s.carry.Status = SyncStatus{State: prospect.StateEvaluating, ProspectID: in.ProspectID}
 		s.carry.LastChange = workflow.Now(ctx)
 	}
 	s.attrs[AttrSyncState.GetName()] = string(s.carry.Status.State)
@@ -148,15 +150,15 @@ func (s *syncer) wait(ctx workflow.Context, changed, useRule workflow.ReceiveCha
 	recheck := s.settings.WaitRecheckInterval
 	idleAt := time.Time{}
 	switch s.carry.Status.State {
-	case StateSynced:
+	case prospect.StateSynced:
 		recheck = s.settings.RecheckInterval
 		fallthrough
-	case StateDoNotSync, StateCRMDeleted:
+	case prospect.StateDoNotSync, prospect.StateCRMDeleted:
 		if s.settings.IdleTimeout > 0 {
 			idleAt = s.carry.LastChange.Add(s.settings.IdleTimeout)
 		}
 	}
-	if s.carry.Status.State == StateDoNotSync || s.carry.Status.State == StateCRMDeleted {
+	if s.carry.Status.State == prospect.StateDoNotSync || s.carry.Status.State == prospect.StateCRMDeleted {
 		recheck = 0 // only an explicit change in Account Engagement can alter these
 	}
 	d, why := recheck, triggerRecheck
@@ -212,211 +214,247 @@ func (s *syncer) activityCtx(ctx workflow.Context) workflow.Context {
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,
 			MaximumInterval:    5 * time.Minute,
-			NonRetryableErrorTypes: []string{
-				activities.ErrTypeDataError, activities.ErrTypeRecordGone, activities.ErrTypeConvertedLead, activities.ErrTypeProspectGone,
-			},
+			// Which failures are final is decided where they are made (activities.classify).
 		},
 	})
 }
 
-// evaluate reads the prospect, decides, and carries out the decision.
-func (s *syncer) evaluate(ctx workflow.Context, why trigger) error {
-	var a *activities.Activities
-	actx := s.activityCtx(ctx)
+// maxLookups bounds the Salesforce lookups of one evaluation. A lookup is repeated only when a
+// write finds its record converted or deleted under it (a race with a person in Salesforce);
+// one retry settles that race, and a third would mean the records keep changing, which the
+// next change or re-check handles better than a loop.
+const maxLookups = 2
 
+// evaluation is one pass over the prospect: what was read, and what Decide needs next.
+type evaluation struct {
+	p        prospect.Prospect
+	settings prospect.Settings
+	matches  *prospect.Matches
+	lookups  int
+}
+
+// evaluate reads the prospect, decides, and carries out the decision: Decide names a step,
+// the step runs and says whether to decide again (after a lookup, or a record that changed
+// under a write).
+func (s *syncer) evaluate(ctx workflow.Context, why trigger) error {
+	ev, err := s.read(ctx, why)
+	if err != nil || ev == nil {
+		return s.failed(ctx, err)
+	}
+	for {
+		d := prospect.Decide(ev.p, ev.matches, ev.settings)
+		var again bool
+		switch d.Action {
+		case prospect.ActionLookup:
+			if ev.lookups == maxLookups {
+				s.record(ctx, prospect.ErrorDecision(prospect.SyncError{Code: prospect.CodeLookupUnstable,
+					Message: "Salesforce records kept changing during the sync; will retry on the next change or re-check"}))
+				s.carry.SeenVersion = "" // not the prospect's fault: the next re-check tries again
+				return nil
+			}
+			again, err = s.lookup(ctx, ev)
+		case prospect.ActionLink:
+			again, err = s.link(ctx, ev, d)
+		case prospect.ActionCreateLead:
+			err = s.createLead(ctx, ev, d)
+		case prospect.ActionMarkDeleted:
+			err = s.markDeleted(ctx, ev, d)
+		default: // wait, none, error, end
+			s.record(ctx, d)
+		}
+		if err != nil || !again {
+			return s.failed(ctx, err)
+		}
+	}
+}
+
+// read fetches the prospect and starts an evaluation; nil when there is nothing to decide (the
+// prospect is unknown, or unchanged since the last evaluation).
+func (s *syncer) read(ctx workflow.Context, why trigger) (*evaluation, error) {
+	var a *activities.Activities
 	var fetched activities.FetchProspectResult
-	if err := workflow.ExecuteActivity(actx, a.FetchProspect, activities.FetchProspectInput{ProspectID: s.id}).Get(ctx, &fetched); err != nil {
-		return s.activityFailed(ctx, err)
+	if err := workflow.ExecuteActivity(s.activityCtx(ctx), a.FetchProspect, activities.FetchProspectInput{ProspectID: s.id}).Get(ctx, &fetched); err != nil {
+		return nil, err
 	}
 	if !fetched.Found {
-		s.ended = true
-		s.record(ctx, Decision{Action: ActionEnd, State: StateSyncError, Reason: "prospect not found in Account Engagement",
-			Error: &SyncError{Code: CodeProspectNotFound, Message: fmt.Sprintf("Account Engagement has no prospect %d", s.id)}})
-		return nil
+		s.record(ctx, prospect.NotFound(s.id))
+		return nil, nil
 	}
 	p := fetched.Prospect
 	s.carry.Status.AssignedUserID = p.AssignedUserID
-	state := s.carry.Status.State
-	unchanged := ProspectVersion(p) == s.carry.SeenVersion
-	if why == triggerRecheck && state != StateSynced && unchanged {
+	unchanged := p.Version() == s.carry.SeenVersion
+	if why == triggerRecheck && s.carry.Status.State != prospect.StateSynced && unchanged {
 		s.upsertAttrs(ctx) // the assigned user may be all that changed
-		return nil         // nothing changed: no Salesforce call, no new decision
+		return nil, nil    // nothing changed: no Salesforce call, no new decision
 	}
 	ruleRequested := s.carry.RuleRequested
 	s.carry.RuleRequested = false
 	if why == triggerSignal && unchanged && !ruleRequested &&
 		workflow.GetVersion(ctx, changeSkipUnchanged, workflow.DefaultVersion, 1) >= 1 {
 		// The change feed also reports our own write-backs; the prospect is as we left it.
-		return nil
+		return nil, nil
 	}
-	s.carry.SeenVersion = ProspectVersion(p)
+	s.carry.SeenVersion = p.Version()
+	ev := &evaluation{p: p, settings: s.settings}
+	ev.settings.UseActiveAssignmentRules = ev.settings.UseActiveAssignmentRules || s.carry.UseAssignmentRule
+	return ev, nil
+}
 
-	settings := s.settings
-	settings.UseActiveAssignmentRules = settings.UseActiveAssignmentRules || s.carry.UseAssignmentRule
+// lookup reads the Leads and Contacts with the prospect's email (and its linked record).
+func (s *syncer) lookup(ctx workflow.Context, ev *evaluation) (again bool, _ error) {
+	var a *activities.Activities
+	lt, lid := ev.p.Linked()
+	var found activities.FindMatchesResult
+	err := workflow.ExecuteActivity(s.activityCtx(ctx), a.FindMatches, activities.FindMatchesInput{
+		Email: ev.p.Email, LinkedType: lt, LinkedID: lid,
+		LeadFields:    prospect.MappedFields(ev.settings, prospect.TypeLead),
+		ContactFields: prospect.MappedFields(ev.settings, prospect.TypeContact),
+	}).Get(ctx, &found)
+	if err != nil {
+		return false, err
+	}
+	ev.matches = &found.Matches
+	ev.lookups++
+	return true, nil
+}
 
-	var matches *activities.Matches
-	for range 4 {
-		d := Decide(p, matches, settings)
-		switch d.Action {
-		case ActionLookup:
-			lt, lid := LinkedRecord(p)
-			var found activities.FindMatchesResult
-			err := workflow.ExecuteActivity(actx, a.FindMatches, activities.FindMatchesInput{
-				Email: p.Email, LinkedType: lt, LinkedID: lid,
-				LeadFields: MappedFields(settings, activities.TypeLead), ContactFields: MappedFields(settings, activities.TypeContact),
-			}).Get(ctx, &found)
-			if err != nil {
-				return s.activityFailed(ctx, err)
-			}
-			matches = &found.Matches
-			continue
-		case ActionLink:
-			if d.RecordUpdates != nil {
-				err := workflow.ExecuteActivity(actx, a.UpdateRecord, activities.UpdateRecordInput{Type: d.Record.Type, ID: d.Record.ID, Fields: d.RecordUpdates}).Get(ctx, nil)
-				if retry, err := s.recordWriteFailed(ctx, err, p); err != nil || retry {
-					if err != nil {
-						return err
-					}
-					matches = nil // converted or gone under us: look again
-					continue
-				}
-			}
-			assigned, err := s.writeBack(ctx, actx, p, d.ProspectUpdates, d.AssignOwner)
-			if err != nil {
-				return s.activityFailed(ctx, err)
-			}
-			s.linked(ctx, d, *d.Record, assigned)
-			return nil
-		case ActionCreateLead:
-			var created activities.CreateLeadResult
-			err := workflow.ExecuteActivity(actx, a.CreateLead, activities.CreateLeadInput{
-				ProspectID: p.ID, Email: p.Email, Fields: d.Lead.Fields, OwnerID: d.Lead.OwnerID, UseAssignmentRule: d.Lead.UseAssignmentRule,
-				ReadFields: MappedFields(settings, activities.TypeLead),
-			}).Get(ctx, &created)
-			if err != nil {
-				return s.activityFailed(ctx, err)
-			}
-			_, wb, owner := LinkUpdates(p, created.Record, settings)
-			assigned, err := s.writeBack(ctx, actx, p, wb, owner)
-			if err != nil {
-				return s.activityFailed(ctx, err)
-			}
-			if created.Existing {
-				d.Reason += " (found the Lead an earlier attempt created)"
-			}
-			s.createdAt = workflow.Now(ctx)
-			s.linked(ctx, d, created.Record, assigned)
-			return nil
-		case ActionMarkDeleted:
-			if _, err := s.writeBack(ctx, actx, p, d.ProspectUpdates, ""); err != nil {
-				return s.activityFailed(ctx, err)
-			}
-			s.record(ctx, d)
-			return nil
-		case ActionEnd:
-			s.ended = true
-			s.record(ctx, d)
-			return nil
-		default: // wait, none, error
-			s.record(ctx, d)
-			return nil
+// link keeps the prospect and an existing record in step (R2); a record converted or deleted
+// under the write sends the evaluation back to a fresh lookup.
+func (s *syncer) link(ctx workflow.Context, ev *evaluation, d prospect.Decision) (again bool, _ error) {
+	var a *activities.Activities
+	if d.RecordUpdates != nil {
+		err := workflow.ExecuteActivity(s.activityCtx(ctx), a.UpdateRecord, activities.UpdateRecordInput{
+			Type: d.Record.Type, ID: d.Record.ID, Fields: d.RecordUpdates}).Get(ctx, nil)
+		if isType(err, activities.ErrTypeConvertedLead, activities.ErrTypeRecordGone) {
+			ev.matches = nil
+			return true, nil
+		}
+		if err != nil {
+			return false, err
 		}
 	}
-	s.record(ctx, errorDecision("LOOKUP_UNSTABLE", "Salesforce records kept changing during the sync; will retry on the next change or re-check"))
-	s.carry.SeenVersion = "" // not the prospect's fault: the next re-check tries again
+	assigned, err := s.writeBack(ctx, ev.p, d.ProspectUpdates, d.AssignOwner)
+	if err != nil {
+		return false, err
+	}
+	s.linked(ctx, d, *d.Record, assigned)
+	return false, nil
+}
+
+// createLead creates the prospect's Lead (R4, or R5 through the active assignment rule) and
+// writes the link back.
+func (s *syncer) createLead(ctx workflow.Context, ev *evaluation, d prospect.Decision) error {
+	var a *activities.Activities
+	var created activities.CreateLeadResult
+	err := workflow.ExecuteActivity(s.activityCtx(ctx), a.CreateLead, activities.CreateLeadInput{
+		ProspectID: ev.p.ID, Email: ev.p.Email, Fields: d.Lead.Fields, OwnerID: d.Lead.OwnerID, UseAssignmentRule: d.Lead.UseAssignmentRule,
+		ReadFields: prospect.MappedFields(ev.settings, prospect.TypeLead),
+	}).Get(ctx, &created)
+	if err != nil {
+		return err
+	}
+	_, wb, owner := prospect.LinkUpdates(ev.p, created.Record, ev.settings)
+	assigned, err := s.writeBack(ctx, ev.p, wb, owner)
+	if err != nil {
+		return err
+	}
+	if created.Existing {
+		d.Reason += " (found the Lead an earlier attempt created)"
+	}
+	s.createdAt = workflow.Now(ctx)
+	s.linked(ctx, d, created.Record, assigned)
+	return nil
+}
+
+// markDeleted flags the prospect whose record was deleted in Salesforce.
+func (s *syncer) markDeleted(ctx workflow.Context, ev *evaluation, d prospect.Decision) error {
+	if _, err := s.writeBack(ctx, ev.p, d.ProspectUpdates, ""); err != nil {
+		return err
+	}
+	s.record(ctx, d)
 	return nil
 }
 
 // writeBack writes to Account Engagement when there is anything to write.
-func (s *syncer) writeBack(ctx, actx workflow.Context, p activities.Prospect, fields map[string]string, owner string) (int64, error) {
+func (s *syncer) writeBack(ctx workflow.Context, p prospect.Prospect, fields map[string]string, owner string) (int64, error) {
 	if fields == nil && owner == "" {
 		return p.AssignedUserID, nil
 	}
 	var a *activities.Activities
 	var res activities.WriteBackResult
-	err := workflow.ExecuteActivity(actx, a.WriteBack, activities.WriteBackInput{ProspectID: p.ID, Fields: fields, AssignOwnerID: owner, CurrentAssignedUserID: p.AssignedUserID}).Get(ctx, &res)
-	if err == nil && res.Prospect.ID != 0 && ProspectVersion(res.Prospect) == ProspectVersion(expectAfterWrite(p, fields, res.Prospect)) {
+	err := workflow.ExecuteActivity(s.activityCtx(ctx), a.WriteBack, activities.WriteBackInput{
+		ProspectID: p.ID, Fields: fields, AssignOwnerID: owner, CurrentAssignedUserID: p.AssignedUserID}).Get(ctx, &res)
+	if err == nil && res.Prospect.ID != 0 && res.Prospect.Version() == expectAfterWrite(p, fields, res.Prospect).Version() {
 		// Our own write is no change to react to. Anything else that changed between our read
 		// and our write (a user's edit) keeps the old version, so its signal is not skipped.
-		s.carry.SeenVersion = ProspectVersion(res.Prospect)
+		s.carry.SeenVersion = res.Prospect.Version()
 	}
 	return res.AssignedUserID, err
 }
 
 // expectAfterWrite is p as our write-back should have left it: the fields we wrote, the
 // assigned user and version Account Engagement reports, everything else as we read it.
-func expectAfterWrite(p activities.Prospect, fields map[string]string, after activities.Prospect) activities.Prospect {
+func expectAfterWrite(p prospect.Prospect, fields map[string]string, after prospect.Prospect) prospect.Prospect {
 	p.UpdatedAt, p.AssignedUserID = after.UpdatedAt, after.AssignedUserID
 	for k, v := range fields { // assignments to distinct fields: order does not matter
-		p.SetField(k, v)
+		p.Set(k, v)
 	}
 	return p
 }
 
-// recordWriteFailed sorts a failed Salesforce write: retry=true when the record was converted
-// or deleted under us (decide again), a recorded SyncError for data errors, or the error itself.
-func (s *syncer) recordWriteFailed(ctx workflow.Context, err error, p activities.Prospect) (retry bool, _ error) {
-	if err == nil {
-		return false, nil
-	}
+// isType reports an activity failure of one of the application error types.
+func isType(err error, types ...string) bool {
 	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) && (appErr.Type() == activities.ErrTypeConvertedLead || appErr.Type() == activities.ErrTypeRecordGone) {
-		return true, nil
-	}
-	return false, s.activityFailed(ctx, err)
+	return errors.As(err, &appErr) && slices.Contains(types, appErr.Type())
 }
 
-// activityFailed makes a failed activity visible instead of failing the workflow: a data error
-// becomes a SyncError that waits for the prospect to change; a prospect gone from Account
+// failed makes a failed activity visible instead of failing the workflow: a data error
+// becomes a prospect.SyncError that waits for the prospect to change; a prospect gone from Account
 // Engagement ends the sync; anything else unexpected is shown as SYNC_FAILED and waits too, so
-// no prospect is ever dropped. Only cancellation passes through.
-func (s *syncer) activityFailed(ctx workflow.Context, err error) error {
+// no prospect is ever dropped. Only cancellation passes through; nil passes as nil.
+func (s *syncer) failed(ctx workflow.Context, err error) error {
 	var canceled *temporal.CanceledError
-	if errors.As(err, &canceled) || ctx.Err() != nil {
+	if err == nil || errors.As(err, &canceled) || ctx.Err() != nil {
 		return err
 	}
 	var appErr *temporal.ApplicationError
-	isApp := errors.As(err, &appErr)
-	if isApp && appErr.Type() == activities.ErrTypeProspectGone {
-		s.ended = true
-		s.record(ctx, Decision{Action: ActionEnd, State: StateSyncError, Reason: "prospect deleted in Account Engagement",
-			Error: &SyncError{Code: CodeProspectDeleted, Message: fmt.Sprintf("prospect %d was deleted in Account Engagement", s.id)}})
-		return nil
-	}
-	var se SyncError
-	if isApp && appErr.Type() == activities.ErrTypeDataError {
+	switch {
+	case isType(err, activities.ErrTypeProspectGone):
+		s.record(ctx, prospect.Deleted(s.id))
+	case isType(err, activities.ErrTypeDataError) && errors.As(err, &appErr):
+		se := prospect.SyncError{Code: prospect.CodeDataError, Message: appErr.Message()}
 		if appErr.HasDetails() {
-			_ = appErr.Details(&se)
+			_ = appErr.Details(&se) // a prospect.SyncError by construction; the message above if not
 		}
-		if se.Code == "" {
-			se = SyncError{Code: "DATA_ERROR", Message: appErr.Message()}
-		}
-	} else {
+		s.record(ctx, prospect.ErrorDecision(se))
+	default:
 		workflow.GetLogger(ctx).Error("unexpected activity failure", "error", err)
-		se = SyncError{Code: CodeSyncFailed, Message: err.Error()}
+		s.record(ctx, prospect.ErrorDecision(prospect.SyncError{Code: prospect.CodeSyncFailed, Message: err.Error()}))
 		s.carry.SeenVersion = "" // not the prospect's fault: the next re-check tries again
 	}
-	s.record(ctx, Decision{Action: ActionError, State: StateSyncError, Reason: se.Code + ": " + se.Message, Error: &se, WaitingFor: "a change to the prospect"})
 	return nil
 }
 
 // linked records a successful sync with rec.
-func (s *syncer) linked(ctx workflow.Context, d Decision, rec activities.CRMRecord, assignedUserID int64) {
+func (s *syncer) linked(ctx workflow.Context, d prospect.Decision, rec prospect.Record, assignedUserID int64) {
 	st := &s.carry.Status
 	st.CRMRecordType, st.CRMRecordID, st.OwnerID, st.AssignedUserID = rec.Type, rec.ID, rec.OwnerID, assignedUserID
 	s.record(ctx, d)
 }
 
 // record makes a decision visible: query state, history, search attributes, UI details.
-func (s *syncer) record(ctx workflow.Context, d Decision) {
+func (s *syncer) record(ctx workflow.Context, d prospect.Decision) {
+	if d.Action == prospect.ActionEnd {
+		s.ended = true
+	}
 	st := &s.carry.Status
 	now := workflow.Now(ctx)
 	// Idle time counts from the last real change, not from rechecks that found nothing to do.
-	if st.State != d.State || d.Action == ActionCreateLead || d.RecordUpdates != nil || d.ProspectUpdates != nil {
+	if st.State != d.State || d.Action == prospect.ActionCreateLead || d.RecordUpdates != nil || d.ProspectUpdates != nil {
 		s.carry.LastChange = now
 	}
 	st.State, st.LastError, st.WaitingFor = d.State, d.Error, d.WaitingFor
-	if d.State == StateSynced {
+	if d.State == prospect.StateSynced {
 		st.LastError = nil
 	}
 	last := len(st.History) - 1
@@ -493,11 +531,4 @@ func (s *syncer) details() string {
 		out += "\n\n" + st.History[n-1].Reason
 	}
 	return out
-}
-
-// ProspectVersion identifies a prospect's state as read from Account Engagement.
-func ProspectVersion(p activities.Prospect) string {
-	return fmt.Sprintf("%d|%s|%q|%q|%q|%q|%q|%q|%d|%q|%q|%q|%q|%t", p.ID, p.UpdatedAt.UTC().Format(time.RFC3339Nano),
-		p.Email, p.FirstName, p.LastName, p.Company, p.JobTitle, p.Phone, p.AssignedUserID,
-		p.CRMID, p.CRMLeadID, p.CRMContactID, p.CRMOwnerID, p.Deleted)
 }

@@ -19,16 +19,17 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/prospect-sync/prospect-sync/activities"
+	"github.com/prospect-sync/prospect-sync/prospect"
 )
 
 // world is a fake Account Engagement + Salesforce behind mocked activities, so workflow tests
 // exercise the orchestration with time skipping.
 type world struct {
 	mu       sync.Mutex
-	p        activities.Prospect
+	p        prospect.Prospect
 	found    bool
-	leads    []activities.CRMRecord
-	contacts []activities.CRMRecord
+	leads    []prospect.Record
+	contacts []prospect.Record
 	calls    map[string]int
 	// createErr fails the next CreateLead with this error.
 	createErr error
@@ -43,7 +44,7 @@ type world struct {
 	fetchDelay time.Duration
 }
 
-func newWorld(p activities.Prospect) *world {
+func newWorld(p prospect.Prospect) *world {
 	return &world{p: p, found: true, calls: map[string]int{}}
 }
 
@@ -53,7 +54,7 @@ func (w *world) count(name string) int {
 	return w.calls[name]
 }
 
-func (w *world) update(f func(p *activities.Prospect)) {
+func (w *world) update(f func(p *prospect.Prospect)) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	f(&w.p)
@@ -64,7 +65,7 @@ type suite struct {
 	testsuite.WorkflowTestSuite
 }
 
-func newEnv(t *testing.T, w *world, s Settings) *testsuite.TestWorkflowEnvironment {
+func newEnv(t *testing.T, w *world, s prospect.Settings) *testsuite.TestWorkflowEnvironment {
 	t.Helper()
 	var ts suite
 	ts.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
@@ -96,10 +97,10 @@ func newEnv(t *testing.T, w *world, s Settings) *testsuite.TestWorkflowEnvironme
 			w.mu.Lock()
 			defer w.mu.Unlock()
 			w.calls["FindMatches"]++
-			var m activities.Matches
-			email := NormalizeEmail(in.Email)
+			var m prospect.Matches
+			email := prospect.NormalizeEmail(in.Email)
 			for _, l := range w.leads {
-				if NormalizeEmail(l.Email) == email {
+				if prospect.NormalizeEmail(l.Email) == email {
 					m.Leads = append(m.Leads, l)
 				}
 				if l.ID == in.LinkedID {
@@ -107,7 +108,7 @@ func newEnv(t *testing.T, w *world, s Settings) *testsuite.TestWorkflowEnvironme
 				}
 			}
 			for _, c := range w.contacts {
-				if NormalizeEmail(c.Email) == email {
+				if prospect.NormalizeEmail(c.Email) == email {
 					m.Contacts = append(m.Contacts, c)
 				}
 				if c.ID == in.LinkedID {
@@ -133,7 +134,7 @@ func newEnv(t *testing.T, w *world, s Settings) *testsuite.TestWorkflowEnvironme
 			} else if owner == "" {
 				owner = "005000000000000INT"
 			}
-			rec := activities.CRMRecord{Type: activities.TypeLead, ID: fmt.Sprintf("00Q%015d", w.nextID), Email: in.Email, OwnerID: owner, Fields: in.Fields}
+			rec := prospect.Record{Type: prospect.TypeLead, ID: fmt.Sprintf("00Q%015d", w.nextID), Email: in.Email, OwnerID: owner, Fields: in.Fields}
 			w.leads = append(w.leads, rec)
 			return activities.CreateLeadResult{Record: rec}, nil
 		})
@@ -154,7 +155,7 @@ func newEnv(t *testing.T, w *world, s Settings) *testsuite.TestWorkflowEnvironme
 				return activities.WriteBackResult{}, err
 			}
 			for k, v := range in.Fields {
-				w.p.SetField(k, v)
+				w.p.Set(k, v)
 			}
 			if in.AssignOwnerID == alice {
 				w.p.AssignedUserID, w.p.AssignedUserSalesforceID = 7, alice
@@ -194,12 +195,12 @@ func result(t *testing.T, env *testsuite.TestWorkflowEnvironment) ProspectSyncRe
 }
 
 func TestCreateLeadAndIdleCompletion(t *testing.T) {
-	w := newWorld(prospect(assignedTo(bob)))
-	s := DefaultSettings()
+	w := newWorld(newProspect(assignedTo(bob)))
+	s := prospect.DefaultSettings()
 	env := newEnv(t, w, s)
 	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
 	r := result(t, env)
-	if r.Status.State != StateSynced || r.Status.CRMRecordType != activities.TypeLead || r.Status.OwnerID != bob {
+	if r.Status.State != prospect.StateSynced || r.Status.CRMRecordType != prospect.TypeLead || r.Status.OwnerID != bob {
 		t.Fatalf("status = %+v, want Synced to a Lead owned by Bob", r.Status)
 	}
 	if got := w.count("CreateLead"); got != 1 {
@@ -208,56 +209,69 @@ func TestCreateLeadAndIdleCompletion(t *testing.T) {
 	if w.p.CRMLeadID != r.Status.CRMRecordID {
 		t.Errorf("write-back lead id = %q, want %q", w.p.CRMLeadID, r.Status.CRMRecordID)
 	}
-	// Idle for 7 days with a daily recheck: 7 rechecks, each looking at Salesforce again.
-	if got := w.count("FindMatches"); got < 2 {
-		t.Errorf("FindMatches calls = %d, want the rechecks of a Synced prospect to look again", got)
+	// One lookup before the create, then idle for 7 days with a daily recheck: 7 rechecks
+	// (days 1..7; the idle timeout is due at day 7, no earlier than the 7th recheck), each
+	// reading the prospect and looking at Salesforce again.
+	if got := w.count("FindMatches"); got != 1+7 {
+		t.Errorf("FindMatches calls = %d, want 8: the lookup before the create and 7 rechecks of a Synced prospect", got)
+	}
+	if got := w.count("FetchProspect"); got != 1+7 {
+		t.Errorf("FetchProspect calls = %d, want 8: the first read and 7 rechecks", got)
 	}
 }
 
 func TestMonthLongWaitEndedBySignal(t *testing.T) {
-	w := newWorld(prospect())
-	s := DefaultSettings()
+	w := newWorld(newProspect())
+	s := prospect.DefaultSettings()
 	env := newEnv(t, w, s)
 	var waiting SyncStatus
+	var waitingLookups, waitingReads int
 	env.RegisterDelayedCallback(func() {
 		waiting = syncStatus(t, env)
-		w.update(func(p *activities.Prospect) { p.AssignedUserID, p.AssignedUserSalesforceID = 7, alice })
+		waitingLookups, waitingReads = w.count("FindMatches"), w.count("FetchProspect")
+		w.update(func(p *prospect.Prospect) { p.AssignedUserID, p.AssignedUserSalesforceID = 7, alice })
 		env.SignalWorkflow(SignalProspectChanged, nil)
 	}, 45*24*time.Hour)
 	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
-	if waiting.State != StateWaitingForAssignment || waiting.WaitingFor == "" {
+	if waiting.State != prospect.StateWaitingForAssignment || waiting.WaitingFor == "" {
 		t.Fatalf("after 45 days status = %+v, want WaitingForAssignment", waiting)
 	}
 	r := result(t, env)
-	if r.Status.State != StateSynced || r.Status.OwnerID != alice {
+	if r.Status.State != prospect.StateSynced || r.Status.OwnerID != alice {
 		t.Fatalf("status = %+v, want Synced owned by Alice", r.Status)
 	}
 	if got := w.count("CreateLead"); got != 1 {
 		t.Errorf("CreateLead calls = %d, want 1", got)
 	}
-	// While waiting, weekly rechecks read Account Engagement only.
-	if got := w.count("FindMatches"); got > 1+7 {
-		t.Errorf("FindMatches calls = %d: waiting should not query Salesforce", got)
+	// While waiting, weekly rechecks read Account Engagement only: the first read and the
+	// rechecks of days 7, 14, ..., 42, and no Salesforce lookup.
+	if waitingLookups != 0 || waitingReads != 1+6 {
+		t.Errorf("during 45 days of waiting: %d FindMatches, %d FetchProspect calls, want 0 and 7: waiting should not query Salesforce", waitingLookups, waitingReads)
+	}
+	// After the signal: one lookup before the create, then 7 daily rechecks of the Synced
+	// prospect until the 7-day idle timeout.
+	if got := w.count("FindMatches"); got != 1+7 {
+		t.Errorf("FindMatches calls = %d, want 8: none while waiting, 1 after the signal, 7 rechecks once Synced", got)
 	}
 }
 
 func TestDataErrorFixedByLaterChange(t *testing.T) {
-	w := newWorld(prospect(assignedTo(bob)))
+	w := newWorld(newProspect(assignedTo(bob)))
 	w.createErr = temporal.NewNonRetryableApplicationError("bad", activities.ErrTypeDataError, errors.New("bad"),
-		activities.ErrorDetails{Code: "FIELD_CUSTOM_VALIDATION_EXCEPTION", Message: "Phone must have 10 digits"})
-	env := newEnv(t, w, DefaultSettings())
+		prospect.SyncError{Code: "FIELD_CUSTOM_VALIDATION_EXCEPTION", Message: "Phone must have 10 digits"})
+	env := newEnv(t, w, prospect.DefaultSettings())
 	var failed SyncStatus
 	env.RegisterDelayedCallback(func() {
 		failed = syncStatus(t, env)
-		w.update(func(p *activities.Prospect) { p.Phone = "5551234567" })
+		w.update(func(p *prospect.Prospect) { p.Phone = "5551234567" })
 		env.SignalWorkflow(SignalProspectChanged, nil)
 	}, 3*time.Hour)
 	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
-	if failed.State != StateSyncError || failed.LastError == nil || failed.LastError.Code != "FIELD_CUSTOM_VALIDATION_EXCEPTION" {
-		t.Fatalf("status after the error = %+v, want SyncError FIELD_CUSTOM_VALIDATION_EXCEPTION", failed)
+	if failed.State != prospect.StateSyncError || failed.LastError == nil || failed.LastError.Code != "FIELD_CUSTOM_VALIDATION_EXCEPTION" {
+		t.Fatalf("status after the error = %+v, want prospect.SyncError FIELD_CUSTOM_VALIDATION_EXCEPTION", failed)
 	}
 	r := result(t, env)
-	if r.Status.State != StateSynced || r.Status.LastError != nil {
+	if r.Status.State != prospect.StateSynced || r.Status.LastError != nil {
 		t.Fatalf("status = %+v, want Synced without error", r.Status)
 	}
 	if got := w.count("CreateLead"); got != 2 {
@@ -266,24 +280,24 @@ func TestDataErrorFixedByLaterChange(t *testing.T) {
 }
 
 func TestActiveAssignmentRuleSignalToQueue(t *testing.T) {
-	w := newWorld(prospect())
-	env := newEnv(t, w, DefaultSettings())
+	w := newWorld(newProspect())
+	env := newEnv(t, w, prospect.DefaultSettings())
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalUseActiveAssignmentRule, nil) }, time.Hour)
 	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
 	r := result(t, env)
-	if r.Status.State != StateSynced || r.Status.OwnerID != queue || r.Status.AssignedUserID != 0 {
+	if r.Status.State != prospect.StateSynced || r.Status.OwnerID != queue || r.Status.AssignedUserID != 0 {
 		t.Fatalf("status = %+v, want Synced to a queue-owned Lead, prospect unassigned", r.Status)
 	}
 }
 
 func TestUnknownProspectEnds(t *testing.T) {
-	w := newWorld(prospect())
+	w := newWorld(newProspect())
 	w.found = false
-	env := newEnv(t, w, DefaultSettings())
+	env := newEnv(t, w, prospect.DefaultSettings())
 	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 999})
 	r := result(t, env)
-	if r.Status.State != StateSyncError || r.Status.LastError == nil || r.Status.LastError.Code != CodeProspectNotFound {
-		t.Fatalf("status = %+v, want SyncError PROSPECT_NOT_FOUND", r.Status)
+	if r.Status.State != prospect.StateSyncError || r.Status.LastError == nil || r.Status.LastError.Code != prospect.CodeProspectNotFound {
+		t.Fatalf("status = %+v, want prospect.SyncError PROSPECT_NOT_FOUND", r.Status)
 	}
 	if got := w.count("FetchProspect"); got != 1 {
 		t.Errorf("FetchProspect calls = %d, want 1 (no hot loop)", got)
@@ -291,21 +305,21 @@ func TestUnknownProspectEnds(t *testing.T) {
 }
 
 func TestLinkedRecordDeletedIsNeverRecreated(t *testing.T) {
-	w := newWorld(prospect(assignedTo(alice), func(p *activities.Prospect) { p.CRMLeadID, p.CRMID = leadA, leadA }))
-	env := newEnv(t, w, DefaultSettings())
+	w := newWorld(newProspect(assignedTo(alice), func(p *prospect.Prospect) { p.CRMLeadID, p.CRMID = leadA, leadA }))
+	env := newEnv(t, w, prospect.DefaultSettings())
 	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
 	r := result(t, env)
-	if r.Status.State != StateCRMDeleted {
+	if r.Status.State != prospect.StateCRMDeleted {
 		t.Fatalf("status = %+v, want CrmDeleted", r.Status)
 	}
-	if w.count("CreateLead") != 0 || w.p.CRMID != activities.MarkerCRMDeleted {
+	if w.count("CreateLead") != 0 || w.p.CRMID != prospect.MarkerCRMDeleted {
 		t.Fatalf("creates = %d, salesforceId = %q: want no create and the [[crm_deleted]] flag", w.count("CreateLead"), w.p.CRMID)
 	}
 }
 
 func TestOwnerChangedInSalesforceFlowsBack(t *testing.T) {
-	w := newWorld(prospect(assignedTo(bob)))
-	env := newEnv(t, w, DefaultSettings())
+	w := newWorld(newProspect(assignedTo(bob)))
+	env := newEnv(t, w, prospect.DefaultSettings())
 	env.RegisterDelayedCallback(func() {
 		w.mu.Lock()
 		w.leads[0].OwnerID = alice
@@ -319,8 +333,8 @@ func TestOwnerChangedInSalesforceFlowsBack(t *testing.T) {
 }
 
 func TestContinueAsNewWaitsForPendingSignals(t *testing.T) {
-	w := newWorld(prospect())
-	s := DefaultSettings()
+	w := newWorld(newProspect())
+	s := prospect.DefaultSettings()
 	s.WaitRecheckInterval = time.Hour
 	w.fetchDelay = time.Minute // a signal arrives in the middle of every hourly fetch
 	env := newEnv(t, w, s)
@@ -345,7 +359,7 @@ func TestContinueAsNewWaitsForPendingSignals(t *testing.T) {
 	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
 		t.Fatal(err)
 	}
-	if next.Carry == nil || next.Carry.Status.State != StateWaitingForAssignment || next.ProspectID != 1001 {
+	if next.Carry == nil || next.Carry.Status.State != prospect.StateWaitingForAssignment || next.ProspectID != 1001 {
 		t.Fatalf("carried input = %+v, want the waiting state", next)
 	}
 	w.mu.Lock()
@@ -362,8 +376,8 @@ func TestContinueAsNewWaitsForPendingSignals(t *testing.T) {
 // workflow must continue as new before its history passes MaxHistoryEvents, never query
 // Salesforce while waiting, and carry its state from run to run.
 func TestYearOfWaitingStaysBounded(t *testing.T) {
-	w := newWorld(prospect())
-	s := DefaultSettings()
+	w := newWorld(newProspect())
+	s := prospect.DefaultSettings()
 	s.WaitRecheckInterval = 24 * time.Hour
 	s.MaxHistoryEvents = 500
 	const year = 365 * 24 * time.Hour
@@ -397,49 +411,58 @@ func TestYearOfWaitingStaysBounded(t *testing.T) {
 		if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &in); err != nil {
 			t.Fatal(err)
 		}
-		if in.Carry == nil || in.Carry.Status.State != StateWaitingForAssignment {
+		if in.Carry == nil || in.Carry.Status.State != prospect.StateWaitingForAssignment {
 			t.Fatalf("run %d carried %+v, want the waiting state", runs, in.Carry)
 		}
 		now = env.Now()
 	}
-	if maxLen > s.MaxHistoryEvents+20 {
-		t.Errorf("a run reached %d events, want at most about %d", maxLen, s.MaxHistoryEvents)
+	// A run continues as new at the first check past MaxHistoryEvents (500). Every run starts
+	// with 5 events (started, first workflow task, settings marker) and each daily recheck adds
+	// 11 (timer 5, read 6). The first run also reads at once (6): 11 + 11k passes 500 at 506,
+	// its 46th read (day 45). A carried run waits first: 5 + 11k passes 500 at 511, its 46th
+	// read, 46 days after it started.
+	if maxLen != 511 {
+		t.Errorf("a run reached %d events, want 511: continued as new at the first recheck past %d", maxLen, s.MaxHistoryEvents)
+	}
+	// Runs end at days 45, 91, ..., 367: the 8th is the first to end at or after a year.
+	if runs != 8 {
+		t.Errorf("%d runs in a year, want 8", runs)
 	}
 	if got := w.count("FindMatches"); got != 0 {
 		t.Errorf("%d Salesforce lookups while waiting, want 0", got)
 	}
-	if got := w.count("FetchProspect"); got < 360 || got > 370 {
-		t.Errorf("%d Account Engagement reads in a year of daily re-checks, want about 365", got)
+	// One read a day, days 0 to 367.
+	if got := w.count("FetchProspect"); got != 368 {
+		t.Errorf("%d Account Engagement reads in a year of daily re-checks, want 368 (days 0..367)", got)
 	}
-	t.Logf("a year of daily re-checks: %d runs, longest %d events, %d prospect reads, 0 Salesforce calls", runs, maxLen, w.count("FetchProspect"))
 }
 
 func TestProspectDeletedDuringSyncEnds(t *testing.T) {
-	w := newWorld(prospect(assignedTo(bob)))
+	w := newWorld(newProspect(assignedTo(bob)))
 	w.writeBackErr = temporal.NewNonRetryableApplicationError("gone", activities.ErrTypeProspectGone, errors.New("404"))
-	env := newEnv(t, w, DefaultSettings())
+	env := newEnv(t, w, prospect.DefaultSettings())
 	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
 	r := result(t, env)
-	if r.Status.State != StateSyncError || r.Status.LastError == nil || r.Status.LastError.Code != CodeProspectDeleted {
+	if r.Status.State != prospect.StateSyncError || r.Status.LastError == nil || r.Status.LastError.Code != prospect.CodeProspectDeleted {
 		t.Fatalf("status = %+v, want the sync ended with PROSPECT_DELETED", r.Status)
 	}
 }
 
 func TestUnexpectedFailureIsShownNotFatal(t *testing.T) {
-	w := newWorld(prospect(assignedTo(bob)))
+	w := newWorld(newProspect(assignedTo(bob)))
 	w.createErr = temporal.NewNonRetryableApplicationError("boom", "SomethingNew", errors.New("boom"))
-	env := newEnv(t, w, DefaultSettings())
+	env := newEnv(t, w, prospect.DefaultSettings())
 	var failed SyncStatus
 	env.RegisterDelayedCallback(func() {
 		failed = syncStatus(t, env)
-		w.update(func(p *activities.Prospect) { p.Phone = "1" })
+		w.update(func(p *prospect.Prospect) { p.Phone = "1" })
 		env.SignalWorkflow(SignalProspectChanged, nil)
 	}, time.Hour)
 	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
-	if failed.State != StateSyncError || failed.LastError == nil || failed.LastError.Code != CodeSyncFailed {
-		t.Fatalf("status after the failure = %+v, want SyncError SYNC_FAILED", failed)
+	if failed.State != prospect.StateSyncError || failed.LastError == nil || failed.LastError.Code != prospect.CodeSyncFailed {
+		t.Fatalf("status after the failure = %+v, want prospect.SyncError SYNC_FAILED", failed)
 	}
-	if r := result(t, env); r.Status.State != StateSynced {
+	if r := result(t, env); r.Status.State != prospect.StateSynced {
 		t.Fatalf("status = %+v, want Synced after the next change", r.Status)
 	}
 }

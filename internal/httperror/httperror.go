@@ -60,3 +60,70 @@ func IsNetwork(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
 		errors.Is(err, syscall.EPIPE) || errors.Is(err, context.DeadlineExceeded)
 }
+
+// Kind says what a caller can do about a failed call. Each client's APIError reports its own
+// (from the codes its API documents), so callers decide with one switch whichever API failed.
+type Kind int
+
+// The kinds of failure.
+const (
+	// Unknown: not a failure of the API or the network (a caller's cancellation, say).
+	Unknown Kind = iota
+	// Outage: 5xx, a locked row, the network: the same call may pass later; retry with backoff.
+	Outage
+	// RateLimit: an API limit; retry after the delay the error carries.
+	RateLimit
+	// Auth: credentials or configuration refused; only an operator can fix it.
+	Auth
+	// Data: the request's data was refused; the same call fails until the data changes.
+	Data
+	// Gone: the object does not exist (any more).
+	Gone
+	// Converted: a Salesforce Lead was converted; its Contact is the record now.
+	Converted
+)
+
+var kindNames = [...]string{"unknown", "outage", "rate limit", "auth", "data", "gone", "converted"}
+
+// String names the kind for logs.
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Kinded is an API error that knows its Kind, its code and message for people, and how long
+// to wait before a retry (RateLimit).
+type Kinded interface {
+	error
+	Kind() Kind
+	Reason() (code, message string)
+	RetryDelay() time.Duration
+}
+
+// KindOf sorts any error from a client call: an API answer by its own Kind, a network failure
+// as an Outage, anything else (a caller's cancellation) as Unknown.
+func KindOf(err error) Kind {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return Unknown
+	}
+	if e, ok := errors.AsType[Kinded](err); ok {
+		return e.Kind()
+	}
+	if IsNetwork(err) {
+		return Outage
+	}
+	return Unknown
+}
+
+// Retryable reports whether the same call may succeed later without anyone changing anything.
+func (k Kind) Retryable() bool { return k == Outage || k == RateLimit }
+
+// RetryDelay returns the wait a rate-limited call asks for; false for any other failure.
+func RetryDelay(err error) (time.Duration, bool) {
+	if e, ok := errors.AsType[Kinded](err); ok && e.Kind() == RateLimit {
+		return e.RetryDelay(), true
+	}
+	return 0, false
+}

@@ -1,4 +1,4 @@
-package workflows
+package prospect
 
 import (
 	"cmp"
@@ -6,8 +6,6 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
-
-	"github.com/prospect-sync/prospect-sync/activities"
 )
 
 // Action is what a Decision asks the workflow to do.
@@ -33,24 +31,8 @@ const (
 	ActionEnd Action = "end"
 )
 
-// Error codes of our own (Salesforce's codes pass through unchanged).
-const (
-	CodeMissingEmail     = "MISSING_EMAIL"
-	CodeInvalidEmail     = "INVALID_EMAIL"
-	CodeProspectNotFound = "PROSPECT_NOT_FOUND"
-	CodeProspectDeleted  = "PROSPECT_DELETED"
-	// CodeSyncFailed marks an unexpected failure, shown rather than failing the workflow.
-	CodeSyncFailed = "SYNC_FAILED"
-)
-
 // maxEmailLength is Salesforce's limit on the Email field.
 const maxEmailLength = 80
-
-// SyncError is a visible reason why a prospect does not sync.
-type SyncError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
 
 // LeadSpec is the Lead a CreateLead decision asks for.
 type LeadSpec struct {
@@ -67,7 +49,7 @@ type Decision struct {
 	State  SyncState
 	Reason string
 	// Record is the record to link (ActionLink).
-	Record *activities.CRMRecord
+	Record *Record
 	// RecordUpdates are Salesforce fields to write on Record (ActionLink).
 	RecordUpdates map[string]string
 	// ProspectUpdates are Account Engagement fields to write (ActionLink, ActionMarkDeleted).
@@ -102,15 +84,14 @@ func ValidEmail(email string) bool {
 // Decide applies rules R1–R6 (docs/domain.md §1) to a prospect. matches is nil until a lookup
 // has run; Decide asks for one (ActionLookup) only when the answer could depend on Salesforce.
 // It is pure: no I/O, no clock, no randomness.
-func Decide(p activities.Prospect, matches *activities.Matches, s Settings) Decision {
+func Decide(p Prospect, matches *Matches, s Settings) Decision {
 	if p.Deleted {
-		return Decision{Action: ActionEnd, State: StateSyncError, Reason: "prospect deleted in Account Engagement",
-			Error: &SyncError{Code: CodeProspectDeleted, Message: fmt.Sprintf("prospect %d was deleted in Account Engagement", p.ID)}}
+		return Deleted(p.ID)
 	}
-	if p.HasMarker(activities.MarkerDoNotSync) {
+	if p.HasMarker(MarkerDoNotSync) {
 		return Decision{Action: ActionNone, State: StateDoNotSync, Reason: "R1: flagged Do not sync with CRM"}
 	}
-	if p.HasMarker(activities.MarkerCRMDeleted) {
+	if p.HasMarker(MarkerCRMDeleted) {
 		return Decision{Action: ActionNone, State: StateCRMDeleted, Reason: "CRM record was deleted in Salesforce; never recreated until the flag is cleared"}
 	}
 	email := NormalizeEmail(p.Email)
@@ -121,7 +102,7 @@ func Decide(p activities.Prospect, matches *activities.Matches, s Settings) Deci
 		return errorDecision(CodeInvalidEmail, fmt.Sprintf("email %q is not a valid address", p.Email))
 	}
 	assigned := p.AssignedUserID != 0
-	_, linkedID := LinkedRecord(p)
+	_, linkedID := p.Linked()
 
 	if matches == nil {
 		if !assigned && linkedID == "" && !s.SyncUnassignedMatches && !s.UseActiveAssignmentRules {
@@ -131,17 +112,10 @@ func Decide(p activities.Prospect, matches *activities.Matches, s Settings) Deci
 		return Decision{Action: ActionLookup, State: StateEvaluating, Reason: "look up Leads and Contacts by email"}
 	}
 	if matches.LinkedGone {
-		return Decision{
-			Action: ActionMarkDeleted, State: StateCRMDeleted,
-			Reason: fmt.Sprintf("linked record %s was deleted in Salesforce; never recreated", linkedID),
-			ProspectUpdates: map[string]string{
-				"salesforceId": activities.MarkerCRMDeleted, "salesforceLeadId": activities.MarkerCRMDeleted,
-				"salesforceContactId": activities.MarkerCRMDeleted,
-			},
-		}
+		return markDeleted(fmt.Sprintf("linked record %s was deleted in Salesforce; never recreated", linkedID))
 	}
 
-	var rec *activities.CRMRecord
+	var rec *Record
 	linked := false
 	if matches.Linked != nil && NormalizeEmail(matches.Linked.Email) == email {
 		// The linked record still has the prospect's email: stay with it (after a conversion,
@@ -150,14 +124,8 @@ func Decide(p activities.Prospect, matches *activities.Matches, s Settings) Deci
 		linked = rec != nil
 		if rec == nil {
 			// Converted, and the Contact it became is gone: that record was deleted.
-			return Decision{
-				Action: ActionMarkDeleted, State: StateCRMDeleted,
-				Reason: fmt.Sprintf("linked Lead %s was converted to Contact %s, which no longer exists; never recreated", matches.Linked.ID, matches.Linked.ConvertedContactID),
-				ProspectUpdates: map[string]string{
-					"salesforceId": activities.MarkerCRMDeleted, "salesforceLeadId": activities.MarkerCRMDeleted,
-					"salesforceContactId": activities.MarkerCRMDeleted,
-				},
-			}
+			return markDeleted(fmt.Sprintf("linked Lead %s was converted to Contact %s, which no longer exists; never recreated",
+				matches.Linked.ID, matches.Linked.ConvertedContactID))
 		}
 	}
 	if rec == nil {
@@ -192,8 +160,16 @@ func Decide(p activities.Prospect, matches *activities.Matches, s Settings) Deci
 	return waitDecision("R6: no assigned user, no match")
 }
 
+// errorDecision is Decide's own error: the message alone is reason enough.
 func errorDecision(code, msg string) Decision {
-	return Decision{Action: ActionError, State: StateSyncError, Reason: msg, Error: &SyncError{Code: code, Message: msg},
+	d := ErrorDecision(SyncError{Code: code, Message: msg})
+	d.Reason = msg
+	return d
+}
+
+// ErrorDecision shows a reason the prospect cannot sync and waits for it to change.
+func ErrorDecision(se SyncError) Decision {
+	return Decision{Action: ActionError, State: StateSyncError, Reason: se.Code + ": " + se.Message, Error: &se,
 		WaitingFor: "a change to the prospect"}
 }
 
@@ -201,23 +177,26 @@ func waitDecision(reason string) Decision {
 	return Decision{Action: ActionWait, State: StateWaitingForAssignment, Reason: reason, WaitingFor: "an assigned user"}
 }
 
-// LinkedRecord returns the record the prospect is linked to: the Contact when both ids are set,
-// since a converted Lead's prospect follows its Contact.
-func LinkedRecord(p activities.Prospect) (recordType, id string) {
-	if isRecordID(p.CRMContactID) {
-		return activities.TypeContact, p.CRMContactID
-	}
-	if isRecordID(p.CRMLeadID) {
-		return activities.TypeLead, p.CRMLeadID
-	}
-	return "", ""
+// markDeleted flags a prospect whose record is gone: never recreated until the flag is cleared.
+func markDeleted(reason string) Decision {
+	return Decision{Action: ActionMarkDeleted, State: StateCRMDeleted, Reason: reason, ProspectUpdates: markAll(MarkerCRMDeleted)}
 }
 
-func isRecordID(id string) bool { return id != "" && !strings.HasPrefix(id, "[[") }
+// Deleted ends the sync of a prospect deleted in Account Engagement.
+func Deleted(id int64) Decision {
+	return Decision{Action: ActionEnd, State: StateSyncError, Reason: "prospect deleted in Account Engagement",
+		Error: &SyncError{Code: CodeProspectDeleted, Message: fmt.Sprintf("prospect %d was deleted in Account Engagement", id)}}
+}
+
+// NotFound ends the sync of a prospect Account Engagement does not know.
+func NotFound(id int64) Decision {
+	return Decision{Action: ActionEnd, State: StateSyncError, Reason: "prospect not found in Account Engagement",
+		Error: &SyncError{Code: CodeProspectNotFound, Message: fmt.Sprintf("Account Engagement has no prospect %d", id)}}
+}
 
 // followConversion swaps a converted Lead for the Contact it became; nil when that Contact is unknown.
-func followConversion(r activities.CRMRecord, m *activities.Matches) *activities.CRMRecord {
-	if r.Type != activities.TypeLead || !r.IsConverted {
+func followConversion(r Record, m *Matches) *Record {
+	if r.Type != TypeLead || !r.IsConverted {
 		return &r
 	}
 	for _, c := range m.Contacts {
@@ -231,8 +210,8 @@ func followConversion(r activities.CRMRecord, m *activities.Matches) *activities
 // BestMatch picks the record a prospect syncs to among several (our rule, docs/domain.md §1):
 // converted Leads give way to their Contacts, then the type earlier in order wins, then the
 // most recently modified, then the smallest id so that the choice is stable.
-func BestMatch(m activities.Matches, order []string) *activities.CRMRecord {
-	var candidates []activities.CRMRecord
+func BestMatch(m Matches, order []string) *Record {
+	var candidates []Record
 	candidates = append(candidates, m.Contacts...)
 	for _, l := range m.Leads {
 		if l.IsConverted {
@@ -249,7 +228,7 @@ func BestMatch(m activities.Matches, order []string) *activities.CRMRecord {
 		}
 		return len(order)
 	}
-	best := slices.MinFunc(candidates, func(a, b activities.CRMRecord) int {
+	best := slices.MinFunc(candidates, func(a, b Record) int {
 		return cmp.Or(
 			cmp.Compare(rank(a.Type), rank(b.Type)),
 			b.LastModified.Compare(a.LastModified),
@@ -261,10 +240,10 @@ func BestMatch(m activities.Matches, order []string) *activities.CRMRecord {
 
 // LeadFields are the fields of a new Lead: the mapped prospect values, the email, and the
 // placeholder where Salesforce requires a value the prospect lacks.
-func LeadFields(p activities.Prospect, s Settings) map[string]string {
+func LeadFields(p Prospect, s Settings) map[string]string {
 	f := map[string]string{"Email": strings.TrimSpace(p.Email)}
 	for _, m := range s.FieldMapping {
-		if !m.AppliesTo(activities.TypeLead) {
+		if !m.AppliesTo(TypeLead) {
 			continue
 		}
 		if v := strings.TrimSpace(p.Field(m.Engagement)); v != "" {
@@ -283,7 +262,7 @@ func LeadFields(p activities.Prospect, s Settings) map[string]string {
 // write, Account Engagement fields to write (link ids, owner, fields where Salesforce wins),
 // and the Salesforce owner to flow back as the assigned user. Only differences are returned,
 // so an in-step pair costs no write.
-func LinkUpdates(p activities.Prospect, rec activities.CRMRecord, s Settings) (recordUpdates, prospectUpdates map[string]string, assignOwner string) {
+func LinkUpdates(p Prospect, rec Record, s Settings) (recordUpdates, prospectUpdates map[string]string, assignOwner string) {
 	recordUpdates, prospectUpdates = map[string]string{}, map[string]string{}
 	for _, m := range s.FieldMapping {
 		if !m.AppliesTo(rec.Type) {
@@ -314,7 +293,7 @@ func LinkUpdates(p activities.Prospect, rec activities.CRMRecord, s Settings) (r
 		}
 	}
 	set("salesforceId", p.CRMID, rec.ID)
-	if rec.Type == activities.TypeContact {
+	if rec.Type == TypeContact {
 		set("salesforceContactId", p.CRMContactID, rec.ID)
 	} else {
 		set("salesforceLeadId", p.CRMLeadID, rec.ID)

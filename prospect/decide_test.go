@@ -1,11 +1,9 @@
-package workflows
+package prospect
 
 import (
 	"maps"
 	"testing"
 	"time"
-
-	"github.com/prospect-sync/prospect-sync/activities"
 )
 
 const (
@@ -19,20 +17,20 @@ const (
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func prospect(mut ...func(*activities.Prospect)) activities.Prospect {
-	p := activities.Prospect{ID: 1001, Email: "Ann@Example.com", FirstName: "Ann", LastName: "Lee", Company: "Acme", UpdatedAt: t0}
+func newProspect(mut ...func(*Prospect)) Prospect {
+	p := Prospect{ID: 1001, Email: "Ann@Example.com", FirstName: "Ann", LastName: "Lee", Company: "Acme", UpdatedAt: t0}
 	for _, m := range mut {
 		m(&p)
 	}
 	return p
 }
 
-func assignedTo(sf string) func(*activities.Prospect) {
-	return func(p *activities.Prospect) { p.AssignedUserID = 7; p.AssignedUserSalesforceID = sf }
+func assignedTo(sf string) func(*Prospect) {
+	return func(p *Prospect) { p.AssignedUserID = 7; p.AssignedUserSalesforceID = sf }
 }
 
-func lead(id string, mod time.Duration, mut ...func(*activities.CRMRecord)) activities.CRMRecord {
-	r := activities.CRMRecord{Type: activities.TypeLead, ID: id, Email: "ann@example.com", OwnerID: alice, LastModified: t0.Add(mod),
+func lead(id string, mod time.Duration, mut ...func(*Record)) Record {
+	r := Record{Type: TypeLead, ID: id, Email: "ann@example.com", OwnerID: alice, LastModified: t0.Add(mod),
 		Fields: map[string]string{"FirstName": "Ann", "LastName": "Lee", "Company": "Acme", "Title": "", "Phone": ""}}
 	for _, m := range mut {
 		m(&r)
@@ -40,8 +38,8 @@ func lead(id string, mod time.Duration, mut ...func(*activities.CRMRecord)) acti
 	return r
 }
 
-func contactRec(id string, mod time.Duration) activities.CRMRecord {
-	return activities.CRMRecord{Type: activities.TypeContact, ID: id, Email: "ann@example.com", OwnerID: bob, LastModified: t0.Add(mod),
+func contactRec(id string, mod time.Duration) Record {
+	return Record{Type: TypeContact, ID: id, Email: "ann@example.com", OwnerID: bob, LastModified: t0.Add(mod),
 		Fields: map[string]string{"FirstName": "Ann", "LastName": "Lee", "Title": "", "Phone": ""}}
 }
 
@@ -52,12 +50,12 @@ func TestDecide(t *testing.T) {
 	unassignedOK := DefaultSettings()
 	unassignedOK.SyncUnassignedMatches = true
 	leadFirst := DefaultSettings()
-	leadFirst.MatchOrder = []string{activities.TypeLead, activities.TypeContact}
+	leadFirst.MatchOrder = []string{TypeLead, TypeContact}
 
 	tests := []struct {
 		name     string
-		p        activities.Prospect
-		m        *activities.Matches
+		p        Prospect
+		m        *Matches
 		s        Settings
 		action   Action
 		state    SyncState
@@ -65,71 +63,71 @@ func TestDecide(t *testing.T) {
 		owner    string // the Lead owner (ActionCreateLead)
 		code     string
 	}{
-		{name: "R1 do not sync", p: prospect(assignedTo(alice), func(p *activities.Prospect) { p.CRMID = activities.MarkerDoNotSync }),
+		{name: "R1 do not sync", p: newProspect(assignedTo(alice), func(p *Prospect) { p.CRMID = MarkerDoNotSync }),
 			s: def, action: ActionNone, state: StateDoNotSync},
-		{name: "R1 beats a match", p: prospect(assignedTo(alice), func(p *activities.Prospect) { p.CRMLeadID = activities.MarkerDoNotSync }),
-			m: &activities.Matches{Leads: []activities.CRMRecord{lead(leadA, 0)}}, s: def, action: ActionNone, state: StateDoNotSync},
-		{name: "R2 lookup first", p: prospect(assignedTo(alice)), s: def, action: ActionLookup, state: StateEvaluating},
-		{name: "R2 match lead", p: prospect(assignedTo(alice)), m: &activities.Matches{Leads: []activities.CRMRecord{lead(leadA, 0)}},
+		{name: "R1 beats a match", p: newProspect(assignedTo(alice), func(p *Prospect) { p.CRMLeadID = MarkerDoNotSync }),
+			m: &Matches{Leads: []Record{lead(leadA, 0)}}, s: def, action: ActionNone, state: StateDoNotSync},
+		{name: "R2 lookup first", p: newProspect(assignedTo(alice)), s: def, action: ActionLookup, state: StateEvaluating},
+		{name: "R2 match lead", p: newProspect(assignedTo(alice)), m: &Matches{Leads: []Record{lead(leadA, 0)}},
 			s: def, action: ActionLink, state: StateSynced, recordID: leadA},
-		{name: "R2 contact wins over newer lead", p: prospect(assignedTo(alice)),
-			m: &activities.Matches{Leads: []activities.CRMRecord{lead(leadA, time.Hour)}, Contacts: []activities.CRMRecord{contactRec(contact, 0)}},
+		{name: "R2 contact wins over newer lead", p: newProspect(assignedTo(alice)),
+			m: &Matches{Leads: []Record{lead(leadA, time.Hour)}, Contacts: []Record{contactRec(contact, 0)}},
 			s: def, action: ActionLink, state: StateSynced, recordID: contact},
-		{name: "R2 lead first when configured", p: prospect(assignedTo(alice)),
-			m: &activities.Matches{Leads: []activities.CRMRecord{lead(leadA, 0)}, Contacts: []activities.CRMRecord{contactRec(contact, time.Hour)}},
+		{name: "R2 lead first when configured", p: newProspect(assignedTo(alice)),
+			m: &Matches{Leads: []Record{lead(leadA, 0)}, Contacts: []Record{contactRec(contact, time.Hour)}},
 			s: leadFirst, action: ActionLink, state: StateSynced, recordID: leadA},
-		{name: "R2 most recently modified lead wins", p: prospect(assignedTo(alice)),
-			m: &activities.Matches{Leads: []activities.CRMRecord{lead(leadA, 0), lead(leadB, time.Minute)}},
+		{name: "R2 most recently modified lead wins", p: newProspect(assignedTo(alice)),
+			m: &Matches{Leads: []Record{lead(leadA, 0), lead(leadB, time.Minute)}},
 			s: def, action: ActionLink, state: StateSynced, recordID: leadB},
-		{name: "R2 converted lead follows its contact", p: prospect(assignedTo(alice)),
-			m: &activities.Matches{Leads: []activities.CRMRecord{lead(leadA, time.Hour, func(r *activities.CRMRecord) {
+		{name: "R2 converted lead follows its contact", p: newProspect(assignedTo(alice)),
+			m: &Matches{Leads: []Record{lead(leadA, time.Hour, func(r *Record) {
 				r.IsConverted, r.ConvertedContactID = true, contact
-			})}, Contacts: []activities.CRMRecord{contactRec(contact, 0)}},
+			})}, Contacts: []Record{contactRec(contact, 0)}},
 			s: def, action: ActionLink, state: StateSynced, recordID: contact},
-		{name: "converted lead alone is no match", p: prospect(assignedTo(alice)),
-			m: &activities.Matches{Leads: []activities.CRMRecord{lead(leadA, 0, func(r *activities.CRMRecord) { r.IsConverted = true })}},
+		{name: "converted lead alone is no match", p: newProspect(assignedTo(alice)),
+			m: &Matches{Leads: []Record{lead(leadA, 0, func(r *Record) { r.IsConverted = true })}},
 			s: def, action: ActionCreateLead, state: StateSynced, owner: alice},
-		{name: "R3 unassigned waits without a lookup", p: prospect(), s: def, action: ActionWait, state: StateWaitingForAssignment},
-		{name: "R3 relaxed: unassigned match syncs when allowed", p: prospect(), m: &activities.Matches{Leads: []activities.CRMRecord{lead(leadA, 0)}},
+		{name: "R3 unassigned waits without a lookup", p: newProspect(), s: def, action: ActionWait, state: StateWaitingForAssignment},
+		{name: "R3 relaxed: unassigned match syncs when allowed", p: newProspect(), m: &Matches{Leads: []Record{lead(leadA, 0)}},
 			s: unassignedOK, action: ActionLink, state: StateSynced, recordID: leadA},
-		{name: "R3 unassigned match waits even with AAR", p: prospect(),
-			m: &activities.Matches{Leads: []activities.CRMRecord{lead(leadA, 0)}}, s: withAAR, action: ActionWait, state: StateWaitingForAssignment},
-		{name: "R4 create lead with owner", p: prospect(assignedTo(bob)), m: &activities.Matches{}, s: def,
+		{name: "R3 unassigned match waits even with AAR", p: newProspect(),
+			m: &Matches{Leads: []Record{lead(leadA, 0)}}, s: withAAR, action: ActionWait, state: StateWaitingForAssignment},
+		{name: "R4 create lead with owner", p: newProspect(assignedTo(bob)), m: &Matches{}, s: def,
 			action: ActionCreateLead, state: StateSynced, owner: bob},
-		{name: "R4 unmapped user: integration user owns", p: prospect(assignedTo("")), m: &activities.Matches{}, s: def,
+		{name: "R4 unmapped user: integration user owns", p: newProspect(assignedTo("")), m: &Matches{}, s: def,
 			action: ActionCreateLead, state: StateSynced, owner: ""},
-		{name: "R5 active assignment rule", p: prospect(), m: &activities.Matches{}, s: withAAR, action: ActionCreateLead, state: StateSynced},
-		{name: "R5 asks for a lookup first", p: prospect(), s: withAAR, action: ActionLookup, state: StateEvaluating},
-		{name: "R6 waits", p: prospect(), m: &activities.Matches{}, s: def, action: ActionWait, state: StateWaitingForAssignment},
-		{name: "missing email", p: prospect(assignedTo(alice), func(p *activities.Prospect) { p.Email = "  " }), s: def,
+		{name: "R5 active assignment rule", p: newProspect(), m: &Matches{}, s: withAAR, action: ActionCreateLead, state: StateSynced},
+		{name: "R5 asks for a lookup first", p: newProspect(), s: withAAR, action: ActionLookup, state: StateEvaluating},
+		{name: "R6 waits", p: newProspect(), m: &Matches{}, s: def, action: ActionWait, state: StateWaitingForAssignment},
+		{name: "missing email", p: newProspect(assignedTo(alice), func(p *Prospect) { p.Email = "  " }), s: def,
 			action: ActionError, state: StateSyncError, code: CodeMissingEmail},
-		{name: "invalid email", p: prospect(assignedTo(alice), func(p *activities.Prospect) { p.Email = "not-an-email" }), s: def,
+		{name: "invalid email", p: newProspect(assignedTo(alice), func(p *Prospect) { p.Email = "not-an-email" }), s: def,
 			action: ActionError, state: StateSyncError, code: CodeInvalidEmail},
-		{name: "email with quote and plus is valid", p: prospect(assignedTo(alice), func(p *activities.Prospect) { p.Email = "o'neil+x@example.com" }),
+		{name: "email with quote and plus is valid", p: newProspect(assignedTo(alice), func(p *Prospect) { p.Email = "o'neil+x@example.com" }),
 			s: def, action: ActionLookup, state: StateEvaluating},
-		{name: "crm deleted flag", p: prospect(assignedTo(alice), func(p *activities.Prospect) { p.CRMID = activities.MarkerCRMDeleted }),
+		{name: "crm deleted flag", p: newProspect(assignedTo(alice), func(p *Prospect) { p.CRMID = MarkerCRMDeleted }),
 			s: def, action: ActionNone, state: StateCRMDeleted},
-		{name: "linked record deleted: flag, never recreate", p: prospect(assignedTo(alice), func(p *activities.Prospect) { p.CRMLeadID = leadA }),
-			m: &activities.Matches{LinkedGone: true}, s: def, action: ActionMarkDeleted, state: StateCRMDeleted},
-		{name: "linked unassigned keeps syncing", p: prospect(func(p *activities.Prospect) { p.CRMLeadID = leadA }), s: def, action: ActionLookup, state: StateEvaluating},
-		{name: "linked record stays linked over a newer match", p: prospect(assignedTo(alice), func(p *activities.Prospect) { p.CRMLeadID = leadA }),
-			m: &activities.Matches{Linked: new(lead(leadA, 0)), Leads: []activities.CRMRecord{lead(leadA, 0), lead(leadB, time.Hour)}},
+		{name: "linked record deleted: flag, never recreate", p: newProspect(assignedTo(alice), func(p *Prospect) { p.CRMLeadID = leadA }),
+			m: &Matches{LinkedGone: true}, s: def, action: ActionMarkDeleted, state: StateCRMDeleted},
+		{name: "linked unassigned keeps syncing", p: newProspect(func(p *Prospect) { p.CRMLeadID = leadA }), s: def, action: ActionLookup, state: StateEvaluating},
+		{name: "linked record stays linked over a newer match", p: newProspect(assignedTo(alice), func(p *Prospect) { p.CRMLeadID = leadA }),
+			m: &Matches{Linked: new(lead(leadA, 0)), Leads: []Record{lead(leadA, 0), lead(leadB, time.Hour)}},
 			s: def, action: ActionLink, state: StateSynced, recordID: leadA},
-		{name: "linked lead converted: follow contact", p: prospect(assignedTo(alice), func(p *activities.Prospect) { p.CRMLeadID = leadA }),
-			m: &activities.Matches{Linked: new(lead(leadA, 0, func(r *activities.CRMRecord) { r.IsConverted, r.ConvertedContactID = true, contact })),
-				Contacts: []activities.CRMRecord{contactRec(contact, 0)}},
+		{name: "linked lead converted: follow contact", p: newProspect(assignedTo(alice), func(p *Prospect) { p.CRMLeadID = leadA }),
+			m: &Matches{Linked: new(lead(leadA, 0, func(r *Record) { r.IsConverted, r.ConvertedContactID = true, contact })),
+				Contacts: []Record{contactRec(contact, 0)}},
 			s: def, action: ActionLink, state: StateSynced, recordID: contact},
-		{name: "linked lead converted, its contact gone: flag, never recreate", p: prospect(assignedTo(alice), func(p *activities.Prospect) { p.CRMLeadID = leadA }),
-			m: &activities.Matches{Linked: new(lead(leadA, 0, func(r *activities.CRMRecord) { r.IsConverted, r.ConvertedContactID = true, contact }))},
+		{name: "linked lead converted, its contact gone: flag, never recreate", p: newProspect(assignedTo(alice), func(p *Prospect) { p.CRMLeadID = leadA }),
+			m: &Matches{Linked: new(lead(leadA, 0, func(r *Record) { r.IsConverted, r.ConvertedContactID = true, contact }))},
 			s: def, action: ActionMarkDeleted, state: StateCRMDeleted},
-		{name: "email changed: new email has no match, create", p: prospect(assignedTo(alice), func(p *activities.Prospect) {
+		{name: "email changed: new email has no match, create", p: newProspect(assignedTo(alice), func(p *Prospect) {
 			p.CRMLeadID, p.Email = leadA, "ann.new@example.com"
-		}), m: &activities.Matches{Linked: new(lead(leadA, 0))}, s: def, action: ActionCreateLead, state: StateSynced, owner: alice},
-		{name: "email changed: new email matches another lead", p: prospect(assignedTo(alice), func(p *activities.Prospect) {
+		}), m: &Matches{Linked: new(lead(leadA, 0))}, s: def, action: ActionCreateLead, state: StateSynced, owner: alice},
+		{name: "email changed: new email matches another lead", p: newProspect(assignedTo(alice), func(p *Prospect) {
 			p.CRMLeadID, p.Email = leadA, "ann.new@example.com"
-		}), m: &activities.Matches{Linked: new(lead(leadA, 0)), Leads: []activities.CRMRecord{lead(leadB, 0, func(r *activities.CRMRecord) { r.Email = "ann.new@example.com" })}},
+		}), m: &Matches{Linked: new(lead(leadA, 0)), Leads: []Record{lead(leadB, 0, func(r *Record) { r.Email = "ann.new@example.com" })}},
 			s: def, action: ActionLink, state: StateSynced, recordID: leadB},
-		{name: "prospect deleted in AE ends", p: prospect(func(p *activities.Prospect) { p.Deleted = true }), s: def,
+		{name: "prospect deleted in AE ends", p: newProspect(func(p *Prospect) { p.Deleted = true }), s: def,
 			action: ActionEnd, state: StateSyncError, code: CodeProspectDeleted},
 	}
 	for _, tt := range tests {
@@ -165,7 +163,7 @@ func TestDecide(t *testing.T) {
 func TestDecideAssignmentRuleLeadHasNoOwner(t *testing.T) {
 	s := DefaultSettings()
 	s.UseActiveAssignmentRules = true
-	d := Decide(prospect(), &activities.Matches{}, s)
+	d := Decide(newProspect(), &Matches{}, s)
 	if d.Lead == nil || !d.Lead.UseAssignmentRule || d.Lead.OwnerID != "" {
 		t.Fatalf("R5 lead = %+v, want the assignment rule and no owner", d.Lead)
 	}
@@ -174,7 +172,7 @@ func TestDecideAssignmentRuleLeadHasNoOwner(t *testing.T) {
 func TestLeadFieldsPlaceholder(t *testing.T) {
 	s := DefaultSettings()
 	s.Placeholder = "[unknown]"
-	got := LeadFields(prospect(func(p *activities.Prospect) { p.LastName, p.Company, p.JobTitle = "", " ", "CTO" }), s)
+	got := LeadFields(newProspect(func(p *Prospect) { p.LastName, p.Company, p.JobTitle = "", " ", "CTO" }), s)
 	want := map[string]string{"Email": "Ann@Example.com", "FirstName": "Ann", "LastName": "[unknown]", "Company": "[unknown]", "Title": "CTO"}
 	if !maps.Equal(got, want) {
 		t.Fatalf("LeadFields = %v, want %v", got, want)
@@ -185,11 +183,11 @@ func TestLinkUpdates(t *testing.T) {
 	s := DefaultSettings()
 	s.FieldMapping = append(s.FieldMapping[:3], FieldMapping{Engagement: "jobTitle", Salesforce: "Title", Master: MasterSalesforce},
 		FieldMapping{Engagement: "phone", Salesforce: "Phone", Master: MasterEngagement})
-	p := prospect(assignedTo(alice), func(p *activities.Prospect) {
+	p := newProspect(assignedTo(alice), func(p *Prospect) {
 		p.FirstName, p.JobTitle, p.Phone, p.LastName = "Annie", "CEO", "", ""
 		p.CRMLeadID, p.CRMID, p.CRMOwnerID = leadA, leadA, alice
 	})
-	rec := lead(leadA, 0, func(r *activities.CRMRecord) {
+	rec := lead(leadA, 0, func(r *Record) {
 		r.Fields["Title"], r.Fields["Phone"], r.Fields["LastName"] = "CTO", "555-1234", "Lee"
 		r.OwnerID = bob
 	})
@@ -212,8 +210,8 @@ func TestLinkUpdates(t *testing.T) {
 	}
 
 	// A queue owner never becomes the assigned user; an in-step pair writes nothing.
-	inStep := prospect(func(p *activities.Prospect) { p.CRMLeadID, p.CRMID, p.CRMOwnerID = leadA, leadA, queue })
-	q := lead(leadA, 0, func(r *activities.CRMRecord) { r.OwnerID = queue })
+	inStep := newProspect(func(p *Prospect) { p.CRMLeadID, p.CRMID, p.CRMOwnerID = leadA, leadA, queue })
+	q := lead(leadA, 0, func(r *Record) { r.OwnerID = queue })
 	sfUp, aeUp, owner = LinkUpdates(inStep, q, DefaultSettings())
 	if sfUp != nil || aeUp != nil || owner != "" {
 		t.Errorf("in-step queue-owned pair: %v %v %q, want no writes", sfUp, aeUp, owner)
@@ -238,7 +236,7 @@ func TestParseSettings(t *testing.T) {
 	}
 	want := []FieldMapping{
 		{Engagement: "firstName", Salesforce: "FirstName", Master: MasterEngagement},
-		{Engagement: "company", Salesforce: "Company", Master: MasterEngagement, Object: activities.TypeLead},
+		{Engagement: "company", Salesforce: "Company", Master: MasterEngagement, Object: TypeLead},
 		{Engagement: "phone", Salesforce: "Phone", Master: MasterSalesforce},
 	}
 	if len(m) != len(want) {
@@ -257,7 +255,7 @@ func TestParseSettings(t *testing.T) {
 	if _, err := ParseMatchOrder("Lead,Lead"); err == nil {
 		t.Error("match order Lead,Lead accepted")
 	}
-	if o, err := ParseMatchOrder("lead, contact"); err != nil || o[0] != activities.TypeLead {
+	if o, err := ParseMatchOrder("lead, contact"); err != nil || o[0] != TypeLead {
 		t.Errorf("ParseMatchOrder = %v, %v", o, err)
 	}
 	if err := DefaultSettings().Validate(); err != nil {
@@ -268,27 +266,27 @@ func TestParseSettings(t *testing.T) {
 func TestLinkUpdatesEdgeCases(t *testing.T) {
 	s := DefaultSettings()
 	// The placeholder in Salesforce gives way to a real value from Account Engagement, whatever the master.
-	s.FieldMapping = []FieldMapping{{Engagement: "company", Salesforce: "Company", Master: MasterSalesforce, Object: activities.TypeLead}}
-	p := prospect(assignedTo(alice), func(p *activities.Prospect) { p.Company = "Acme" })
-	rec := lead(leadA, 0, func(r *activities.CRMRecord) { r.Fields["Company"] = DefaultPlaceholder })
+	s.FieldMapping = []FieldMapping{{Engagement: "company", Salesforce: "Company", Master: MasterSalesforce, Object: TypeLead}}
+	p := newProspect(assignedTo(alice), func(p *Prospect) { p.Company = "Acme" })
+	rec := lead(leadA, 0, func(r *Record) { r.Fields["Company"] = DefaultPlaceholder })
 	sfUp, aeUp, _ := LinkUpdates(p, rec, s)
 	if sfUp["Company"] != "Acme" || aeUp["company"] != "" {
 		t.Errorf("placeholder: record updates %v, prospect updates %v: want Company=Acme in Salesforce only", sfUp, aeUp)
 	}
 	// Linking to a Lead clears a Contact linked before.
-	p = prospect(assignedTo(alice), func(p *activities.Prospect) { p.CRMContactID = contact })
+	p = newProspect(assignedTo(alice), func(p *Prospect) { p.CRMContactID = contact })
 	_, aeUp, _ = LinkUpdates(p, lead(leadB, 0), DefaultSettings())
 	if v, ok := aeUp["salesforceContactId"]; !ok || v != "" {
 		t.Errorf("prospect updates %v: want salesforceContactId cleared", aeUp)
 	}
 	// An unmapped assigned user: the integration user's ownership does not reassign the prospect...
-	p = prospect(assignedTo(""))
-	if _, _, owner := LinkUpdates(p, lead(leadA, 0, func(r *activities.CRMRecord) { r.OwnerID = "005000000000000INT" }), DefaultSettings()); owner != "" {
+	p = newProspect(assignedTo(""))
+	if _, _, owner := LinkUpdates(p, lead(leadA, 0, func(r *Record) { r.OwnerID = "005000000000000INT" }), DefaultSettings()); owner != "" {
 		t.Errorf("unmapped user: owner %q flows back, want none", owner)
 	}
 	// ...but an owner someone changed in Salesforce does.
 	p.CRMOwnerID = "005000000000000INT"
-	if _, _, owner := LinkUpdates(p, lead(leadA, 0, func(r *activities.CRMRecord) { r.OwnerID = bob }), DefaultSettings()); owner != bob {
+	if _, _, owner := LinkUpdates(p, lead(leadA, 0, func(r *Record) { r.OwnerID = bob }), DefaultSettings()); owner != bob {
 		t.Errorf("owner changed in Salesforce: %q flows back, want %q", owner, bob)
 	}
 }

@@ -1,0 +1,67 @@
+package activities
+
+import (
+	"context"
+	"errors"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/prospect-sync/prospect-sync/engagement"
+	"github.com/prospect-sync/prospect-sync/internal/httperror"
+	"github.com/prospect-sync/prospect-sync/prospect"
+)
+
+// Application error types the activities return; the workflow acts on them. Whether one is
+// retried is decided here, where it is made (non-retryable errors say so themselves), not
+// again in the workflow's retry policy. The names are in recorded histories: rename none.
+const (
+	// ErrTypeDataError: the data cannot sync until the prospect changes (not retried); the
+	// details are the prospect.SyncError to show.
+	ErrTypeDataError = "DataError"
+	// ErrTypeRecordGone: the Salesforce record was deleted (not retried).
+	ErrTypeRecordGone = "RecordGone"
+	// ErrTypeConvertedLead: the Lead was converted; follow its Contact (not retried).
+	ErrTypeConvertedLead = "ConvertedLead"
+	// ErrTypeRateLimited: an API limit; retried after the delay the API suggests.
+	ErrTypeRateLimited = "RateLimited"
+	// ErrTypeTransient: an outage or a lock; retried with backoff, without limit.
+	ErrTypeTransient = "Transient"
+	// ErrTypeAuth: credentials rejected; retried with backoff until an operator fixes them.
+	ErrTypeAuth = "Auth"
+	// ErrTypeProspectGone: the prospect no longer exists in Account Engagement (not retried).
+	ErrTypeProspectGone = "ProspectGone"
+)
+
+// classify turns a client error into a Temporal application error with an explicit type:
+// one switch over the kind each client's APIError reports.
+func classify(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	retry := func(typ string) error {
+		return temporal.NewApplicationErrorWithOptions(err.Error(), typ, temporal.ApplicationErrorOptions{Cause: err})
+	}
+	final := func(typ string, details ...any) error {
+		return temporal.NewNonRetryableApplicationError(err.Error(), typ, err, details...)
+	}
+	switch httperror.KindOf(err) {
+	case httperror.Converted:
+		return final(ErrTypeConvertedLead)
+	case httperror.Gone:
+		if _, ok := errors.AsType[*engagement.APIError](err); ok {
+			return final(ErrTypeProspectGone)
+		}
+		return final(ErrTypeRecordGone)
+	case httperror.Data:
+		e, _ := errors.AsType[httperror.Kinded](err)
+		code, msg := e.Reason()
+		return final(ErrTypeDataError, prospect.SyncError{Code: code, Message: msg})
+	case httperror.RateLimit:
+		d, _ := httperror.RetryDelay(err)
+		return temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeRateLimited, temporal.ApplicationErrorOptions{NextRetryDelay: d, Cause: err})
+	case httperror.Auth:
+		return retry(ErrTypeAuth)
+	}
+	// An outage, or not an API answer at all (the network, a timeout): retried.
+	return retry(ErrTypeTransient)
+}

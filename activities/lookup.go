@@ -1,0 +1,129 @@
+package activities
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/prospect-sync/prospect-sync/internal/httperror"
+	"github.com/prospect-sync/prospect-sync/prospect"
+	"github.com/prospect-sync/prospect-sync/salesforce"
+)
+
+// maxMatches bounds how many records with one email a lookup reads.
+const maxMatches = 50
+
+// Fields every lookup reads, besides the mapped ones.
+var (
+	leadBaseFields    = []string{"Id", "Email", "OwnerId", "IsConverted", "ConvertedContactId", "LastModifiedDate"}
+	contactBaseFields = []string{"Id", "Email", "OwnerId", "LastModifiedDate"}
+)
+
+// fieldsOf is what a lookup selects on a record type: the base fields and the mapped ones.
+func fieldsOf(recordType string, mapped []string) []string {
+	base := leadBaseFields
+	if recordType == prospect.TypeContact {
+		base = contactBaseFields
+	}
+	return append(slices.Clone(base), mapped...)
+}
+
+// FindMatches reads the Leads and Contacts with the prospect's email, and the record it is
+// linked to, in ONE Salesforce API call (a composite request). Converted Leads whose Contact
+// was not among the matches cost one more call, only then.
+func (a *Activities) FindMatches(ctx context.Context, in FindMatchesInput) (FindMatchesResult, error) {
+	email := strings.TrimSpace(in.Email)
+	queries := []salesforce.Select{
+		{Object: prospect.TypeLead, Fields: fieldsOf(prospect.TypeLead, in.LeadFields),
+			Where: []salesforce.Cond{salesforce.Eq("Email", email)}, OrderBy: "LastModifiedDate DESC", Limit: maxMatches},
+		{Object: prospect.TypeContact, Fields: fieldsOf(prospect.TypeContact, in.ContactFields),
+			Where: []salesforce.Cond{salesforce.Eq("Email", email)}, OrderBy: "LastModifiedDate DESC", Limit: maxMatches},
+	}
+	if in.LinkedID != "" {
+		queries = append(queries, salesforce.Select{Object: in.LinkedType, Fields: fieldsOf(in.LinkedType, mappedFor(in, in.LinkedType)),
+			Where: []salesforce.Cond{salesforce.Eq("Id", in.LinkedID)}})
+	}
+	results, err := a.SF.SelectMany(ctx, queries...)
+	if err != nil {
+		return FindMatchesResult{}, classify(err)
+	}
+	for _, r := range results[:2] {
+		if r.Err != nil {
+			return FindMatchesResult{}, classify(r.Err)
+		}
+	}
+	m := prospect.Matches{
+		Leads:    toRecords(results[0].Records, prospect.TypeLead, in.LeadFields),
+		Contacts: toRecords(results[1].Records, prospect.TypeContact, in.ContactFields),
+	}
+	if in.LinkedID != "" {
+		linked := results[2]
+		if linked.Err != nil && httperror.KindOf(linked.Err) != httperror.Data {
+			return FindMatchesResult{}, classify(linked.Err)
+		}
+		// No record, or a malformed stored id (a data error): either way no live record has it.
+		if recs := toRecords(linked.Records, in.LinkedType, mappedFor(in, in.LinkedType)); len(recs) > 0 {
+			m.Linked = &recs[0]
+		} else {
+			m.LinkedGone = true
+		}
+	}
+	if err := a.followConversions(ctx, &m, in); err != nil {
+		return FindMatchesResult{}, err
+	}
+	return FindMatchesResult{Matches: m}, nil
+}
+
+// mappedFor is the mapped fields the lookup reads on a record type.
+func mappedFor(in FindMatchesInput, recordType string) []string {
+	if recordType == prospect.TypeContact {
+		return in.ContactFields
+	}
+	return in.LeadFields
+}
+
+// followConversions adds the Contacts that converted Leads became, when the email lookup
+// did not already find them (a converted Contact may carry another email).
+func (a *Activities) followConversions(ctx context.Context, m *prospect.Matches, in FindMatchesInput) error {
+	var missing []string
+	have := func(id string) bool {
+		return slices.ContainsFunc(m.Contacts, func(c prospect.Record) bool { return c.ID == id }) || slices.Contains(missing, id)
+	}
+	converted := slices.Clone(m.Leads)
+	if m.Linked != nil {
+		converted = append(converted, *m.Linked)
+	}
+	for _, l := range converted {
+		if l.Type == prospect.TypeLead && l.IsConverted && l.ConvertedContactID != "" && !have(l.ConvertedContactID) {
+			missing = append(missing, l.ConvertedContactID)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	recs, err := a.SF.Select(ctx, salesforce.Select{Object: prospect.TypeContact, Fields: fieldsOf(prospect.TypeContact, in.ContactFields),
+		Where: []salesforce.Cond{salesforce.In("Id", missing...)}})
+	if err != nil {
+		return classify(err)
+	}
+	m.Contacts = append(m.Contacts, toRecords(recs, prospect.TypeContact, in.ContactFields)...)
+	return nil
+}
+
+func toRecords(recs []salesforce.Record, typ string, mapped []string) []prospect.Record {
+	out := make([]prospect.Record, 0, len(recs))
+	for _, r := range recs {
+		c := prospect.Record{
+			Type: typ, ID: r.String("Id"), Email: r.String("Email"), OwnerID: r.String("OwnerId"),
+			IsConverted: r.Bool("IsConverted"), ConvertedContactID: r.String("ConvertedContactId"),
+			LastModified: r.Time("LastModifiedDate"), Fields: map[string]string{},
+		}
+		for _, f := range mapped {
+			if _, ok := r[f]; ok {
+				c.Fields[f] = r.String(f)
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}

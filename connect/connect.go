@@ -1,0 +1,183 @@
+// Package connect reads how to reach the services — Temporal, Salesforce and Account
+// Engagement — from the environment, the same way for every command (worker, starter, bench),
+// and builds their clients.
+package connect
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+	"go.temporal.io/sdk/log"
+
+	"github.com/prospect-sync/prospect-sync/engagement"
+	"github.com/prospect-sync/prospect-sync/salesforce"
+)
+
+// Defaults and the local emulator's fixed credentials (architecture.md "Emulator"; the emulator
+// declares its own, since it shares no code with the clients).
+const (
+	DefaultLoginURL        = "https://login.salesforce.com"
+	DefaultAPIVersion      = "62.0"
+	DefaultEngagementURL   = "https://pi.pardot.com"
+	DefaultEmulatorURL     = "http://127.0.0.1:8280"
+	EmulatorClientID       = "emulator"
+	EmulatorClientSecret   = "emulator"
+	EmulatorBusinessUnitID = "0Uv000000000001AAA"
+	// DefaultTemporalAddress is where the dev worker's embedded server listens.
+	DefaultTemporalAddress = "127.0.0.1:7233"
+)
+
+// Services says how to reach Salesforce and Account Engagement.
+type Services struct {
+	LoginURL       string // SALESFORCE_LOGIN_URL
+	ClientID       string // SALESFORCE_CLIENT_ID; unset means the local emulator
+	ClientSecret   string // SALESFORCE_CLIENT_SECRET (client credentials)
+	Username       string // SALESFORCE_USERNAME (JWT bearer)
+	PrivateKeyFile string // SALESFORCE_PRIVATE_KEY_FILE (JWT bearer)
+	APIVersion     string // SALESFORCE_API_VERSION
+	// ProspectIDField, when set (SALESFORCE_PROSPECT_ID_FIELD), makes Lead creates upserts on
+	// this external-id field.
+	ProspectIDField string
+	EngagementURL   string // ACCOUNT_ENGAGEMENT_URL
+	BusinessUnitID  string // ACCOUNT_ENGAGEMENT_BUSINESS_UNIT_ID
+	// EmulatorURL is where a command that does not run the emulator itself finds it
+	// (PROSPECT_SYNC_EMULATOR_URL).
+	EmulatorURL string
+}
+
+// ServicesFromEnv reads the SALESFORCE_* and ACCOUNT_ENGAGEMENT_* variables, with defaults.
+func ServicesFromEnv(getenv func(string) string) Services {
+	env := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	return Services{
+		LoginURL:        env("SALESFORCE_LOGIN_URL", DefaultLoginURL),
+		ClientID:        env("SALESFORCE_CLIENT_ID", ""),
+		ClientSecret:    env("SALESFORCE_CLIENT_SECRET", ""),
+		Username:        env("SALESFORCE_USERNAME", ""),
+		PrivateKeyFile:  env("SALESFORCE_PRIVATE_KEY_FILE", ""),
+		APIVersion:      env("SALESFORCE_API_VERSION", DefaultAPIVersion),
+		ProspectIDField: env("SALESFORCE_PROSPECT_ID_FIELD", ""),
+		EngagementURL:   env("ACCOUNT_ENGAGEMENT_URL", DefaultEngagementURL),
+		BusinessUnitID:  env("ACCOUNT_ENGAGEMENT_BUSINESS_UNIT_ID", ""),
+		EmulatorURL:     env("PROSPECT_SYNC_EMULATOR_URL", DefaultEmulatorURL),
+	}
+}
+
+// UseEmulator reports whether the services are the local emulator (no SALESFORCE_CLIENT_ID).
+func (s Services) UseEmulator() bool { return s.ClientID == "" }
+
+// Problems lists the settings real services need that are missing, naming each variable.
+func (s Services) Problems() []string {
+	if s.UseEmulator() {
+		return nil
+	}
+	var out []string
+	if s.Username == "" && s.ClientSecret == "" {
+		out = append(out, "SALESFORCE_CLIENT_ID is set: also set SALESFORCE_CLIENT_SECRET (client credentials) or SALESFORCE_USERNAME + SALESFORCE_PRIVATE_KEY_FILE (JWT bearer)")
+	}
+	if s.Username != "" && s.PrivateKeyFile == "" {
+		out = append(out, "SALESFORCE_USERNAME is set: also set SALESFORCE_PRIVATE_KEY_FILE")
+	}
+	if s.BusinessUnitID == "" {
+		out = append(out, "ACCOUNT_ENGAGEMENT_BUSINESS_UNIT_ID is required with real Salesforce")
+	}
+	return out
+}
+
+// Clients builds the Salesforce and Account Engagement clients: against the real services when
+// configured, else against the emulator at emulatorURL ("" = s.EmulatorURL).
+func (s Services) Clients(emulatorURL string) (*salesforce.Client, *engagement.Client, error) {
+	sfCfg := salesforce.Config{LoginURL: s.LoginURL, ClientID: s.ClientID, ClientSecret: s.ClientSecret,
+		Username: s.Username, APIVersion: s.APIVersion}
+	aeURL, bu := s.EngagementURL, s.BusinessUnitID
+	if s.UseEmulator() {
+		if emulatorURL == "" {
+			emulatorURL = s.EmulatorURL
+		}
+		sfCfg = salesforce.Config{LoginURL: emulatorURL, ClientID: EmulatorClientID, ClientSecret: EmulatorClientSecret, APIVersion: s.APIVersion}
+		aeURL, bu = emulatorURL, EmulatorBusinessUnitID
+	} else if s.PrivateKeyFile != "" {
+		key, err := salesforce.LoadPrivateKey(s.PrivateKeyFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("SALESFORCE_PRIVATE_KEY_FILE: %w", err)
+		}
+		sfCfg.PrivateKey = key
+	}
+	sf, err := salesforce.New(sfCfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("salesforce client: %w", err)
+	}
+	ae, err := engagement.New(engagement.Config{BaseURL: aeURL, BusinessUnitID: bu, Tokens: sf})
+	if err != nil {
+		return nil, nil, fmt.Errorf("account engagement client: %w", err)
+	}
+	return sf, ae, nil
+}
+
+// Temporal loads the Temporal client options the SDK's way (TEMPORAL_* variables, a profile in
+// temporal.toml chosen by TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE). configured is false when
+// nothing names a server: the dev worker then runs its own, and other commands dial
+// DefaultTemporalAddress.
+func Temporal(getenv func(string) string) (opts client.Options, configured bool, err error) {
+	opts, err = envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{EnvLookup: lookup(getenv)})
+	if err != nil {
+		return client.Options{}, false, fmt.Errorf("temporal client config (TEMPORAL_*, temporal.toml): %w", err)
+	}
+	return opts, opts.HostPort != "", nil
+}
+
+// Dial connects a command to Temporal: the configured server, or the dev worker's.
+func Dial(ctx context.Context, getenv func(string) string, logger log.Logger) (client.Client, error) {
+	opts, configured, err := Temporal(getenv)
+	if err != nil {
+		return nil, err
+	}
+	if !configured {
+		opts.HostPort = DefaultTemporalAddress
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = client.DefaultNamespace
+	}
+	opts.Logger = logger
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach Temporal at %s (is the worker running? start it with: go run ./worker): %w", opts.HostPort, err)
+	}
+	return c, nil
+}
+
+// Quiet is an SDK logger that drops everything: command-line tools print their own output.
+var Quiet log.Logger = log.NewStructuredLogger(slog.New(slog.DiscardHandler))
+
+// lookup lets envconfig read the environment through getenv, so tests can hand it their own.
+type lookup func(string) string
+
+// LookupEnv implements envconfig.EnvLookup; an empty value counts as unset.
+func (l lookup) LookupEnv(key string) (string, bool) {
+	v := l(key)
+	return v, v != ""
+}
+
+// Environ implements envconfig.EnvLookup: the process's variable names, valued through l.
+func (l lookup) Environ() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if v := l(k); v != "" {
+			out = append(out, k+"="+v)
+		}
+	}
+	return out
+}

@@ -1,0 +1,178 @@
+package prospect
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Which side's value a mapped field takes when both sides have one.
+const (
+	MasterEngagement = "engagement"
+	MasterSalesforce = "salesforce"
+)
+
+// DefaultPlaceholder fills a Lead's required LastName or Company when the prospect has none,
+// as Web-to-Lead does.
+const DefaultPlaceholder = "[not provided]"
+
+// FieldMapping maps one Account Engagement field to one Salesforce field.
+type FieldMapping struct {
+	// Engagement is the v5 prospect field name, e.g. "jobTitle".
+	Engagement string `json:"engagement"`
+	// Salesforce is the Lead/Contact field API name, e.g. "Title".
+	Salesforce string `json:"salesforce"`
+	// Master is MasterEngagement or MasterSalesforce; a non-empty value always beats an empty one.
+	Master string `json:"master"`
+	// Object restricts the mapping to "Lead" or "Contact"; "" applies to both.
+	Object string `json:"object,omitempty"`
+}
+
+// AppliesTo reports whether the mapping applies to a record type.
+func (m FieldMapping) AppliesTo(recordType string) bool {
+	return m.Object == "" || m.Object == recordType
+}
+
+// Settings are the sync rules' knobs; the worker reads them from the environment.
+type Settings struct {
+	// SyncUnassignedMatches syncs a prospect with a matching record even without an assigned
+	// user (R3 relaxed, as an older help page describes).
+	SyncUnassignedMatches bool `json:"syncUnassignedMatches"`
+	// UseActiveAssignmentRules sends every unassigned, unmatched prospect through R5.
+	UseActiveAssignmentRules bool `json:"useActiveAssignmentRules"`
+	// MatchOrder ranks record types when several records match: earlier wins.
+	MatchOrder []string `json:"matchOrder"`
+	// Placeholder fills a missing Lead LastName or Company.
+	Placeholder string `json:"placeholder"`
+	// FieldMapping lists the fields kept in step.
+	FieldMapping []FieldMapping `json:"fieldMapping"`
+	// RecheckInterval is how often a Synced prospect is re-read on both sides (catches owner
+	// changes in Salesforce); 0 disables.
+	RecheckInterval time.Duration `json:"recheckInterval"`
+	// WaitRecheckInterval is how often a waiting or failed prospect is re-read from Account
+	// Engagement when no signal comes; 0 disables. The change feed is the fast path.
+	WaitRecheckInterval time.Duration `json:"waitRecheckInterval"`
+	// IdleTimeout completes a Synced, DoNotSync or CrmDeleted workflow after this long without
+	// change; a later signal-with-start brings it back. 0 keeps it running.
+	IdleTimeout time.Duration `json:"idleTimeout"`
+	// ActivityTimeout bounds one activity attempt; an attempt lost with a crashed worker is
+	// retried after it.
+	ActivityTimeout time.Duration `json:"activityTimeout"`
+	// MaxHistoryEvents continues a run as new past this history length, on top of the
+	// server's own suggestion.
+	MaxHistoryEvents int `json:"maxHistoryEvents"`
+}
+
+// DefaultFieldMapping keeps names, company, title and phone in step, Account Engagement's value first.
+func DefaultFieldMapping() []FieldMapping {
+	return []FieldMapping{
+		{Engagement: "firstName", Salesforce: "FirstName", Master: MasterEngagement},
+		{Engagement: "lastName", Salesforce: "LastName", Master: MasterEngagement},
+		{Engagement: "company", Salesforce: "Company", Master: MasterEngagement, Object: TypeLead},
+		{Engagement: "jobTitle", Salesforce: "Title", Master: MasterEngagement},
+		{Engagement: "phone", Salesforce: "Phone", Master: MasterEngagement},
+	}
+}
+
+// DefaultSettings are the documented defaults.
+func DefaultSettings() Settings {
+	return Settings{
+		MatchOrder:          []string{TypeContact, TypeLead},
+		Placeholder:         DefaultPlaceholder,
+		FieldMapping:        DefaultFieldMapping(),
+		RecheckInterval:     24 * time.Hour,
+		WaitRecheckInterval: 7 * 24 * time.Hour,
+		IdleTimeout:         7 * 24 * time.Hour,
+		ActivityTimeout:     30 * time.Second,
+		MaxHistoryEvents:    2000,
+	}
+}
+
+// Validate reports the first setting that cannot work.
+func (s Settings) Validate() error {
+	if len(s.MatchOrder) != 2 || !slices.Contains(s.MatchOrder, TypeLead) || !slices.Contains(s.MatchOrder, TypeContact) {
+		return fmt.Errorf("match order %v: want Contact,Lead or Lead,Contact", s.MatchOrder)
+	}
+	for _, m := range s.FieldMapping {
+		if !slices.Contains(MappableFields(), m.Engagement) {
+			return fmt.Errorf("field mapping: unknown Account Engagement field %q (known: %s)", m.Engagement, strings.Join(MappableFields(), ", "))
+		}
+		if m.Salesforce == "" {
+			return fmt.Errorf("field mapping for %q: empty Salesforce field", m.Engagement)
+		}
+		if m.Master != MasterEngagement && m.Master != MasterSalesforce {
+			return fmt.Errorf("field mapping for %q: master %q, want engagement or salesforce", m.Engagement, m.Master)
+		}
+		if m.Object != "" && m.Object != TypeLead && m.Object != TypeContact {
+			return fmt.Errorf("field mapping for %q: object %q, want Lead or Contact", m.Engagement, m.Object)
+		}
+	}
+	if s.ActivityTimeout < time.Second {
+		return fmt.Errorf("activity timeout %v: want at least 1s", s.ActivityTimeout)
+	}
+	if s.MaxHistoryEvents < 100 {
+		return fmt.Errorf("max history events %d: want at least 100", s.MaxHistoryEvents)
+	}
+	return nil
+}
+
+// ParseMatchOrder parses "Contact,Lead" or "Lead,Contact".
+func ParseMatchOrder(s string) ([]string, error) {
+	var out []string
+	for part := range strings.SplitSeq(s, ",") {
+		switch strings.ToLower(strings.TrimSpace(part)) {
+		case "contact":
+			out = append(out, TypeContact)
+		case "lead":
+			out = append(out, TypeLead)
+		default:
+			return nil, fmt.Errorf("match order %q: want Contact,Lead or Lead,Contact", s)
+		}
+	}
+	if len(out) != 2 || out[0] == out[1] {
+		return nil, fmt.Errorf("match order %q: want Contact,Lead or Lead,Contact", s)
+	}
+	return out, nil
+}
+
+// ParseFieldMapping parses a comma-separated list of engagementField=SalesforceField, each
+// optionally followed by ":engagement" or ":salesforce" (the master, default engagement) and
+// "@Lead" or "@Contact" (the object, default both), e.g.
+// "firstName=FirstName,company=Company@Lead,phone=Phone:salesforce".
+func ParseFieldMapping(s string) ([]FieldMapping, error) {
+	var out []FieldMapping
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		m := FieldMapping{Master: MasterEngagement}
+		if i := strings.LastIndex(part, "@"); i >= 0 {
+			m.Object = strings.TrimSpace(part[i+1:])
+			part = part[:i]
+		}
+		if i := strings.LastIndex(part, ":"); i >= 0 {
+			m.Master = strings.ToLower(strings.TrimSpace(part[i+1:]))
+			part = part[:i]
+		}
+		ae, sf, ok := strings.Cut(part, "=")
+		if !ok {
+			return nil, fmt.Errorf("field mapping %q: want engagementField=SalesforceField", part)
+		}
+		m.Engagement, m.Salesforce = strings.TrimSpace(ae), strings.TrimSpace(sf)
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// MappedFields lists the Salesforce fields the mapping reads on a record type.
+func MappedFields(s Settings, recordType string) []string {
+	var out []string
+	for _, m := range s.FieldMapping {
+		if m.AppliesTo(recordType) && !slices.Contains(out, m.Salesforce) {
+			out = append(out, m.Salesforce)
+		}
+	}
+	return out
+}
