@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -32,7 +33,12 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(emu)
-	t.Cleanup(func() { srv.Close(); _ = emu.Close() })
+	t.Cleanup(func() {
+		srv.Close()
+		if err := emu.Close(); err != nil {
+			t.Errorf("close emulator: %v", err)
+		}
+	})
 	sf, err := salesforce.New(salesforce.Config{LoginURL: srv.URL, ClientID: emulator.ClientID, ClientSecret: emulator.ClientSecret})
 	if err != nil {
 		t.Fatal(err)
@@ -46,6 +52,16 @@ func newFixture(t *testing.T) *fixture {
 	env := ts.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)
 	return &fixture{emu: emu, acts: acts, env: env}
+}
+
+// get decodes an activity's result into a fresh T, failing the test if it cannot.
+func get[T any](t *testing.T, v converter.EncodedValue) T {
+	t.Helper()
+	var out T
+	if err := v.Get(&out); err != nil {
+		t.Fatalf("decode %T: %v", out, err)
+	}
+	return out
 }
 
 func TestFetchProspectResolvesAssignedUser(t *testing.T) {
@@ -109,8 +125,7 @@ func TestFindMatchesFollowsConversionAndDeletion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res FindMatchesResult
-	_ = v.Get(&res)
+	res := get[FindMatchesResult](t, v)
 	found := false
 	for _, c := range res.Matches.Contacts {
 		found = found || c.ID == emulator.ContactConvertedID
@@ -122,7 +137,7 @@ func TestFindMatchesFollowsConversionAndDeletion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = v.Get(&res)
+	res = get[FindMatchesResult](t, v)
 	if !res.Matches.LinkedGone {
 		t.Fatalf("deleted linked Lead not reported gone: %+v", res.Matches)
 	}
@@ -136,8 +151,7 @@ func TestCreateLeadOwnersAndRetryLookup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res CreateLeadResult
-	_ = v.Get(&res)
+	res := get[CreateLeadResult](t, v)
 	if res.Record.OwnerID != emulator.UserBobID || res.Existing {
 		t.Fatalf("created %+v: want a new Lead owned by Bob despite the active rule", res)
 	}
@@ -152,16 +166,18 @@ func TestCreateLeadOwnersAndRetryLookup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = v.Get(&res)
-	if res.Record.OwnerID != emulator.UserAliceID && res.Record.OwnerID != emulator.UserCarolID {
-		t.Fatalf("rule owner %q: want the round-robin pick (Alice or Carol)", res.Record.OwnerID)
+	res = get[CreateLeadResult](t, v)
+	// The seeded round-robin rule cycles Alice, Carol; the Lead owned by Bob above was created
+	// with the rule off, so this is its first pick.
+	if res.Record.OwnerID != emulator.UserAliceID {
+		t.Fatalf("rule owner %q: want the round-robin's first pick, Alice %s", res.Record.OwnerID, emulator.UserAliceID)
 	}
 	unmapped := CreateLeadInput{ProspectID: 3, Email: "unmapped.lead@example.com", Fields: map[string]string{"Email": "unmapped.lead@example.com", "LastName": "U", "Company": "Acme"}}
 	v, err = f.env.ExecuteActivity(f.acts.CreateLead, unmapped)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = v.Get(&res)
+	res = get[CreateLeadResult](t, v)
 	if res.Record.OwnerID != emulator.IntegrationUserID {
 		t.Fatalf("owner %q: want the integration user", res.Record.OwnerID)
 	}
@@ -188,8 +204,7 @@ func TestWriteBackAssignsOwnersUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res WriteBackResult
-	_ = v.Get(&res)
+	res := get[WriteBackResult](t, v)
 	if res.AssignedUserID != emulator.AEUserBob {
 		t.Fatalf("assigned %d, want Bob's Account Engagement user %d", res.AssignedUserID, emulator.AEUserBob)
 	}
@@ -199,7 +214,7 @@ func TestWriteBackAssignsOwnersUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = v.Get(&res)
+	res = get[WriteBackResult](t, v)
 	if res.AssignedUserID != emulator.AEUserBob || f.emu.Counters().Engagement.ByEndpoint["PATCH prospects"] != 0 {
 		t.Fatalf("unmapped owner: assigned %d, counters %+v: want no change and no write", res.AssignedUserID, f.emu.Counters().Engagement)
 	}
@@ -254,9 +269,7 @@ func TestCreateLeadUpsertOnProspectIDIsIdempotent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var res CreateLeadResult
-			_ = v.Get(&res)
-			ids = append(ids, res.Record.ID)
+			ids = append(ids, get[CreateLeadResult](t, v).Record.ID)
 		}
 		recs, err := f.acts.SF.Query(context.Background(), "SELECT Id FROM Lead WHERE Prospect_Id__c = '"+strconv.FormatInt(in.ProspectID, 10)+"'")
 		if err != nil {

@@ -61,7 +61,6 @@ func (d *devParts) startEmulator(cfg Config, log zerolog.Logger) (string, error)
 	return "http://" + l.Addr().String(), nil
 }
 
-
 func (d *devParts) stop(log zerolog.Logger) {
 	if d.server != nil {
 		if err := d.server.Stop(); err != nil {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/server/common/cluster"
 	"go.temporal.io/server/common/config"
 	"go.temporal.io/server/common/dynamicconfig"
@@ -31,8 +33,6 @@ import (
 	"go.temporal.io/server/common/primitives"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
-
-	"github.com/prospect-sync/prospect-sync/connect"
 )
 
 // DBFileName is the SQLite file the server keeps in Options.DataDir.
@@ -265,7 +265,7 @@ func (s *Server) Stop() error {
 }
 
 func (s *Server) dial(ctx context.Context) (client.Client, error) {
-	return client.DialContext(ctx, client.Options{HostPort: s.frontend, Namespace: s.opts.Namespace, Logger: connect.Quiet}) // its readiness checks are ours to report
+	return client.DialContext(ctx, client.Options{HostPort: s.frontend, Namespace: s.opts.Namespace, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))}) // its readiness checks are ours to report
 }
 
 func (s *Server) waitReady(ctx context.Context) error {

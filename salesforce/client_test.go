@@ -17,40 +17,21 @@ import (
 
 	"github.com/prospect-sync/prospect-sync/emulator"
 	"github.com/prospect-sync/prospect-sync/internal/httperror"
+	"github.com/prospect-sync/prospect-sync/internal/testclock"
 	"github.com/prospect-sync/prospect-sync/salesforce"
 )
-
-// clock is a controllable time source shared by the emulator and the client.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2030, 3, 4, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // env is one emulator behind an httptest server plus a client for it.
 type env struct {
 	emu   *emulator.Emulator
 	srv   *httptest.Server
-	clock *clock
+	clock *testclock.Clock
 	sf    *salesforce.Client
 }
 
 func newEnv(t *testing.T, mod ...func(*salesforce.Config)) *env {
 	t.Helper()
-	clk := newClock()
+	clk := testclock.New()
 	emu, err := emulator.New(emulator.Options{Seed: true, TokenTTL: time.Hour, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
