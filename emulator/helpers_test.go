@@ -8,30 +8,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prospect-sync/prospect-sync/emulator"
+	"github.com/prospect-sync/prospect-sync/internal/testclock"
 )
-
-// clock is a controllable Options.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // testStart is the fake clock's initial time.
 func testStart() time.Time { return time.Date(2024, 5, 6, 12, 0, 0, 0, time.UTC) }
@@ -40,7 +22,7 @@ type env struct {
 	t     *testing.T
 	emu   *emulator.Emulator
 	srv   *httptest.Server
-	clock *clock
+	clock *testclock.Clock
 	token string
 }
 
@@ -48,7 +30,7 @@ type env struct {
 // httptest server and fetches a token.
 func newEnv(t *testing.T, opts emulator.Options) *env {
 	t.Helper()
-	c := &clock{t: testStart()}
+	c := testclock.At(testStart())
 	if opts.Now == nil {
 		opts.Now = c.Now
 	}

@@ -29,3 +29,6 @@ func (c *Clock) Advance(d time.Duration) {
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
 }
+
+// At returns a clock at t.
+func At(t time.Time) *Clock { return &Clock{now: t} }
