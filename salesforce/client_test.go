@@ -36,7 +36,11 @@ func newEnv(t *testing.T, mod ...func(*salesforce.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = emu.Close() })
+	t.Cleanup(func() {
+		if err := emu.Close(); err != nil {
+			t.Errorf("close emulator: %v", err)
+		}
+	})
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
 	cfg := salesforce.Config{LoginURL: srv.URL, ClientID: emulator.ClientID, ClientSecret: emulator.ClientSecret,
@@ -54,14 +58,17 @@ func newEnv(t *testing.T, mod ...func(*salesforce.Config)) *env {
 // control calls an /emulator/... HTTP control.
 func (e *env) control(t *testing.T, method, path string, body any) {
 	t.Helper()
-	var rd *bytes.Reader
+	var b []byte
 	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	} else {
-		rd = bytes.NewReader(nil)
+		var err error
+		if b, err = json.Marshal(body); err != nil {
+			t.Fatal(err)
+		}
 	}
-	req, _ := http.NewRequest(method, e.srv.URL+path, rd)
+	req, err := http.NewRequest(method, e.srv.URL+path, bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
 	req.Header.Set("Content-Type", "application/json")
 	res, err := e.srv.Client().Do(req)
 	if err != nil {
@@ -98,7 +105,8 @@ func TestCRUDAndAutoAssign(t *testing.T) {
 		t.Fatalf("record %v", rec)
 	}
 
-	// With auto-assign on, the active rule (round-robin Alice/Carol) owns it.
+	// With auto-assign on, the active rule (round-robin Alice, Carol) owns it: its first pick,
+	// as the create above ran without the rule.
 	aarID, err := e.sf.Create(ctx, "Lead", newLead("aar@example.com"), salesforce.AutoAssign(true))
 	if err != nil {
 		t.Fatal(err)
@@ -107,15 +115,18 @@ func TestCRUDAndAutoAssign(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o := rec.String("OwnerId"); o != emulator.UserAliceID && o != emulator.UserCarolID {
-		t.Fatalf("AAR owner %q, want Alice or Carol", o)
+	if o := rec.String("OwnerId"); o != emulator.UserAliceID {
+		t.Fatalf("AAR owner %q, want the round-robin's first pick, Alice %s", o, emulator.UserAliceID)
 	}
 
 	// An explicit OwnerId with the default header survives an update.
 	if err := e.sf.Update(ctx, "Lead", id, map[string]any{"Title": "CTO", "OwnerId": emulator.UserBobID}); err != nil {
 		t.Fatal(err)
 	}
-	rec, _ = e.sf.Get(ctx, "Lead", id, "Title", "OwnerId", "LastModifiedDate")
+	rec, err = e.sf.Get(ctx, "Lead", id, "Title", "OwnerId", "LastModifiedDate")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if rec.String("Title") != "CTO" || rec.String("OwnerId") != emulator.UserBobID || rec.Time("LastModifiedDate").IsZero() {
 		t.Fatalf("after update %v", rec)
 	}
@@ -126,7 +137,8 @@ func TestCRUDAndAutoAssign(t *testing.T) {
 		t.Fatalf("upsert create %+v %v", res, err)
 	}
 	res2, err := e.sf.Upsert(ctx, "Contact", "Prospect_Id__c", "990001", map[string]any{"Title": "VP"})
-	if err != nil || res2.Created || (res2.ID != "" && res2.ID != res.ID) {
+	// 200 with the id, as the API has answered an upsert's update since v46.
+	if err != nil || res2.Created || res2.ID != res.ID {
 		t.Fatalf("upsert update %+v %v", res2, err)
 	}
 
@@ -151,8 +163,10 @@ func TestCRUDAndAutoAssign(t *testing.T) {
 	if _, err := e.sf.Get(ctx, "Lead", id); httperror.KindOf(err) != httperror.Gone {
 		t.Fatalf("get after delete: %v", err)
 	}
-	if used, max := e.sf.Limits(); used == 0 || max == 0 {
-		t.Fatalf("Limits() = %d/%d after calls", used, max)
+	// Sforce-Limit-Info of the last answer: every API call so far, of the emulator's default
+	// daily limit (100,000).
+	if used, max := e.sf.Limits(); used != e.emu.Counters().Salesforce.Total || max != 100000 {
+		t.Fatalf("Limits() = %d/%d after %d calls, want %d/100000", used, max, e.emu.Counters().Salesforce.Total, e.emu.Counters().Salesforce.Total)
 	}
 }
 
@@ -175,8 +189,9 @@ func TestErrorClassificationAgainstEmulator(t *testing.T) {
 		{"503", emulator.Faults{Next503: 1}, retryable, "SERVER_UNAVAILABLE"},
 		{"lock row", emulator.Faults{NextLockRow: 1}, retryable, "UNABLE_TO_LOCK_ROW"},
 		{"rate limit", emulator.Faults{NextRateLimit: 1}, func(err error) bool {
+			// No Retry-After from the emulator: the client's default wait.
 			d, ok := httperror.RetryDelay(err)
-			return ok && d > 0 && retryable(err)
+			return ok && d == salesforce.DefaultRateLimitDelay && retryable(err)
 		}, "REQUEST_LIMIT_EXCEEDED"},
 		{"drop", emulator.Faults{NextDrop: 1}, retryable, ""},
 	}
@@ -221,7 +236,7 @@ func TestErrorClassificationAgainstEmulator(t *testing.T) {
 			t.Errorf("%s: fields %v lack %s", tc.name, ae.Fields, tc.field)
 		}
 	}
-	if _, err := e.sf.Get(ctx, "Lead", "bogus"); !isCode(err, "MALFORMED_ID") && httperror.KindOf(err) != httperror.Gone {
+	if _, err := e.sf.Get(ctx, "Lead", "bogus"); !isCode(err, "MALFORMED_ID") {
 		t.Errorf("malformed id: %v", err)
 	}
 	if _, err := e.sf.Query(ctx, "SELECT Id FROM Lead WHERE"); !isCode(err, "MALFORMED_QUERY") {
@@ -259,8 +274,8 @@ func TestErrorClassificationAgainstEmulator(t *testing.T) {
 	// Daily limit spent: REQUEST_LIMIT_EXCEEDED on every call.
 	e.control(t, http.MethodPut, "/emulator/limits", map[string]int{"dailyApiLimit": 1, "aeDailyLimit": 100000})
 	_, err = e.sf.Query(ctx, "SELECT Id FROM User")
-	if d, ok := httperror.RetryDelay(err); !ok || d <= 0 || !isCode(err, "REQUEST_LIMIT_EXCEEDED") {
-		t.Fatalf("daily limit: %v", err)
+	if d, ok := httperror.RetryDelay(err); !ok || d != salesforce.DefaultRateLimitDelay || !isCode(err, "REQUEST_LIMIT_EXCEEDED") {
+		t.Fatalf("daily limit: %v (delay %v, want %v)", err, d, salesforce.DefaultRateLimitDelay)
 	}
 }
 
@@ -280,12 +295,18 @@ func TestTokenExpiresMidRun(t *testing.T) {
 	if recs, err := e.sf.Query(ctx, q); err != nil || len(recs) != 1 {
 		t.Fatalf("%v %v", recs, err)
 	}
-	tok1, _, _ := e.sf.AccessToken(ctx)
+	tok1, _, err := e.sf.AccessToken(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.clock.Advance(2 * time.Hour) // past the emulator's 1 h TokenTTL
 	if recs, err := e.sf.Query(ctx, q); err != nil || len(recs) != 1 {
 		t.Fatalf("after expiry: %v %v", recs, err)
 	}
-	tok2, _, _ := e.sf.AccessToken(ctx)
+	tok2, _, err := e.sf.AccessToken(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if tok1 == tok2 {
 		t.Fatal("token was not refreshed")
 	}
@@ -450,8 +471,13 @@ func TestComposite(t *testing.T) {
 	}
 	id := subs[0].ID()
 	var read salesforce.Record
-	_ = json.Unmarshal(subs[1].Body, &read)
-	recs, _ := subs[2].Records()
+	if err := json.Unmarshal(subs[1].Body, &read); err != nil {
+		t.Fatalf("read-back subresponse %s: %v", subs[1].Body, err)
+	}
+	recs, err := subs[2].Records()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if id == "" || read.String("Id") != id || len(recs) != 1 || recs[0].String("Id") != id {
 		t.Fatalf("id %q read %v recs %v", id, read, recs)
 	}
@@ -474,8 +500,8 @@ func TestComposite(t *testing.T) {
 	if httperror.KindOf(subs[1].Err()) != httperror.Data {
 		t.Fatalf("bad subrequest: %v", subs[1].Err())
 	}
-	if recs, _ := e.sf.Query(ctx, "SELECT Id FROM Lead WHERE Email = 'rollback@example.com'"); len(recs) != 0 {
-		t.Fatalf("allOrNone did not roll back: %v", recs)
+	if recs, err := e.sf.Query(ctx, "SELECT Id FROM Lead WHERE Email = 'rollback@example.com'"); err != nil || len(recs) != 0 {
+		t.Fatalf("allOrNone did not roll back: %v %v", recs, err)
 	}
 }
 

@@ -40,8 +40,7 @@ func newFakeOrg(t *testing.T, api func(w http.ResponseWriter, r *http.Request, t
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/services/oauth2/token" {
 			n := f.tokens.Add(1)
-			w.Header().Set("Content-Type", "application/json")
-			_ = json.NewEncoder(w).Encode(map[string]string{
+			writeJSON(t, w, http.StatusOK, map[string]string{
 				"access_token": "tok" + string(rune('0'+n)), "instance_url": f.srv.URL,
 				"token_type": "Bearer", "issued_at": "1700000000000", "id": "x",
 			})
@@ -66,10 +65,13 @@ func (f *fakeOrg) client(t *testing.T, mod ...func(*salesforce.Config)) *salesfo
 	return c
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// writeJSON answers with v; t.Errorf, not t.Fatal: it runs on the server's goroutine.
+func writeJSON(t testing.TB, w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		t.Errorf("write %d response: %v", status, err)
+	}
 }
 
 func sfErr(code, msg string, fields ...string) []map[string]any {
@@ -85,7 +87,7 @@ func TestRateLimitRetryAfterHeader(t *testing.T) {
 		if retryAfter != "" {
 			w.Header().Set("Retry-After", retryAfter)
 		}
-		writeJSON(w, 403, sfErr("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."))
+		writeJSON(t, w, 403, sfErr("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."))
 	})
 	c := f.client(t)
 	ctx := context.Background()
@@ -117,13 +119,13 @@ func TestUpsertStatuses(t *testing.T) {
 		}
 		switch status {
 		case 201:
-			writeJSON(w, 201, map[string]any{"id": "00Q000000000009AAA", "success": true, "errors": []any{}, "created": true})
+			writeJSON(t, w, 201, map[string]any{"id": "00Q000000000009AAA", "success": true, "errors": []any{}, "created": true})
 		case 200:
-			writeJSON(w, 200, map[string]any{"id": "00Q000000000008AAA", "success": true, "errors": []any{}, "created": false})
+			writeJSON(t, w, 200, map[string]any{"id": "00Q000000000008AAA", "success": true, "errors": []any{}, "created": false})
 		case 204:
 			w.WriteHeader(204)
 		case 300:
-			writeJSON(w, 300, []string{"/services/data/v62.0/sobjects/Lead/00Q000000000001AAA", "/services/data/v62.0/sobjects/Lead/00Q000000000002AAA"})
+			writeJSON(t, w, 300, []string{"/services/data/v62.0/sobjects/Lead/00Q000000000001AAA", "/services/data/v62.0/sobjects/Lead/00Q000000000002AAA"})
 		}
 	})
 	c := f.client(t)
@@ -171,11 +173,12 @@ func TestAutoAssignHeader(t *testing.T) {
 		mu.Unlock()
 		switch {
 		case strings.HasSuffix(r.URL.Path, "/composite"):
-			b, _ := io.ReadAll(r.Body)
-			_ = json.Unmarshal(b, &compositeBody)
-			writeJSON(w, 200, map[string]any{"compositeResponse": []any{}})
+			if err := json.NewDecoder(r.Body).Decode(&compositeBody); err != nil {
+				t.Errorf("composite body: %v", err)
+			}
+			writeJSON(t, w, 200, map[string]any{"compositeResponse": []any{}})
 		case r.Method == http.MethodPost:
-			writeJSON(w, 201, map[string]any{"id": "00Q000000000009AAA", "success": true, "errors": []any{}})
+			writeJSON(t, w, 201, map[string]any{"id": "00Q000000000009AAA", "success": true, "errors": []any{}})
 		default:
 			w.WriteHeader(204)
 		}
@@ -237,10 +240,10 @@ func TestQueryEncodingAndPaging(t *testing.T) {
 		switch r.URL.Path {
 		case "/services/data/v62.0/query":
 			gotQ = append(gotQ, r.URL.Query().Get("q"))
-			writeJSON(w, 200, map[string]any{"totalSize": 3, "done": false, "nextRecordsUrl": "/services/data/v62.0/query/01gX-2",
+			writeJSON(t, w, 200, map[string]any{"totalSize": 3, "done": false, "nextRecordsUrl": "/services/data/v62.0/query/01gX-2",
 				"records": []any{map[string]any{"attributes": map[string]any{"type": "Lead"}, "Id": "1"}, map[string]any{"Id": "2"}}})
 		case "/services/data/v62.0/query/01gX-2":
-			writeJSON(w, 200, map[string]any{"totalSize": 3, "done": true, "records": []any{map[string]any{"Id": "3"}}})
+			writeJSON(t, w, 200, map[string]any{"totalSize": 3, "done": true, "records": []any{map[string]any{"Id": "3"}}})
 		default:
 			t.Errorf("unexpected path %s", r.URL.Path)
 		}
@@ -298,10 +301,10 @@ func TestReauthenticatesOnceOn401(t *testing.T) {
 	f := newFakeOrg(t, func(w http.ResponseWriter, r *http.Request, token string) {
 		calls.Add(1)
 		if token != validToken {
-			writeJSON(w, 401, sfErr("INVALID_SESSION_ID", "Session expired or invalid"))
+			writeJSON(t, w, 401, sfErr("INVALID_SESSION_ID", "Session expired or invalid"))
 			return
 		}
-		writeJSON(w, 200, map[string]any{"Id": "00Q000000000001AAA"})
+		writeJSON(t, w, 200, map[string]any{"Id": "00Q000000000001AAA"})
 	})
 	c := f.client(t)
 	ctx := context.Background()
@@ -333,7 +336,7 @@ func TestCancelledCallerDoesNotFailSharedRefresh(t *testing.T) {
 		tokens.Add(1)
 		close(entered)
 		<-release
-		writeJSON(w, 200, map[string]string{"access_token": "t", "instance_url": srv.URL})
+		writeJSON(t, w, 200, map[string]string{"access_token": "t", "instance_url": srv.URL})
 	}))
 	defer srv.Close()
 	c, err := salesforce.New(salesforce.Config{LoginURL: srv.URL, ClientID: "id", ClientSecret: "s", HTTPClient: srv.Client()})
@@ -348,11 +351,15 @@ func TestCancelledCallerDoesNotFailSharedRefresh(t *testing.T) {
 	if err := <-leaderErr; !errors.Is(err, context.Canceled) {
 		t.Fatalf("leader err = %v", err)
 	}
-	followerTok := make(chan string, 1)
-	go func() { tok, _, _ := c.AccessToken(context.Background()); followerTok <- tok }()
+	type answer struct {
+		tok string
+		err error
+	}
+	follower := make(chan answer, 1)
+	go func() { tok, _, err := c.AccessToken(context.Background()); follower <- answer{tok, err} }()
 	close(release)
-	if tok := <-followerTok; tok != "t" {
-		t.Fatalf("follower token = %q", tok)
+	if got := <-follower; got.err != nil || got.tok != "t" {
+		t.Fatalf("follower token = %q, %v", got.tok, got.err)
 	}
 	if tokens.Load() != 1 {
 		t.Fatalf("token requests = %d, want 1", tokens.Load())
@@ -361,11 +368,14 @@ func TestCancelledCallerDoesNotFailSharedRefresh(t *testing.T) {
 
 func TestOAuthErrorParsed(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 400, map[string]string{"error": "invalid_client", "error_description": "invalid client credentials"})
+		writeJSON(t, w, 400, map[string]string{"error": "invalid_client", "error_description": "invalid client credentials"})
 	}))
 	defer srv.Close()
-	c, _ := salesforce.New(salesforce.Config{LoginURL: srv.URL, ClientID: "id", ClientSecret: "bad", HTTPClient: srv.Client()})
-	_, err := c.Query(context.Background(), "SELECT Id FROM Lead")
+	c, err := salesforce.New(salesforce.Config{LoginURL: srv.URL, ClientID: "id", ClientSecret: "bad", HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Query(context.Background(), "SELECT Id FROM Lead")
 	var ae *salesforce.APIError
 	if !errors.As(err, &ae) || ae.Status != 400 || ae.Code != "invalid_client" || ae.Message != "invalid client credentials" {
 		t.Fatalf("err = %#v", err)
@@ -380,7 +390,9 @@ func TestErrorShapes(t *testing.T) {
 	var body string
 	f := newFakeOrg(t, func(w http.ResponseWriter, r *http.Request, _ string) {
 		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
+		if _, err := io.WriteString(w, body); err != nil {
+			t.Errorf("write %d response: %v", status, err)
+		}
 	})
 	c := f.client(t)
 	cases := []struct {
@@ -451,29 +463,43 @@ func TestJWTAssertion(t *testing.T) {
 		if g := r.PostForm.Get("grant_type"); g != "urn:ietf:params:oauth:grant-type:jwt-bearer" {
 			t.Errorf("grant_type = %q", g)
 		}
+		// t.Errorf and return, not t.Fatal: this runs on the server's goroutine.
 		parts := strings.Split(r.PostForm.Get("assertion"), ".")
 		if len(parts) != 3 {
-			t.Fatalf("assertion has %d parts", len(parts))
+			t.Errorf("assertion has %d parts", len(parts))
+			return
 		}
 		var hdr map[string]string
 		var claims struct {
 			Iss, Sub, Aud string
 			Exp           int64
 		}
-		hb, _ := base64.RawURLEncoding.DecodeString(parts[0])
-		cb, _ := base64.RawURLEncoding.DecodeString(parts[1])
-		sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
-		_ = json.Unmarshal(hb, &hdr)
-		_ = json.Unmarshal(cb, &claims)
+		var dec [3][]byte
+		for i, part := range parts {
+			b, err := base64.RawURLEncoding.DecodeString(part)
+			if err != nil {
+				t.Errorf("assertion part %d: %v", i, err)
+				return
+			}
+			dec[i] = b
+		}
+		hb, cb, sig := dec[0], dec[1], dec[2]
+		if err := json.Unmarshal(hb, &hdr); err != nil {
+			t.Errorf("assertion header: %v", err)
+		}
+		if err := json.Unmarshal(cb, &claims); err != nil {
+			t.Errorf("assertion claims: %v", err)
+		}
 		sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
 		if err := rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, sum[:], sig); err != nil {
 			t.Errorf("signature: %v", err)
 		}
+		// exp: the 3 minutes Salesforce allows at most, from the client's clock.
 		if hdr["alg"] != "RS256" || claims.Iss != "cid" || claims.Sub != "integration@example.com" || claims.Aud != srv.URL ||
-			claims.Exp <= now.Unix() || claims.Exp > now.Add(5*time.Minute).Unix() {
+			claims.Exp != now.Add(3*time.Minute).Unix() {
 			t.Errorf("header %v claims %+v", hdr, claims)
 		}
-		writeJSON(w, 200, map[string]string{"access_token": "jwt-token", "instance_url": "https://na1.example.com/"})
+		writeJSON(t, w, 200, map[string]string{"access_token": "jwt-token", "instance_url": "https://na1.example.com/"})
 	}))
 	defer srv.Close()
 	c, err := salesforce.New(salesforce.Config{LoginURL: srv.URL + "/", ClientID: "cid", Username: "integration@example.com",
@@ -492,7 +518,10 @@ func TestLoadPrivateKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pkcs8, _ := x509.MarshalPKCS8PrivateKey(key)
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	for name, block := range map[string]*pem.Block{
 		"pkcs1.pem": {Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)},
@@ -508,7 +537,9 @@ func TestLoadPrivateKey(t *testing.T) {
 		}
 	}
 	bad := filepath.Join(dir, "bad.pem")
-	_ = os.WriteFile(bad, []byte("not pem"), 0o600)
+	if err := os.WriteFile(bad, []byte("not pem"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := salesforce.LoadPrivateKey(bad); err == nil {
 		t.Fatal("want error for non-PEM file")
 	}
@@ -516,8 +547,10 @@ func TestLoadPrivateKey(t *testing.T) {
 
 func TestRecordHelpers(t *testing.T) {
 	var r salesforce.Record
-	_ = json.Unmarshal([]byte(`{"attributes":{"type":"Contact"},"Id":"003","IsConverted":true,"Title":null,
-		"LastModifiedDate":"2024-01-02T03:04:05.000+0000","Owner":{"Name":"Alice"},"NumberOfEmployees":12}`), &r)
+	if err := json.Unmarshal([]byte(`{"attributes":{"type":"Contact"},"Id":"003","IsConverted":true,"Title":null,
+		"LastModifiedDate":"2024-01-02T03:04:05.000+0000","Owner":{"Name":"Alice"},"NumberOfEmployees":12}`), &r); err != nil {
+		t.Fatal(err)
+	}
 	if r.Type() != "Contact" || r.String("Id") != "003" || !r.Bool("IsConverted") || r.String("Title") != "" ||
 		r.String("Owner.Name") != "Alice" || r.String("NumberOfEmployees") != "12" {
 		t.Fatalf("helpers wrong: %v", r)
