@@ -62,10 +62,13 @@ func newAE(t *testing.T, h http.HandlerFunc, mod ...func(*engagement.Config)) (*
 	return c, ts
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// writeJSON answers with v; t.Errorf, not t.Fatal: it runs on the server's goroutine.
+func writeJSON(t testing.TB, w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		t.Errorf("write %d response: %v", status, err)
+	}
 }
 
 func TestRateLimitCodes(t *testing.T) {
@@ -75,7 +78,7 @@ func TestRateLimitCodes(t *testing.T) {
 		if retryAfter != "" {
 			w.Header().Set("Retry-After", retryAfter)
 		}
-		writeJSON(w, 429, map[string]any{"code": code, "message": "limit"})
+		writeJSON(t, w, 429, map[string]any{"code": code, "message": "limit"})
 	})
 	ctx := context.Background()
 
@@ -111,7 +114,7 @@ func TestQueryParams(t *testing.T) {
 		if r.URL.Query().Get("nextPageToken") != "" {
 			next = nil
 		}
-		writeJSON(w, 200, map[string]any{"values": []any{map[string]any{"id": 1001, "email": "a@x.com",
+		writeJSON(t, w, 200, map[string]any{"values": []any{map[string]any{"id": 1001, "email": "a@x.com",
 			"updatedAt": "2024-01-02T03:04:05-05:00", "createdAt": "2024-01-01T00:00:00Z", "assignedToId": nil, "jobTitle": nil}},
 			"nextPageToken": next, "nextPageUrl": nil})
 	})
@@ -149,9 +152,10 @@ func TestUpdateSendsOnlyGivenFields(t *testing.T) {
 	var method, path, fields, bu string
 	c, _ := newAE(t, func(w http.ResponseWriter, r *http.Request) {
 		method, path, fields, bu = r.Method, r.URL.Path, r.URL.Query().Get("fields"), r.Header.Get("Pardot-Business-Unit-Id")
-		b, _ := io.ReadAll(r.Body)
-		_ = json.Unmarshal(b, &body)
-		writeJSON(w, 200, map[string]any{"id": 1001, "salesforceLeadId": "00Q000000000001AAA"})
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			t.Errorf("request body: %v", err)
+		}
+		writeJSON(t, w, 200, map[string]any{"id": 1001, "salesforceLeadId": "00Q000000000001AAA"})
 	})
 	p, err := c.UpdateProspect(context.Background(), 1001, map[string]any{"salesforceLeadId": "00Q000000000001AAA", "assignedToId": 0})
 	if err != nil || p.SalesforceLeadID != "00Q000000000001AAA" {
@@ -174,10 +178,10 @@ func TestReauthOnce(t *testing.T) {
 	c, ts := newAE(t, func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
 		if r.Header.Get("Authorization") != "Bearer "+valid {
-			writeJSON(w, 401, map[string]any{"code": 184, "message": "access_token is invalid, unknown, or malformed"})
+			writeJSON(t, w, 401, map[string]any{"code": 184, "message": "access_token is invalid, unknown, or malformed"})
 			return
 		}
-		writeJSON(w, 200, map[string]any{"id": 7, "email": "u@x.com", "salesforceId": "005000000000001AAA"})
+		writeJSON(t, w, 200, map[string]any{"id": 7, "email": "u@x.com", "salesforceId": "005000000000001AAA"})
 	})
 	u, err := c.GetUser(context.Background(), 7)
 	if err != nil || u.SalesforceID != "005000000000001AAA" || calls.Load() != 2 || len(ts.invalidated) != 1 || ts.invalidated[0] != "tok1" {
@@ -210,7 +214,7 @@ func TestConcurrencyLimit(t *testing.T) {
 		}
 		<-release
 		inflight.Add(-1)
-		writeJSON(w, 200, map[string]any{"id": 1})
+		writeJSON(t, w, 200, map[string]any{"id": 1})
 	})
 	var wg sync.WaitGroup
 	errs := make(chan error, total)
@@ -249,7 +253,7 @@ func TestSemaphoreHonoursContext(t *testing.T) {
 	c, _ := newAE(t, func(w http.ResponseWriter, r *http.Request) {
 		entered <- struct{}{}
 		<-release
-		writeJSON(w, 200, map[string]any{"id": 1})
+		writeJSON(t, w, 200, map[string]any{"id": 1})
 	}, func(cfg *engagement.Config) { cfg.MaxConcurrent = 1 })
 	done := make(chan error, 1)
 	go func() { _, err := c.GetProspect(context.Background(), 1); done <- err }()
@@ -270,7 +274,9 @@ func TestErrorClassification(t *testing.T) {
 	var body string
 	c, _ := newAE(t, func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
+		if _, err := io.WriteString(w, body); err != nil {
+			t.Errorf("write %d response: %v", status, err)
+		}
 	})
 	cases := []struct {
 		status                  int
