@@ -69,7 +69,8 @@ func TestAEProspectReadWrite(t *testing.T) {
 	if r.status != http.StatusOK || !strings.HasPrefix(string(r.body), `{"email":"match.lead@example.com","id":1002,"assignedToId":101,"updatedAt":"`) {
 		t.Errorf("read: %d %s", r.status, r.body)
 	}
-	p, _ := e.getProspect(emulator.ProspectMatchLead, "")
+	p, r := e.getProspect(emulator.ProspectMatchLead, "")
+	r.want(t, http.StatusOK)
 	if ts, err := time.Parse(time.RFC3339, p.UpdatedAt); err != nil || !strings.HasSuffix(p.UpdatedAt, "-05:00") || !ts.Equal(testStart().Add(-13*time.Minute)) {
 		t.Errorf("updatedAt %q (%v)", p.UpdatedAt, err)
 	}
@@ -169,7 +170,7 @@ func TestAEProspectReadWrite(t *testing.T) {
 			ID int64 `json:"id"`
 		} `json:"values"`
 	}
-	e.ae("GET", "/users?fields=id", nil).decode(t, &users)
+	e.ae("GET", "/users?fields=id", nil).want(t, http.StatusOK).decode(t, &users)
 	if len(users.Values) != 3 {
 		t.Errorf("users query: %+v", users)
 	}
@@ -183,6 +184,14 @@ func (e *env) queryProspects(params url.Values) (prospectPage, reply) {
 		r.decode(e.t, &p)
 	}
 	return p, r
+}
+
+// prospects is queryProspects for a query that must succeed.
+func (e *env) prospects(params url.Values) prospectPage {
+	e.t.Helper()
+	p, r := e.queryProspects(params)
+	r.want(e.t, http.StatusOK)
+	return p
 }
 
 func TestAEQueryPaging(t *testing.T) {
@@ -227,18 +236,18 @@ func TestAEQueryPaging(t *testing.T) {
 
 	// updatedAt filters: seed updatedAt values are testStart()-14m ... testStart()-1m.
 	cut := testStart().Add(-5 * time.Minute).In(time.FixedZone("", 2*3600)).Format(time.RFC3339)
-	page, _ = e.queryProspects(url.Values{"fields": {"id"}, "orderBy": {"updatedAt"}, "updatedAtAfter": {cut}})
+	page = e.prospects(url.Values{"fields": {"id"}, "orderBy": {"updatedAt"}, "updatedAtAfter": {cut}})
 	if n := len(page.Values); n != 4 {
 		t.Errorf("updatedAtAfter: %d values", n)
 	}
-	page, _ = e.queryProspects(url.Values{"fields": {"id"}, "orderBy": {"updatedAt"}, "updatedAtAfterOrEqualTo": {cut}})
+	page = e.prospects(url.Values{"fields": {"id"}, "orderBy": {"updatedAt"}, "updatedAtAfterOrEqualTo": {cut}})
 	if n := len(page.Values); n != 5 {
 		t.Errorf("updatedAtAfterOrEqualTo: %d values", n)
 	}
 	// A change made while paging moves the prospect to the end of the updatedAt order.
-	page, _ = e.queryProspects(url.Values{"fields": {"id"}, "orderBy": {"updatedAt"}, "limit": {"3"}})
+	page = e.prospects(url.Values{"fields": {"id"}, "orderBy": {"updatedAt"}, "limit": {"3"}})
 	e.clock.Advance(time.Minute)
-	e.ae("PATCH", "/prospects/1001", map[string]any{"phone": "123"})
+	e.ae("PATCH", "/prospects/1001", map[string]any{"phone": "123"}).want(t, http.StatusNoContent) // no fields asked: no body
 	var rest []int64
 	for tok := page.NextPageToken; tok != nil; {
 		p, r := e.queryProspects(url.Values{"fields": {"id"}, "nextPageToken": {*tok}})
@@ -250,27 +259,34 @@ func TestAEQueryPaging(t *testing.T) {
 		}
 		tok = p.NextPageToken
 	}
-	if len(rest) == 0 || rest[len(rest)-1] != emulator.ProspectDoNotSync {
-		t.Errorf("updated prospect not last: %v", rest)
+	// The first page held 1001..1003 (seeded in updatedAt order); the rest is 1004..1014, then
+	// 1001 again, now the most recently updated.
+	wantRest := []int64{}
+	for id := int64(emulator.ProspectConvertedLead); id <= emulator.ProspectQuoteEmail; id++ {
+		wantRest = append(wantRest, id)
+	}
+	wantRest = append(wantRest, emulator.ProspectDoNotSync)
+	if !slices.Equal(rest, wantRest) {
+		t.Errorf("after the first page %v, want %v: the updated prospect last", rest, wantRest)
 	}
 
 	// DESC order, deleted filter, id filter, bad parameters.
-	page, _ = e.queryProspects(url.Values{"fields": {"id"}, "orderBy": {"id DESC"}, "limit": {"2"}})
+	page = e.prospects(url.Values{"fields": {"id"}, "orderBy": {"id DESC"}, "limit": {"2"}})
 	if len(page.Values) != 2 || page.Values[0].ID != emulator.ProspectQuoteEmail {
 		t.Errorf("DESC: %+v", page.Values)
 	}
-	e.ae("DELETE", "/prospects/1005", nil)
-	page, _ = e.queryProspects(url.Values{"fields": {"id,isDeleted"}, "deleted": {"true"}})
+	e.ae("DELETE", "/prospects/1005", nil).want(t, http.StatusNoContent)
+	page = e.prospects(url.Values{"fields": {"id,isDeleted"}, "deleted": {"true"}})
 	if len(page.Values) != 1 || page.Values[0].ID != 1005 || !page.Values[0].IsDeleted {
 		t.Errorf("deleted=true: %+v", page.Values)
 	}
-	page, _ = e.queryProspects(url.Values{"fields": {"id"}})
+	page = e.prospects(url.Values{"fields": {"id"}})
 	if len(page.Values) != 13 {
 		t.Errorf("default excludes deleted: %d", len(page.Values))
 	}
-	page, _ = e.queryProspects(url.Values{"fields": {"id"}, "idGreaterThan": {"1012"}, "deleted": {"all"}})
-	if len(page.Values) != 2 {
-		t.Errorf("idGreaterThan: %+v", page.Values)
+	page = e.prospects(url.Values{"fields": {"id"}, "idGreaterThan": {"1012"}, "deleted": {"all"}})
+	if len(page.Values) != 2 || page.Values[0].ID != emulator.ProspectCRMDeleted || page.Values[1].ID != emulator.ProspectQuoteEmail {
+		t.Errorf("idGreaterThan: %+v, want 1013, 1014", page.Values)
 	}
 	for _, bad := range []url.Values{
 		{"orderBy": {"updatedAt"}},                  // no fields
@@ -285,7 +301,7 @@ func TestAEQueryPaging(t *testing.T) {
 		}
 	}
 	// Page tokens expire after 4 hours.
-	page, _ = e.queryProspects(url.Values{"fields": {"id"}, "limit": {"1"}})
+	page = e.prospects(url.Values{"fields": {"id"}, "limit": {"1"}})
 	e.clock.Advance(5 * time.Hour)
 	e.token = e.newToken()
 	_, r = e.queryProspects(url.Values{"fields": {"id"}, "nextPageToken": {*page.NextPageToken}})
@@ -316,8 +332,9 @@ func TestAEConcurrencyLimit(t *testing.T) {
 			}
 			defer resp.Body.Close()
 			var body struct{ Code int }
-			_ = json.NewDecoder(resp.Body).Decode(&body) // readReply would call t.Fatal off the test goroutine
-			results <- res{status: resp.StatusCode, code: body.Code}
+			// Not readReply: it would call t.Fatal off the test goroutine.
+			err = json.NewDecoder(resp.Body).Decode(&body)
+			results <- res{status: resp.StatusCode, code: body.Code, err: err}
 		}()
 	}
 	select {

@@ -100,9 +100,9 @@ func TestFaultScope(t *testing.T) {
 	if r := e.control("PUT", "/faults", `{"match":"/api/v5","latency":"1ms","next500":3}`); r.status != http.StatusNoContent {
 		t.Fatalf("PUT faults: %d %s", r.status, r.body)
 	}
-	e.ae("GET", "/prospects/1001?fields=id", nil)
+	e.ae("GET", "/prospects/1001?fields=id", nil).want(t, http.StatusInternalServerError) // the first of the three
 	var f emulator.Faults
-	e.control("GET", "/faults", nil).decode(t, &f)
+	e.control("GET", "/faults", nil).want(t, http.StatusOK).decode(t, &f)
 	if f.Latency != time.Millisecond || f.Next500 != 2 || f.Match != "/api/v5" {
 		t.Errorf("GET faults %+v", f)
 	}
@@ -110,7 +110,7 @@ func TestFaultScope(t *testing.T) {
 		t.Fatalf("PUT faults ns: %d", r.status)
 	}
 	f = emulator.Faults{}
-	e.control("GET", "/faults", nil).decode(t, &f)
+	e.control("GET", "/faults", nil).want(t, http.StatusOK).decode(t, &f)
 	if f.Latency != 2*time.Millisecond || f.Next500 != 0 {
 		t.Errorf("GET faults after ns %+v", f)
 	}
@@ -160,8 +160,8 @@ func TestFaultDrops(t *testing.T) {
 		t.Error("AE drop after: request succeeded")
 	}
 	e.emu.SetFaults(emulator.Faults{})
-	if p, _ := e.getProspect(emulator.ProspectAssignedNoMatch, ""); str(p.SalesforceLeadID) != "00Q000000000777EAA" {
-		t.Errorf("AE drop after did not commit: %+v", p)
+	if p, r := e.getProspect(emulator.ProspectAssignedNoMatch, ""); r.status != http.StatusOK || str(p.SalesforceLeadID) != "00Q000000000777EAA" {
+		t.Errorf("AE drop after did not commit: %d %+v", r.status, p)
 	}
 	if c := e.emu.Counters(); c.Salesforce.ByEndpoint["POST sobjects/Lead"] != 2 {
 		t.Errorf("dropped requests are still counted: %+v", c.Salesforce.ByEndpoint)
@@ -173,14 +173,14 @@ func TestCounters(t *testing.T) {
 	e.newToken()
 	e.query(`SELECT Id FROM Lead`)
 	id := e.createLead(map[string]any{"LastName": "Count", "Company": "C"})
-	e.sf("PATCH", "/sobjects/Lead/"+id, map[string]any{"Title": "t"})
+	e.sf("PATCH", "/sobjects/Lead/"+id, map[string]any{"Title": "t"}).want(t, http.StatusNoContent)
 	e.composite(false, sub("GET", "/sobjects/Lead/"+id, "g", nil))
-	e.ae("GET", "/prospects?fields=id", nil)
-	e.ae("PATCH", "/prospects/1001", map[string]any{"phone": "1"})
-	e.ae("GET", "/users/101?fields=id", nil)
+	e.ae("GET", "/prospects?fields=id", nil).want(t, http.StatusOK)
+	e.ae("PATCH", "/prospects/1001", map[string]any{"phone": "1"}).want(t, http.StatusNoContent)
+	e.ae("GET", "/users/101?fields=id", nil).want(t, http.StatusOK)
 
 	var c emulator.Counters
-	e.control("GET", "/counters", nil).decode(t, &c)
+	e.control("GET", "/counters", nil).want(t, http.StatusOK).decode(t, &c)
 	wantSF := map[string]int{"GET query": 1, "POST sobjects/Lead": 1, "PATCH sobjects/Lead": 1, "POST composite": 1}
 	wantAE := map[string]int{"GET prospects": 1, "PATCH prospects": 1, "GET users": 1}
 	if c.Token != 2 || c.Salesforce.Total != 4 || c.Engagement.Total != 3 || fmt.Sprint(c.Salesforce.ByEndpoint) != fmt.Sprint(wantSF) || fmt.Sprint(c.Engagement.ByEndpoint) != fmt.Sprint(wantAE) {
@@ -269,8 +269,8 @@ func TestSeedContent(t *testing.T) {
 			t.Errorf("prospect %d: email %q assigned %d sfId %q", w.id, email, assigned, sfID)
 		}
 	}
-	if p, _ := e.getProspect(emulator.ProspectMissingNames, ""); p.LastName != nil || p.Company != nil {
-		t.Errorf("missing names prospect has names: %+v", p)
+	if p, r := e.getProspect(emulator.ProspectMissingNames, ""); r.status != http.StatusOK || p.LastName != nil || p.Company != nil {
+		t.Errorf("missing names prospect: %d %+v, want it read, without names", r.status, p)
 	}
 	// Matching Salesforce records, found the way the sync will look for them.
 	matches := func(sobject, email string) []string {
@@ -300,7 +300,7 @@ func TestSeedContent(t *testing.T) {
 		t.Errorf("integration user %v", p.Records)
 	}
 	var rule emulator.AssignmentRule
-	e.control("GET", "/assignment-rule", nil).decode(t, &rule)
+	e.control("GET", "/assignment-rule", nil).want(t, http.StatusOK).decode(t, &rule)
 	if rule.Mode != "round-robin" || strings.Join(rule.UserIDs, ",") != emulator.UserAliceID+","+emulator.UserCarolID {
 		t.Errorf("seed rule %+v", rule)
 	}
@@ -317,9 +317,9 @@ func TestSeedContent(t *testing.T) {
 		t.Errorf("users after reset: %v", ids(p.Records))
 	}
 	var f emulator.Faults
-	e.control("GET", "/faults", nil).decode(t, &f)
+	e.control("GET", "/faults", nil).want(t, http.StatusOK).decode(t, &f)
 	rule = emulator.AssignmentRule{}
-	e.control("GET", "/assignment-rule", nil).decode(t, &rule)
+	e.control("GET", "/assignment-rule", nil).want(t, http.StatusOK).decode(t, &rule)
 	if f.Next500 != 0 || rule.Mode != "none" {
 		t.Errorf("reset kept faults %+v or rule %+v", f, rule)
 	}
@@ -332,7 +332,7 @@ func TestSeedContent(t *testing.T) {
 		t.Errorf("live leads after reseed: %d", p.TotalSize)
 	}
 	var page prospectPage
-	e.ae("GET", "/prospects?fields=id", nil).decode(t, &page)
+	e.ae("GET", "/prospects?fields=id", nil).want(t, http.StatusOK).decode(t, &page)
 	if len(page.Values) != 14 {
 		t.Errorf("prospects after reseed: %d", len(page.Values))
 	}

@@ -73,6 +73,15 @@ type reply struct {
 	body   []byte
 }
 
+// want fails the test unless the reply has the status; it returns r to decode.
+func (r reply) want(t *testing.T, status int) reply {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
+	}
+	return r
+}
+
 func (r reply) decode(t *testing.T, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {

@@ -24,7 +24,11 @@ func newInternalEmulator(tb testing.TB) (*Emulator, string) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { _ = e.Close() })
+	tb.Cleanup(func() {
+		if err := e.Close(); err != nil {
+			tb.Errorf("close: %v", err)
+		}
+	})
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {ClientID}, "client_secret": {ClientSecret}}
 	req := httptest.NewRequest(http.MethodPost, "/services/oauth2/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

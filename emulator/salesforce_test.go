@@ -669,7 +669,7 @@ func TestAssignmentRules(t *testing.T) {
 	}
 	// Updates with auto-assign FALSE keep the owner.
 	id := e.createLead(lead(map[string]any{"OwnerId": emulator.UserBobID}), "Sforce-Auto-Assign", "FALSE")
-	e.sf("PATCH", "/sobjects/Lead/"+id, map[string]any{"Title": "t"}, "Sforce-Auto-Assign", "FALSE")
+	e.sf("PATCH", "/sobjects/Lead/"+id, map[string]any{"Title": "t"}, "Sforce-Auto-Assign", "FALSE").want(t, http.StatusNoContent)
 	if o := owner(id); o != emulator.UserBobID {
 		t.Errorf("update with FALSE changed owner to %s", o)
 	}
@@ -696,7 +696,7 @@ func TestAssignmentRules(t *testing.T) {
 		t.Errorf("contact owner %v", o)
 	}
 	var rule emulator.AssignmentRule
-	e.control("GET", "/assignment-rule", nil).decode(t, &rule)
+	e.control("GET", "/assignment-rule", nil).want(t, http.StatusOK).decode(t, &rule)
 	if rule.Mode != "round-robin" || !slices.Equal(rule.UserIDs, []string{emulator.UserBobID}) {
 		t.Errorf("GET rule %+v", rule)
 	}
