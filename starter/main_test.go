@@ -68,7 +68,9 @@ func TestUnreachableTemporalIsAClearError(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
-	_ = l.Close() // nothing listens there now
+	if err := l.Close(); err != nil { // nothing may listen there now
+		t.Fatal(err)
+	}
 	t.Setenv("TEMPORAL_ADDRESS", addr)
 	var out, errOut bytes.Buffer
 	err = run(context.Background(), []string{"sync", "1001"}, &out, &errOut, os.Getenv)
