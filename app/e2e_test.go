@@ -4,10 +4,12 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -66,7 +68,9 @@ func TestMain(m *testing.M) {
 	if testApp != nil {
 		testApp.Stop()
 	}
-	_ = os.RemoveAll(dir)
+	if err := os.RemoveAll(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "remove the test data:", err)
+	}
 	os.Exit(code)
 }
 
@@ -77,9 +81,16 @@ func restartApp(t *testing.T) {
 	defer testMu.Unlock()
 	cfg := testCfg
 	if testApp != nil {
-		cfg.TemporalPort = portOf(testApp.TemporalAddress)
-		cfg.EmulatorPort = portOf(testApp.EmulatorURL)
+		var errT, errE error
+		cfg.TemporalPort, errT = portOf(testApp.TemporalAddress)
+		cfg.EmulatorPort, errE = portOf(testApp.EmulatorURL)
 		testApp.Stop()
+		if startErr = errors.Join(errT, errE); startErr != nil {
+			if t != nil {
+				t.Fatalf("restart: %v", startErr)
+			}
+			return
+		}
 	}
 	testApp, startErr = Start(context.Background(), cfg, testLog)
 	if startErr != nil {
@@ -104,10 +115,13 @@ func unique(email string) string {
 	return fmt.Sprintf("%s.%d.%d@%s", local, time.Now().UnixNano()%1e9, runSeq.Add(1), domain)
 }
 
-func portOf(addr string) int {
-	var port int
-	_, _ = fmt.Sscanf(addr[strings.LastIndex(addr, ":")+1:], "%d", &port)
-	return port
+// portOf is the port of "host:port" or "scheme://host:port".
+func portOf(addr string) (int, error) {
+	port, err := strconv.Atoi(addr[strings.LastIndex(addr, ":")+1:])
+	if err != nil || port <= 0 {
+		return 0, fmt.Errorf("no port in %q", addr)
+	}
+	return port, nil
 }
 
 func app() *App {
@@ -186,10 +200,16 @@ func searchAttr(t *testing.T, id int64, name string) string {
 	return v
 }
 
-// TestAPICallsPerProspect measures, with the emulator's counters, the Salesforce and Account
-// Engagement API calls one prospect costs on each path (warm caches: the first prospect of each
-// path warms them; the fewest calls of the next three is reported, since syncs of other tests
-// may run at the same time and the counters are global). The goal is at most 2 Salesforce calls for a create or an update.
+// TestAPICallsPerProspect counts, with the emulator's counters, the Salesforce and Account
+// Engagement API calls one prospect costs on each path, and wants exactly the README's figures
+// (warm caches: the first prospect of each path warms them; the fewest calls of the next three
+// count, since syncs of other tests may run at the same time and the counters are global, so
+// they can only add calls).
+//
+// Salesforce: one composite lookup (Leads + Contacts + the linked record) and one write (the
+// create, the update, or R5's create-and-read-back composite). Account Engagement: the read of
+// the prospect and the write-back of the link; a waiting or failed prospect is only read. The
+// user lookups (assigned user → Salesforce user, owner → AE user) are cached by then.
 func TestAPICallsPerProspect(t *testing.T) {
 	ctx := context.Background()
 	type path struct {
@@ -197,7 +217,7 @@ func TestAPICallsPerProspect(t *testing.T) {
 		state  prospect.SyncState
 		signal string
 		make   func(i int) int64
-		maxSF  int
+		sf, ae int // calls per prospect
 	}
 	newProspect := func(fields map[string]any) int64 {
 		p, err := testAE.CreateProspect(ctx, fields)
@@ -207,23 +227,23 @@ func TestAPICallsPerProspect(t *testing.T) {
 		return p.ID
 	}
 	paths := []path{
-		{name: "R4 create Lead (owner set)", state: prospect.StateSynced, maxSF: 2, make: func(i int) int64 {
+		{name: "R4 create Lead (owner set)", state: prospect.StateSynced, sf: 2, ae: 2, make: func(i int) int64 {
 			return newProspect(map[string]any{"email": unique(fmt.Sprintf("calls.create%d@example.com", i)), "lastName": "C", "company": "Acme", "assignedToId": emulator.AEUserBob})
 		}},
-		{name: "R2 update matching Lead", state: prospect.StateSynced, maxSF: 2, make: func(i int) int64 {
+		{name: "R2 update matching Lead", state: prospect.StateSynced, sf: 2, ae: 2, make: func(i int) int64 {
 			email := unique(fmt.Sprintf("calls.update%d@example.com", i))
 			if _, err := testSF.Create(ctx, "Lead", map[string]any{"Email": email, "LastName": "Old", "Company": "Acme"}); err != nil {
 				t.Fatal(err)
 			}
 			return newProspect(map[string]any{"email": email, "lastName": "New", "company": "Acme", "assignedToId": emulator.AEUserAlice})
 		}},
-		{name: "R5 create through assignment rule", state: prospect.StateSynced, signal: workflows.SignalUseActiveAssignmentRule, maxSF: 2, make: func(i int) int64 {
+		{name: "R5 create through assignment rule", state: prospect.StateSynced, signal: workflows.SignalUseActiveAssignmentRule, sf: 2, ae: 2, make: func(i int) int64 {
 			return newProspect(map[string]any{"email": unique(fmt.Sprintf("calls.rule%d@example.com", i)), "lastName": "R", "company": "Acme"})
 		}},
-		{name: "R6 wait for assignment", state: prospect.StateWaitingForAssignment, maxSF: 0, make: func(i int) int64 {
+		{name: "R6 wait for assignment", state: prospect.StateWaitingForAssignment, sf: 0, ae: 1, make: func(i int) int64 {
 			return newProspect(map[string]any{"email": unique(fmt.Sprintf("calls.wait%d@example.com", i)), "lastName": "W", "company": "Acme"})
 		}},
-		{name: "invalid email", state: prospect.StateSyncError, maxSF: 0, make: func(i int) int64 {
+		{name: "invalid email", state: prospect.StateSyncError, sf: 0, ae: 1, make: func(i int) int64 {
 			return newProspect(map[string]any{"email": fmt.Sprintf("calls.bad,%d@example.com", i), "lastName": "B", "company": "Acme", "assignedToId": emulator.AEUserBob})
 		}},
 	}
@@ -247,8 +267,8 @@ func TestAPICallsPerProspect(t *testing.T) {
 			}
 		}
 		t.Logf("%-36s %10d %10d", p.name, sf, ae)
-		if sf > p.maxSF {
-			t.Errorf("%s: %d Salesforce calls, want at most %d", p.name, sf, p.maxSF)
+		if sf != p.sf || ae != p.ae {
+			t.Errorf("%s: %d Salesforce and %d Account Engagement calls, want %d and %d", p.name, sf, ae, p.sf, p.ae)
 		}
 	}
 }
@@ -412,10 +432,20 @@ func TestActiveAssignmentRuleEndToEnd(t *testing.T) {
 	if len(leads) != 1 || st.OwnerID == "" || leads[0].String("OwnerId") != st.OwnerID {
 		t.Fatalf("status %+v, leads %v: want one Lead owned by the rule's pick", st, leads)
 	}
-	// The rule's owner flows back as the assigned user when it is a mapped user.
+	// The rule's owner flows back as the assigned user when it is a mapped user. Which of the
+	// round-robin's two users it picks depends on the Leads other tests made through the rule.
 	got := prospectOf(t, p.ID)
-	if st.OwnerID == emulator.UserAliceID && got.AssignedToID != emulator.AEUserAlice {
-		t.Errorf("owner Alice did not flow back: assignedToId = %d", got.AssignedToID)
+	switch st.OwnerID {
+	case emulator.UserAliceID:
+		if got.AssignedToID != emulator.AEUserAlice {
+			t.Errorf("owner Alice did not flow back: assignedToId = %d, want %d", got.AssignedToID, emulator.AEUserAlice)
+		}
+	case emulator.UserCarolID: // no Account Engagement user maps to Carol
+		if got.AssignedToID != 0 {
+			t.Errorf("owner Carol has no AE user, yet assignedToId = %d, want 0", got.AssignedToID)
+		}
+	default:
+		t.Errorf("owner %s, want the round-robin's Alice or Carol", st.OwnerID)
 	}
 	if got.SalesforceOwnerID != st.OwnerID {
 		t.Errorf("salesforceOwnerId = %q, want %q", got.SalesforceOwnerID, st.OwnerID)
@@ -541,7 +571,11 @@ func TestChangeFeedResumesAssignedProspect(t *testing.T) {
 	if again, err := workflows.StartChangeFeed(ctx, app().Client(), in); err != nil || again {
 		t.Fatalf("second start: %v, started %v: want the running feed left alone", err, again)
 	}
-	defer func() { _ = app().Client().TerminateWorkflow(ctx, workflows.ChangeFeedWorkflowID, "", "test done") }()
+	defer func() {
+		if err := app().Client().TerminateWorkflow(ctx, workflows.ChangeFeedWorkflowID, "", "test done"); err != nil {
+			t.Errorf("terminate the change feed: %v", err)
+		}
+	}()
 	// Assign in Account Engagement only: no signal from the test, the feed must notice.
 	if _, err := testAE.UpdateProspect(ctx, p.ID, map[string]any{"assignedToId": emulator.AEUserBob}); err != nil {
 		t.Fatal(err)
