@@ -108,10 +108,10 @@ func TestAEInvalidProspectEmail(t *testing.T) {
 			t.Errorf("update %q: %d %s", email, r.status, r.body)
 		}
 	}
-	if p, _ := e.getProspect(emulator.ProspectMatchLead, ""); str(p.Email) != "match.lead@example.com" {
-		t.Errorf("a refused update changed the email to %s", str(p.Email))
+	if p, r := e.getProspect(emulator.ProspectMatchLead, ""); r.status != http.StatusOK || str(p.Email) != "match.lead@example.com" {
+		t.Errorf("a refused update changed the email to %s (%d)", str(p.Email), r.status)
 	}
-	page, _ := e.queryProspects(url.Values{"fields": {"id"}, "limit": {"1000"}})
+	page := e.prospects(url.Values{"fields": {"id"}, "limit": {"1000"}})
 	if len(page.Values) != 14 {
 		t.Errorf("refused creates left prospects: %d", len(page.Values))
 	}

@@ -11,10 +11,18 @@ import (
 func TestEachBoundsConcurrencyAndReportsEveryOutcome(t *testing.T) {
 	const n, items = 3, 50
 	var inFlight, peak atomic.Int32
+	entered := make(chan struct{}, items)
 	release := make(chan struct{})
 	var failed []int
+	// Release one call only once as many as allowed (or all that remain) are in flight, so the
+	// peak is exactly n: above n the bound failed, below it the calls did not overlap.
 	go func() {
-		for range items {
+		held := 0
+		for released := range items {
+			for held-released < min(items-released, n) {
+				<-entered
+				held++
+			}
 			release <- struct{}{}
 		}
 	}()
@@ -26,6 +34,7 @@ func TestEachBoundsConcurrencyAndReportsEveryOutcome(t *testing.T) {
 				break
 			}
 		}
+		entered <- struct{}{}
 		<-release
 		inFlight.Add(-1)
 		if i%10 == 0 {
@@ -41,8 +50,8 @@ func TestEachBoundsConcurrencyAndReportsEveryOutcome(t *testing.T) {
 	if !slices.Equal(failed, []int{0, 10, 20, 30, 40}) {
 		t.Errorf("failed = %v", failed)
 	}
-	if p := peak.Load(); p > n {
-		t.Errorf("peak in flight %d, want at most %d", p, n)
+	if p := peak.Load(); p != n {
+		t.Errorf("peak in flight %d, want %d", p, n)
 	}
 }
 
