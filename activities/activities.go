@@ -25,6 +25,8 @@ type Activities struct {
 	AE *engagement.Client
 	// Start starts or signals a prospect's sync (used by the change feed).
 	Start StartFunc
+	// Previous reads the link of a prospect's last closed sync.
+	Previous PreviousLinkFunc
 	// ProspectIDField, when set, is a Lead external-id field holding the prospect id: creates
 	// become upserts on it, idempotent even when an earlier attempt is still in flight.
 	ProspectIDField string
@@ -135,7 +137,9 @@ func (a *Activities) UpdateRecord(ctx context.Context, in UpdateRecordInput) (Up
 	return UpdateRecordResult{}, nil
 }
 
-// WriteBack writes CRM ids, Salesforce-mastered fields and the owner to the prospect.
+// WriteBack writes Salesforce-mastered fields to the prospect and assigns it to the Account
+// Engagement user of the record's owner, through userId: v5's documented way to assign, one
+// assignment per request (docs/domain.md §5.6). The CRM ids are read-only there.
 func (a *Activities) WriteBack(ctx context.Context, in WriteBackInput) (WriteBackResult, error) {
 	fields := anyMap(in.Fields)
 	if in.AssignOwnerID != "" {
@@ -143,8 +147,8 @@ func (a *Activities) WriteBack(ctx context.Context, in WriteBackInput) (WriteBac
 		if err != nil {
 			return WriteBackResult{}, classify(err)
 		}
-		if userID != 0 {
-			fields["assignedToId"] = userID
+		if userID != 0 && userID != in.CurrentAssignedUserID {
+			fields["userId"] = userID
 		}
 	}
 	if len(fields) == 0 {

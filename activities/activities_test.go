@@ -200,13 +200,13 @@ func TestCreateLeadDataErrorIsNotRetried(t *testing.T) {
 func TestWriteBackAssignsOwnersUser(t *testing.T) {
 	f := newFixture(t)
 	v, err := f.env.ExecuteActivity(f.acts.WriteBack, WriteBackInput{ProspectID: emulator.ProspectUnassignedNoMatch,
-		Fields: map[string]string{"salesforceOwnerId": emulator.UserBobID}, AssignOwnerID: emulator.UserBobID})
+		Fields: map[string]string{"jobTitle": "VP"}, AssignOwnerID: emulator.UserBobID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	res := get[WriteBackResult](t, v)
-	if res.AssignedUserID != emulator.AEUserBob {
-		t.Fatalf("assigned %d, want Bob's Account Engagement user %d", res.AssignedUserID, emulator.AEUserBob)
+	if res.AssignedUserID != emulator.AEUserBob || res.Prospect.JobTitle != "VP" {
+		t.Fatalf("assigned %d, prospect %+v: want Bob's Account Engagement user %d and the field written", res.AssignedUserID, res.Prospect, emulator.AEUserBob)
 	}
 	// A queue or an unknown owner leaves the prospect as it is, without a write.
 	f.emu.ResetCounters()

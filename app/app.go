@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/prospect-sync/prospect-sync/activities"
 	"github.com/prospect-sync/prospect-sync/prospect"
+	"github.com/prospect-sync/prospect-sync/salesforce"
 	"github.com/prospect-sync/prospect-sync/workflows"
 )
 
@@ -81,6 +83,12 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 	if err != nil {
 		return nil, err
 	}
+	if err := sf.CheckVersion(ctx); errors.Is(err, salesforce.ErrVersionNotOffered) {
+		return nil, fmt.Errorf("SALESFORCE_API_VERSION: %w", err)
+	} else if err != nil {
+		// Salesforce unreachable or refusing now: the syncs retry; starting the worker still helps.
+		log.Warn().Err(err).Msg("could not check the Salesforce API version at start")
+	}
 	// Waiting workflows fall out of this LRU cache, so worker memory stays bounded however many
 	// prospects wait; a signal replays an evicted one from its (short) history.
 	if cfg.StickyCacheSize > 0 {
@@ -92,10 +100,13 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 		WorkerStopTimeout: 30 * time.Second,
 	})
 	start := func(ctx context.Context, id int64, signal string) error {
-		_, err := workflows.SignalSync(ctx, a.client, id, signal)
+		_, err := workflows.SignalSync(ctx, a.client, id, signal, nil)
 		return err
 	}
 	acts := activities.New(sf, ae, start)
+	acts.Previous = func(ctx context.Context, id int64) (prospect.Link, error) {
+		return workflows.PreviousLink(ctx, a.client, id)
+	}
 	acts.ProspectIDField = cfg.Services.ProspectIDField
 	Register(a.worker, acts, cfg.Settings)
 	if err := a.worker.Start(); err != nil {

@@ -159,7 +159,7 @@ func startSync(t *testing.T, signal string, ids ...int64) {
 		ch <- id
 	}
 	close(ch)
-	if failures := workflows.SignalMany(context.Background(), app().Client(), ch, signal, 8, nil); len(failures) > 0 {
+	if failures := workflows.SignalMany(context.Background(), app().Client(), ch, signal, nil, 8, nil); len(failures) > 0 {
 		t.Fatalf("start syncs: %v", failures[0].Err)
 	}
 }
@@ -208,8 +208,10 @@ func searchAttr(t *testing.T, id int64, name string) string {
 //
 // Salesforce: one composite lookup (Leads + Contacts + the linked record) and one write (the
 // create, the update, or R5's create-and-read-back composite). Account Engagement: the read of
-// the prospect and the write-back of the link; a waiting or failed prospect is only read. The
-// user lookups (assigned user → Salesforce user, owner → AE user) are cached by then.
+// the prospect only; the link stays in the sync's state (AE's CRM ids are read-only), and a
+// write happens only when something flows back (a Salesforce-mastered field, or an owner that
+// is not the assigned user: R5's round-robin gives Alice, who is assigned back, or Carol, who
+// has no AE user; the fewest of three counts Carol's). The user lookups are cached by then.
 func TestAPICallsPerProspect(t *testing.T) {
 	ctx := context.Background()
 	type path struct {
@@ -227,17 +229,17 @@ func TestAPICallsPerProspect(t *testing.T) {
 		return p.ID
 	}
 	paths := []path{
-		{name: "R4 create Lead (owner set)", state: prospect.StateSynced, sf: 2, ae: 2, make: func(i int) int64 {
+		{name: "R4 create Lead (owner set)", state: prospect.StateSynced, sf: 2, ae: 1, make: func(i int) int64 {
 			return newProspect(map[string]any{"email": unique(fmt.Sprintf("calls.create%d@example.com", i)), "lastName": "C", "company": "Acme", "assignedToId": emulator.AEUserBob})
 		}},
-		{name: "R2 update matching Lead", state: prospect.StateSynced, sf: 2, ae: 2, make: func(i int) int64 {
+		{name: "R2 update matching Lead", state: prospect.StateSynced, sf: 2, ae: 1, make: func(i int) int64 {
 			email := unique(fmt.Sprintf("calls.update%d@example.com", i))
 			if _, err := testSF.Create(ctx, "Lead", map[string]any{"Email": email, "LastName": "Old", "Company": "Acme"}); err != nil {
 				t.Fatal(err)
 			}
 			return newProspect(map[string]any{"email": email, "lastName": "New", "company": "Acme", "assignedToId": emulator.AEUserAlice})
 		}},
-		{name: "R5 create through assignment rule", state: prospect.StateSynced, signal: workflows.SignalUseActiveAssignmentRule, sf: 2, ae: 2, make: func(i int) int64 {
+		{name: "R5 create through assignment rule", state: prospect.StateSynced, signal: workflows.SignalUseActiveAssignmentRule, sf: 2, ae: 1, make: func(i int) int64 {
 			return newProspect(map[string]any{"email": unique(fmt.Sprintf("calls.rule%d@example.com", i)), "lastName": "R", "company": "Acme"})
 		}},
 		{name: "R6 wait for assignment", state: prospect.StateWaitingForAssignment, sf: 0, ae: 1, make: func(i int) int64 {
@@ -287,16 +289,16 @@ func TestRulesEndToEnd(t *testing.T) {
 			}
 		}},
 		{name: "R2 matching lead", id: emulator.ProspectMatchLead, state: prospect.StateSynced, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
-			if st.CRMRecordID != emulator.LeadMatchID || p.SalesforceLeadID != emulator.LeadMatchID {
-				t.Errorf("linked %s, prospect salesforceLeadId %s, want %s", st.CRMRecordID, p.SalesforceLeadID, emulator.LeadMatchID)
+			if st.CRMRecordID != emulator.LeadMatchID || searchAttr(t, p.ID, workflows.AttrCRMRecordID.GetName()) != emulator.LeadMatchID {
+				t.Errorf("linked %s, want %s in the state and the CrmRecordId attribute", st.CRMRecordID, emulator.LeadMatchID)
 			}
 			if n := len(leadsByEmail(t, p.Email)); n != 1 {
 				t.Errorf("%d leads, want the 1 matched", n)
 			}
 		}},
 		{name: "R2 contact wins over lead", id: emulator.ProspectMatchContactAndLead, state: prospect.StateSynced, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
-			if st.CRMRecordType != "Contact" || st.CRMRecordID != emulator.ContactMatchContactAndLeadID || p.SalesforceContactID != emulator.ContactMatchContactAndLeadID {
-				t.Errorf("linked %s %s (prospect contact id %s), want Contact %s", st.CRMRecordType, st.CRMRecordID, p.SalesforceContactID, emulator.ContactMatchContactAndLeadID)
+			if st.CRMRecordType != "Contact" || st.CRMRecordID != emulator.ContactMatchContactAndLeadID {
+				t.Errorf("linked %s %s, want Contact %s", st.CRMRecordType, st.CRMRecordID, emulator.ContactMatchContactAndLeadID)
 			}
 		}},
 		{name: "R2 converted lead follows contact", id: emulator.ProspectConvertedLead, state: prospect.StateSynced, check: func(t *testing.T, st workflows.SyncStatus, _ engagement.Prospect) {
@@ -305,14 +307,14 @@ func TestRulesEndToEnd(t *testing.T) {
 			}
 		}},
 		{name: "R3 match without assigned user waits", id: emulator.ProspectMatchUnassigned, state: prospect.StateWaitingForAssignment, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
-			if p.SalesforceLeadID != "" {
-				t.Errorf("unassigned prospect was linked to %s", p.SalesforceLeadID)
+			if st.CRMRecordID != "" {
+				t.Errorf("unassigned prospect was linked to %s", st.CRMRecordID)
 			}
 		}},
 		{name: "R4 create lead owned by assigned user", id: emulator.ProspectAssignedNoMatch, state: prospect.StateSynced, check: func(t *testing.T, st workflows.SyncStatus, p engagement.Prospect) {
 			leads := leadsByEmail(t, p.Email)
-			if len(leads) != 1 || leads[0].String("OwnerId") != emulator.UserBobID || p.SalesforceLeadID != leads[0].String("Id") {
-				t.Errorf("leads %v, prospect lead id %s: want one Lead owned by Bob, linked", leads, p.SalesforceLeadID)
+			if len(leads) != 1 || leads[0].String("OwnerId") != emulator.UserBobID || st.CRMRecordID != leads[0].String("Id") {
+				t.Errorf("leads %v, linked %s: want one Lead owned by Bob, linked", leads, st.CRMRecordID)
 			}
 			if searchAttr(t, p.ID, workflows.AttrCRMCreatedAt.GetName()) == "" {
 				t.Error("CrmCreatedAt not set on a created Lead")
@@ -385,14 +387,14 @@ func TestWaitingProspectAssignedThenSynced(t *testing.T) {
 	id := created.ID
 	startSync(t, workflows.SignalProspectChanged, id)
 	waitStatus(t, id, inState(prospect.StateWaitingForAssignment))
-	if _, err := testAE.UpdateProspect(context.Background(), id, map[string]any{"assignedToId": emulator.AEUserAlice}); err != nil {
+	if _, err := testAE.UpdateProspect(context.Background(), id, map[string]any{"userId": emulator.AEUserAlice}); err != nil {
 		t.Fatal(err)
 	}
 	startSync(t, workflows.SignalProspectChanged, id)
 	st := waitStatus(t, id, inState(prospect.StateSynced))
 	p := prospectOf(t, id)
 	leads := leadsByEmail(t, p.Email)
-	if st.OwnerID != emulator.UserAliceID || len(leads) != 1 || leads[0].String("OwnerId") != emulator.UserAliceID || p.SalesforceLeadID != leads[0].String("Id") {
+	if st.OwnerID != emulator.UserAliceID || len(leads) != 1 || leads[0].String("OwnerId") != emulator.UserAliceID || st.CRMRecordID != leads[0].String("Id") {
 		t.Fatalf("status %+v, leads %v, prospect %+v: want one Lead owned by Alice, linked", st, leads, p)
 	}
 	if got := searchAttr(t, id, workflows.AttrAssignedUserID.GetName()); got != fmt.Sprint(emulator.AEUserAlice) {
@@ -447,8 +449,43 @@ func TestActiveAssignmentRuleEndToEnd(t *testing.T) {
 	default:
 		t.Errorf("owner %s, want the round-robin's Alice or Carol", st.OwnerID)
 	}
-	if got.SalesforceOwnerID != st.OwnerID {
-		t.Errorf("salesforceOwnerId = %q, want %q", got.SalesforceOwnerID, st.OwnerID)
+}
+
+// A person deletes the linked Lead in Salesforce and asks for a re-sync: although the prospect
+// is unchanged in Account Engagement, the sync reads Salesforce again and shows CrmDeleted; a
+// second request allows the record to be recreated.
+func TestExplicitResyncSeesDeletedRecord(t *testing.T) {
+	ctx := context.Background()
+	email := unique("resync@example.com")
+	p, err := testAE.CreateProspect(ctx, map[string]any{"email": email, "lastName": "R", "company": "Acme", "assignedToId": emulator.AEUserBob})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startSync(t, workflows.SignalProspectChanged, p.ID)
+	st := waitStatus(t, p.ID, func(st workflows.SyncStatus) bool { return st.State == prospect.StateSynced && st.CRMRecordID != "" })
+	if err := app().Emulator().DeleteRecord(ctx, st.CRMRecordID); err != nil {
+		t.Fatal(err)
+	}
+	// The change feed's signal (no request) for an unchanged prospect costs nothing...
+	startSync(t, workflows.SignalProspectChanged, p.ID)
+	// ...a person's re-sync reads both sides.
+	request(t, p.ID, workflows.ChangeRequest{Resync: true})
+	deleted := waitStatus(t, p.ID, inState(prospect.StateCRMDeleted))
+	if deleted.CRMRecordID != st.CRMRecordID || len(leadsByEmail(t, email)) != 0 {
+		t.Fatalf("status %+v: want CrmDeleted naming the deleted %s, and no new Lead", deleted, st.CRMRecordID)
+	}
+	request(t, p.ID, workflows.ChangeRequest{AllowRecreate: true})
+	again := waitStatus(t, p.ID, func(st workflows.SyncStatus) bool { return st.State == prospect.StateSynced && st.CRMRecordID != "" })
+	if leads := leadsByEmail(t, email); len(leads) != 1 || leads[0].String("Id") != again.CRMRecordID || again.CRMRecordID == st.CRMRecordID {
+		t.Fatalf("status %+v, leads %v: want one new Lead after allow-recreate", again, leads)
+	}
+}
+
+// request signals a prospect's sync with what a person asks for.
+func request(t *testing.T, id int64, req workflows.ChangeRequest) {
+	t.Helper()
+	if _, err := workflows.SignalSync(context.Background(), app().Client(), id, workflows.SignalProspectChanged, &req); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -239,9 +239,9 @@ func (b *bench) prepareSyncs(ctx context.Context, n int) ([]int64, error) {
 	ids := make([]int64, n)
 	err := b.startMany(ctx, n, func(ctx context.Context, i int) error {
 		email := fmt.Sprintf("sync%06d@bench.example.com", i)
-		fields := map[string]any{"email": email, "firstName": "Bench", "lastName": fmt.Sprintf("Prospect %d", i), "company": "Bench Inc", "assignedToId": emulator.AEUserBob}
+		fields := map[string]any{"email": email, "firstName": "Bench", "lastName": fmt.Sprintf("Prospect %d", i), "company": "Bench Inc", "userId": emulator.AEUserBob}
 		if i >= n-n/2 {
-			fields["assignedToId"] = emulator.AEUserAlice
+			fields["userId"] = emulator.AEUserAlice
 			if _, err := b.sf.Create(ctx, "Lead", map[string]any{"Email": email, "LastName": "Old name", "Company": "Bench Inc"}); err != nil {
 				return err
 			}
@@ -319,7 +319,7 @@ func (b *bench) resume(ctx context.Context, ids []int64) (*resume, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p, err := b.ae.UpdateProspect(ctx, ids[i], map[string]any{"assignedToId": emulator.AEUserBob})
+			p, err := b.ae.UpdateProspect(ctx, ids[i], map[string]any{"userId": emulator.AEUserBob})
 			assigned[i], emails[i] = time.Now(), p.Email
 			if err != nil {
 				errs <- err
@@ -398,7 +398,7 @@ func (b *bench) signalAll(ctx context.Context, ids []int64) error {
 			ch <- id
 		}
 	}()
-	if f := workflows.SignalMany(ctx, b.c, ch, workflows.SignalProspectChanged, startConcurrency, nil); len(f) > 0 {
+	if f := workflows.SignalMany(ctx, b.c, ch, workflows.SignalProspectChanged, nil, startConcurrency, nil); len(f) > 0 {
 		return fmt.Errorf("%d starts failed, first: %w", len(f), f[0].Err)
 	}
 	return nil

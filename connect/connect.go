@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -23,7 +24,7 @@ import (
 // declares its own, since it shares no code with the clients).
 const (
 	DefaultLoginURL        = "https://login.salesforce.com"
-	DefaultAPIVersion      = "62.0"
+	DefaultAPIVersion      = salesforce.DefaultAPIVersion
 	DefaultEngagementURL   = "https://pi.pardot.com"
 	DefaultEmulatorURL     = "http://127.0.0.1:8280"
 	EmulatorClientID       = "emulator"
@@ -90,6 +91,10 @@ func (s Services) Problems() []string {
 	}
 	if s.BusinessUnitID == "" {
 		out = append(out, "ACCOUNT_ENGAGEMENT_BUSINESS_UNIT_ID is required with real Salesforce")
+	}
+	if u, err := url.Parse(s.LoginURL); s.Username == "" && err == nil && (strings.EqualFold(u.Host, "login.salesforce.com") || strings.EqualFold(u.Host, "test.salesforce.com")) {
+		out = append(out, "SALESFORCE_LOGIN_URL: the client-credentials flow needs the org's My Domain URL "+
+			"(https://<MyDomain>.my.salesforce.com; sandboxes https://<MyDomain>--<Sandbox>.sandbox.my.salesforce.com), not "+u.Host)
 	}
 	return out
 }

@@ -58,8 +58,17 @@ func TestServicesFromEnv(t *testing.T) {
 			t.Errorf("problems %q do not name %s", problems, want)
 		}
 	}
-	ok := ServicesFromEnv(envOf(map[string]string{"SALESFORCE_CLIENT_ID": "id", "SALESFORCE_CLIENT_SECRET": "s", "ACCOUNT_ENGAGEMENT_BUSINESS_UNIT_ID": "0Uv1"}))
-	if p := ok.Problems(); !slices.Equal(p, nil) {
+	cc := map[string]string{"SALESFORCE_CLIENT_ID": "id", "SALESFORCE_CLIENT_SECRET": "s", "ACCOUNT_ENGAGEMENT_BUSINESS_UNIT_ID": "0Uv1"}
+	if p := strings.Join(ServicesFromEnv(envOf(cc)).Problems(), "\n"); !strings.Contains(p, "SALESFORCE_LOGIN_URL") || !strings.Contains(p, "My Domain") {
+		t.Errorf("client credentials at login.salesforce.com: problems %q, want SALESFORCE_LOGIN_URL named with My Domain", p)
+	}
+	cc["SALESFORCE_LOGIN_URL"] = "https://acme.my.salesforce.com"
+	if p := ServicesFromEnv(envOf(cc)).Problems(); !slices.Equal(p, nil) {
 		t.Errorf("complete client-credentials setup reports %v", p)
+	}
+	jwt := map[string]string{"SALESFORCE_CLIENT_ID": "id", "SALESFORCE_USERNAME": "u", "SALESFORCE_PRIVATE_KEY_FILE": "k.pem",
+		"ACCOUNT_ENGAGEMENT_BUSINESS_UNIT_ID": "0Uv1", "SALESFORCE_LOGIN_URL": "https://test.salesforce.com"}
+	if p := ServicesFromEnv(envOf(jwt)).Problems(); !slices.Equal(p, nil) {
+		t.Errorf("JWT bearer at test.salesforce.com reports %v", p)
 	}
 }

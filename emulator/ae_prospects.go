@@ -38,6 +38,16 @@ func parseAEBody(defs []aeField, body []byte) (map[string]any, *result) {
 	}
 	out := map[string]any{}
 	for _, k := range keys {
+		if k == aeUserIDProperty {
+			// Write-only: the documented way to assign (assignedToId is its read side).
+			num, isNum := m[k].(json.Number)
+			uid, err := num.Int64()
+			if !isNum || err != nil {
+				return nil, aeErrP(http.StatusBadRequest, aeCodeInvalidProperty, "Invalid property in request: userId must be an integer")
+			}
+			out[k] = uid
+			continue
+		}
 		f, ok := findAEField(defs, k)
 		if !ok || !f.writable {
 			return nil, aeErrP(http.StatusBadRequest, aeCodeInvalidWriteField, "One or more of the specified fields are invalid: "+k)
@@ -80,8 +90,36 @@ func validAEEmail(s string) bool {
 	return utf8.RuneCountInString(s) <= aeMaxString && aeEmailSyntax.MatchString(s)
 }
 
-// checkAssignee verifies assignedToId names a live AE user.
+// aeUserIDProperty is the write-only property that assigns a prospect to an AE user.
+const aeUserIDProperty = "userId"
+
+// checkAssignee turns an assignment (userId, salesforceOwnerId or assignedToId: one per
+// request, docs/domain.md §5.6) into assignedToId and verifies it names a live AE user.
 func checkAssignee(ctx context.Context, tx *sql.Tx, vals map[string]any) (*result, error) {
+	assignments := 0
+	for _, k := range []string{aeUserIDProperty, "salesforceOwnerId", "assignedToId"} {
+		if _, ok := vals[k]; ok {
+			assignments++
+		}
+	}
+	if assignments > 1 {
+		return aeErrP(http.StatusBadRequest, aeCodeInvalidProperty, "Invalid property in request: assign through one of userId, salesforceOwnerId per request"), nil
+	}
+	if uid, ok := vals[aeUserIDProperty]; ok {
+		delete(vals, aeUserIDProperty)
+		vals["assignedToId"] = uid
+	}
+	if sfID, ok := vals["salesforceOwnerId"].(string); ok {
+		var user int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM ae_users WHERE salesforce_id = ? AND is_deleted = 0`, sfID).Scan(&user)
+		if errors.Is(err, sql.ErrNoRows) {
+			return aeErrP(http.StatusBadRequest, aeCodeInvalidUserID, "Invalid user ID: no Account Engagement user has Salesforce user "+sfID), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		vals["assignedToId"] = user
+	}
 	id, ok := vals["assignedToId"].(int64)
 	if !ok {
 		return nil, nil

@@ -39,9 +39,12 @@ func prospectFieldDefs() []aeField {
 		{"jobTitle", "job_title", aeStr, true},
 		{"phone", "phone", aeStr, true},
 		{"assignedToId", "assigned_to_id", aeIntNull, true},
-		{"salesforceId", "salesforce_id", aeStr, true},
-		{"salesforceLeadId", "salesforce_lead_id", aeStr, true},
-		{"salesforceContactId", "salesforce_contact_id", aeStr, true},
+		// The CRM ids are read-only: Account Engagement's own connector sets them (v5 prospect
+		// object; docs/domain.md §5.6). Writing salesforceOwnerId assigns the prospect to the
+		// AE user of that Salesforce user.
+		{"salesforceId", "salesforce_id", aeStr, false},
+		{"salesforceLeadId", "salesforce_lead_id", aeStr, false},
+		{"salesforceContactId", "salesforce_contact_id", aeStr, false},
 		{"salesforceOwnerId", "salesforce_owner_id", aeStr, true},
 		{"createdAt", "created_at", aeTime, false},
 		{"updatedAt", "updated_at", aeTime, false},

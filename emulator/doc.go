@@ -43,6 +43,10 @@
 //     createdAt*/updatedAt* (After, AfterOrEqualTo, Before, BeforeOrEqualTo) and
 //     idGreaterThan/idLessThan[OrEqualTo] filters, and page tokens. Every request needs
 //     Pardot-Business-Unit-Id: BusinessUnitID; more than 5 in flight per token → 429 code 66.
+//     The CRM ids (salesforceId, salesforceLeadId, salesforceContactId) are read-only, as
+//     the v5 prospect object lists them (AE's own connector sets them): a write is code 180.
+//     A prospect is assigned through the write-only userId (an AE user) or salesforceOwnerId
+//     (the AE user of that Salesforce user), one assignment per request (else code 154).
 //
 // Account Engagement errors follow its v5 error-code reference
 // (developer.salesforce.com/docs/marketing/pardot/guide/error-codes), all with HTTP 400:
@@ -111,8 +115,9 @@
 //     request cap, no URI or SOQL length caps, no per-minute AE limit.
 //   - Account Engagement beyond prospects and users: no visitors, lists, custom fields,
 //     upsertLatestByEmail or imports; no read lag (reads see writes at once); times are
-//     shown at a fixed -05:00, not the account's time zone. Read-only prospect fields
-//     (salesforceLeadId, salesforceContactId, salesforceId, ...) can still be written.
+//     shown at a fixed -05:00, not the account's time zone. assignedToId is still writable
+//     (v5 lists it as the read side of an assignment; whether the real API accepts a write
+//     is unconfirmed), besides the documented userId and salesforceOwnerId.
 //   - AE's own Salesforce connector: nothing syncs between the two halves by itself.
 //
 // Data lives in SQLite (modernc.org/sqlite): a file when Options.DSN is set (WAL mode,

@@ -260,6 +260,9 @@ func (e *Emulator) ConvertLead(ctx context.Context, leadID string) (contactID st
 	return contactID, err
 }
 
+// DeleteRecord deletes a Lead or Contact like a Salesforce user would (to the recycle bin).
+func (e *Emulator) DeleteRecord(ctx context.Context, id string) error { return e.deleteRecord(ctx, id) }
+
 func (e *Emulator) now() time.Time { return e.opts.Now() }
 
 func randomHex(n int) string {

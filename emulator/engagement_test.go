@@ -3,6 +3,7 @@ package emulator_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -20,6 +21,7 @@ type prospect struct {
 	FirstName           *string `json:"firstName"`
 	LastName            *string `json:"lastName"`
 	Company             *string `json:"company"`
+	JobTitle            *string `json:"jobTitle"`
 	AssignedToID        *int64  `json:"assignedToId"`
 	SalesforceID        *string `json:"salesforceId"`
 	SalesforceLeadID    *string `json:"salesforceLeadId"`
@@ -103,10 +105,10 @@ func TestAEProspectReadWrite(t *testing.T) {
 
 	// PATCH changes only the sent fields and moves updatedAt.
 	e.clock.Advance(time.Minute)
-	r = e.ae("PATCH", "/prospects/1002?fields="+allFields, map[string]any{"salesforceLeadId": emulator.LeadMatchID, "assignedToId": nil})
+	r = e.ae("PATCH", "/prospects/1002?fields="+allFields, map[string]any{"jobTitle": "CTO", "assignedToId": nil})
 	var after prospect
 	r.decode(t, &after)
-	if r.status != http.StatusOK || str(after.SalesforceLeadID) != emulator.LeadMatchID || after.AssignedToID != nil ||
+	if r.status != http.StatusOK || after.AssignedToID != nil ||
 		str(after.Email) != "match.lead@example.com" || str(after.LastName) != "Ångström" || after.CreatedAt != p.CreatedAt {
 		t.Errorf("patch: %d %s", r.status, r.body)
 	}
@@ -115,6 +117,15 @@ func TestAEProspectReadWrite(t *testing.T) {
 	}
 	if r := e.ae("PATCH", "/prospects/1002", map[string]any{"assignedToId": emulator.AEUserBob}); r.status != http.StatusNoContent {
 		t.Errorf("patch without fields: %d %s", r.status, r.body)
+	}
+	// The documented ways to assign: userId, or salesforceOwnerId (the AE user of that Salesforce user).
+	if r := e.ae("PATCH", "/prospects/1002?fields=id,assignedToId", map[string]any{"userId": emulator.AEUserAlice}); r.status != http.StatusOK ||
+		string(r.body) != fmt.Sprintf(`{"id":1002,"assignedToId":%d}`, emulator.AEUserAlice) {
+		t.Errorf("assign by userId: %d %s", r.status, r.body)
+	}
+	if r := e.ae("PATCH", "/prospects/1002?fields=id,assignedToId,salesforceOwnerId", map[string]any{"salesforceOwnerId": emulator.UserBobID}); r.status != http.StatusOK ||
+		string(r.body) != fmt.Sprintf(`{"id":1002,"assignedToId":%d,"salesforceOwnerId":"%s"}`, emulator.AEUserBob, emulator.UserBobID) {
+		t.Errorf("assign by salesforceOwnerId: %d %s", r.status, r.body)
 	}
 	for _, c := range []struct {
 		body     map[string]any
@@ -125,6 +136,15 @@ func TestAEProspectReadWrite(t *testing.T) {
 		{map[string]any{"bogus": "x"}, 180},
 		{map[string]any{"assignedToId": "101"}, 154},
 		{map[string]any{"email": nil}, 4},
+		// Read-only: Account Engagement's own connector sets the CRM ids (docs/domain.md §5.6).
+		{map[string]any{"salesforceId": emulator.LeadMatchID}, 180},
+		{map[string]any{"salesforceLeadId": emulator.LeadMatchID}, 180},
+		{map[string]any{"salesforceContactId": "003000000000001AAA"}, 180},
+		// One assignment per request.
+		{map[string]any{"userId": emulator.AEUserBob, "salesforceOwnerId": emulator.UserBobID}, 154},
+		{map[string]any{"userId": "bob"}, 154},
+		{map[string]any{"userId": 999}, 10},
+		{map[string]any{"salesforceOwnerId": "005000000000999AAA"}, 10},
 	} {
 		r := e.ae("PATCH", "/prospects/1002?fields=id", c.body)
 		if code, _ := r.aeError(t); r.status != http.StatusBadRequest || code != c.wantCode {

@@ -154,13 +154,13 @@ func TestFaultDrops(t *testing.T) {
 
 	// AE drop-after commits the PATCH.
 	e.emu.SetFaults(emulator.Faults{Match: "PATCH /api/v5", NextDropAfter: 1})
-	req := e.newRequest("PATCH", "/api/v5/objects/prospects/1006", map[string]any{"salesforceLeadId": "00Q000000000777EAA"}, "Pardot-Business-Unit-Id", emulator.BusinessUnitID)
+	req := e.newRequest("PATCH", "/api/v5/objects/prospects/1006", map[string]any{"jobTitle": "Dropped but kept"}, "Pardot-Business-Unit-Id", emulator.BusinessUnitID)
 	if resp, err := client.Do(req); err == nil {
 		resp.Body.Close()
 		t.Error("AE drop after: request succeeded")
 	}
 	e.emu.SetFaults(emulator.Faults{})
-	if p, r := e.getProspect(emulator.ProspectAssignedNoMatch, ""); r.status != http.StatusOK || str(p.SalesforceLeadID) != "00Q000000000777EAA" {
+	if p, r := e.getProspect(emulator.ProspectAssignedNoMatch, ""); r.status != http.StatusOK || str(p.JobTitle) != "Dropped but kept" {
 		t.Errorf("AE drop after did not commit: %d %+v", r.status, p)
 	}
 	if c := e.emu.Counters(); c.Salesforce.ByEndpoint["POST sobjects/Lead"] != 2 {

@@ -180,17 +180,17 @@ func TestCreateUpdateDelete(t *testing.T) {
 		t.Fatalf("created %+v", p)
 	}
 	e.clock.Advance(time.Minute)
-	u, err := e.ae.UpdateProspect(ctx, p.ID, map[string]any{"salesforceLeadId": "00Q000000000123AAA", "assignedToId": 0})
+	u, err := e.ae.UpdateProspect(ctx, p.ID, map[string]any{"jobTitle": "CFO", "assignedToId": 0})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Only the sent fields changed; the rest is as created.
-	if u.SalesforceLeadID != "00Q000000000123AAA" || u.AssignedToID != 0 || u.FirstName != "Nia" || u.Company != "Acme" ||
+	if u.JobTitle != "CFO" || u.AssignedToID != 0 || u.FirstName != "Nia" || u.Company != "Acme" ||
 		u.Email != "new@example.com" || !u.UpdatedAt.After(p.UpdatedAt) {
 		t.Fatalf("updated %+v (was %+v)", u, p)
 	}
 	got, err := e.ae.GetProspect(ctx, p.ID)
-	if err != nil || got.SalesforceLeadID != "00Q000000000123AAA" || got.FirstName != "Nia" {
+	if err != nil || got.JobTitle != "CFO" || got.FirstName != "Nia" {
 		t.Fatalf("re-read %+v %v", got, err)
 	}
 	if _, err := e.ae.CreateProspect(ctx, map[string]any{"firstName": "NoEmail"}); httperror.KindOf(err) != httperror.Data {

@@ -91,8 +91,15 @@ func Decide(p Prospect, matches *Matches, s Settings) Decision {
 	if p.HasMarker(MarkerDoNotSync) {
 		return Decision{Action: ActionNone, State: StateDoNotSync, Reason: "R1: flagged Do not sync with CRM"}
 	}
+	if p.Link.Deleted {
+		return Decision{Action: ActionNone, State: StateCRMDeleted, Reason: "CRM record was deleted in Salesforce; never recreated until a person allows it",
+			WaitingFor: "an explicit allow-recreate request"}
+	}
 	if p.HasMarker(MarkerCRMDeleted) {
-		return Decision{Action: ActionNone, State: StateCRMDeleted, Reason: "CRM record was deleted in Salesforce; never recreated until the flag is cleared"}
+		// Account Engagement's own connector flagged it; only its "allow deleted CRM record to
+		// recreate" action clears that flag.
+		return Decision{Action: ActionNone, State: StateCRMDeleted, Reason: "flagged [[crm_deleted]] in Account Engagement; never recreated until the flag is cleared there",
+			WaitingFor: "the flag cleared in Account Engagement"}
 	}
 	email := NormalizeEmail(p.Email)
 	if email == "" {
@@ -102,7 +109,7 @@ func Decide(p Prospect, matches *Matches, s Settings) Decision {
 		return errorDecision(CodeInvalidEmail, fmt.Sprintf("email %q is not a valid address", p.Email))
 	}
 	assigned := p.AssignedUserID != 0
-	_, linkedID := p.Linked()
+	linkedID := p.Link.ID
 
 	if matches == nil {
 		if !assigned && linkedID == "" && !s.SyncUnassignedMatches && !s.UseActiveAssignmentRules {
@@ -112,7 +119,7 @@ func Decide(p Prospect, matches *Matches, s Settings) Decision {
 		return Decision{Action: ActionLookup, State: StateEvaluating, Reason: "look up Leads and Contacts by email"}
 	}
 	if matches.LinkedGone {
-		return markDeleted(fmt.Sprintf("linked record %s was deleted in Salesforce; never recreated", linkedID))
+		return markDeleted(fmt.Sprintf("linked record %s was deleted in Salesforce; never recreated", linkedID), s)
 	}
 
 	var rec *Record
@@ -125,7 +132,7 @@ func Decide(p Prospect, matches *Matches, s Settings) Decision {
 		if rec == nil {
 			// Converted, and the Contact it became is gone: that record was deleted.
 			return markDeleted(fmt.Sprintf("linked Lead %s was converted to Contact %s, which no longer exists; never recreated",
-				matches.Linked.ID, matches.Linked.ConvertedContactID))
+				matches.Linked.ID, matches.Linked.ConvertedContactID), s)
 		}
 	}
 	if rec == nil {
@@ -177,9 +184,15 @@ func waitDecision(reason string) Decision {
 	return Decision{Action: ActionWait, State: StateWaitingForAssignment, Reason: reason, WaitingFor: "an assigned user"}
 }
 
-// markDeleted flags a prospect whose record is gone: never recreated until the flag is cleared.
-func markDeleted(reason string) Decision {
-	return Decision{Action: ActionMarkDeleted, State: StateCRMDeleted, Reason: reason, ProspectUpdates: markAll(MarkerCRMDeleted)}
+// markDeleted flags a prospect whose record is gone: never recreated until a person allows it.
+// The flag is the sync's own (Link.Deleted); only the legacy link wrote markers to Account
+// Engagement.
+func markDeleted(reason string, s Settings) Decision {
+	d := Decision{Action: ActionMarkDeleted, State: StateCRMDeleted, Reason: reason, WaitingFor: "an explicit allow-recreate request"}
+	if s.LegacyLinkFields {
+		d.ProspectUpdates = markAll(MarkerCRMDeleted)
+	}
+	return d
 }
 
 // Deleted ends the sync of a prospect deleted in Account Engagement.
@@ -287,6 +300,29 @@ func LinkUpdates(p Prospect, rec Record, s Settings) (recordUpdates, prospectUpd
 			prospectUpdates[m.Engagement] = sf
 		}
 	}
+	if s.LegacyLinkFields {
+		legacyLinkFields(p, rec, prospectUpdates)
+	}
+	// A queue owns the record: the prospect stays unassigned until a user takes it. An assigned
+	// user without a Salesforce user can't own the record (the integration user does); that
+	// owner is no reason to reassign the prospect, unless someone changed it in Salesforce.
+	unmappedOwner := p.AssignedUserID != 0 && p.AssignedUserSalesforceID == "" && (p.Link.OwnerID == "" || p.Link.OwnerID == rec.OwnerID)
+	if rec.OwnerID != "" && !rec.OwnerIsQueue() && rec.OwnerID != p.AssignedUserSalesforceID && !unmappedOwner {
+		assignOwner = rec.OwnerID
+	}
+	if len(recordUpdates) == 0 {
+		recordUpdates = nil
+	}
+	if len(prospectUpdates) == 0 {
+		prospectUpdates = nil
+	}
+	return recordUpdates, prospectUpdates, assignOwner
+}
+
+// legacyLinkFields adds what versions before the sync kept its own link wrote to Account
+// Engagement: the CRM ids and owner, which the real API refuses (read-only, docs/domain.md §5.6).
+// Only replays of those versions' histories use it.
+func legacyLinkFields(p Prospect, rec Record, prospectUpdates map[string]string) {
 	set := func(field, current, want string) {
 		if current != want {
 			prospectUpdates[field] = want
@@ -305,18 +341,4 @@ func LinkUpdates(p Prospect, rec Record, s Settings) (recordUpdates, prospectUpd
 	if rec.OwnerID != "" {
 		set("salesforceOwnerId", p.CRMOwnerID, rec.OwnerID)
 	}
-	// A queue owns the record: the prospect stays unassigned until a user takes it. An assigned
-	// user without a Salesforce user can't own the record (the integration user does); that
-	// owner is no reason to reassign the prospect, unless someone changed it in Salesforce.
-	unmappedOwner := p.AssignedUserID != 0 && p.AssignedUserSalesforceID == "" && (p.CRMOwnerID == "" || p.CRMOwnerID == rec.OwnerID)
-	if rec.OwnerID != "" && !rec.OwnerIsQueue() && rec.OwnerID != p.AssignedUserSalesforceID && !unmappedOwner {
-		assignOwner = rec.OwnerID
-	}
-	if len(recordUpdates) == 0 {
-		recordUpdates = nil
-	}
-	if len(prospectUpdates) == 0 {
-		prospectUpdates = nil
-	}
-	return recordUpdates, prospectUpdates, assignOwner
 }

@@ -25,6 +25,10 @@ func newProspect(mut ...func(*Prospect)) Prospect {
 	return p
 }
 
+func linkedTo(typ, id string) func(*Prospect) {
+	return func(p *Prospect) { p.Link = Link{Type: typ, ID: id} }
+}
+
 func assignedTo(sf string) func(*Prospect) {
 	return func(p *Prospect) { p.AssignedUserID = 7; p.AssignedUserSalesforceID = sf }
 }
@@ -105,26 +109,26 @@ func TestDecide(t *testing.T) {
 			action: ActionError, state: StateSyncError, code: CodeInvalidEmail},
 		{name: "email with quote and plus is valid", p: newProspect(assignedTo(alice), func(p *Prospect) { p.Email = "o'neil+x@example.com" }),
 			s: def, action: ActionLookup, state: StateEvaluating},
-		{name: "crm deleted flag", p: newProspect(assignedTo(alice), func(p *Prospect) { p.CRMID = MarkerCRMDeleted }),
+		{name: "crm deleted flag", p: newProspect(assignedTo(alice), func(p *Prospect) { p.Link = Link{Type: TypeLead, ID: leadA, Deleted: true} }),
 			s: def, action: ActionNone, state: StateCRMDeleted},
-		{name: "linked record deleted: flag, never recreate", p: newProspect(assignedTo(alice), func(p *Prospect) { p.CRMLeadID = leadA }),
+		{name: "linked record deleted: flag, never recreate", p: newProspect(assignedTo(alice), linkedTo(TypeLead, leadA)),
 			m: &Matches{LinkedGone: true}, s: def, action: ActionMarkDeleted, state: StateCRMDeleted},
-		{name: "linked unassigned keeps syncing", p: newProspect(func(p *Prospect) { p.CRMLeadID = leadA }), s: def, action: ActionLookup, state: StateEvaluating},
-		{name: "linked record stays linked over a newer match", p: newProspect(assignedTo(alice), func(p *Prospect) { p.CRMLeadID = leadA }),
+		{name: "linked unassigned keeps syncing", p: newProspect(linkedTo(TypeLead, leadA)), s: def, action: ActionLookup, state: StateEvaluating},
+		{name: "linked record stays linked over a newer match", p: newProspect(assignedTo(alice), linkedTo(TypeLead, leadA)),
 			m: &Matches{Linked: new(lead(leadA, 0)), Leads: []Record{lead(leadA, 0), lead(leadB, time.Hour)}},
 			s: def, action: ActionLink, state: StateSynced, recordID: leadA},
-		{name: "linked lead converted: follow contact", p: newProspect(assignedTo(alice), func(p *Prospect) { p.CRMLeadID = leadA }),
+		{name: "linked lead converted: follow contact", p: newProspect(assignedTo(alice), linkedTo(TypeLead, leadA)),
 			m: &Matches{Linked: new(lead(leadA, 0, func(r *Record) { r.IsConverted, r.ConvertedContactID = true, contact })),
 				Contacts: []Record{contactRec(contact, 0)}},
 			s: def, action: ActionLink, state: StateSynced, recordID: contact},
-		{name: "linked lead converted, its contact gone: flag, never recreate", p: newProspect(assignedTo(alice), func(p *Prospect) { p.CRMLeadID = leadA }),
+		{name: "linked lead converted, its contact gone: flag, never recreate", p: newProspect(assignedTo(alice), linkedTo(TypeLead, leadA)),
 			m: &Matches{Linked: new(lead(leadA, 0, func(r *Record) { r.IsConverted, r.ConvertedContactID = true, contact }))},
 			s: def, action: ActionMarkDeleted, state: StateCRMDeleted},
 		{name: "email changed: new email has no match, create", p: newProspect(assignedTo(alice), func(p *Prospect) {
-			p.CRMLeadID, p.Email = leadA, "ann.new@example.com"
+			p.Link, p.Email = Link{Type: TypeLead, ID: leadA}, "ann.new@example.com"
 		}), m: &Matches{Linked: new(lead(leadA, 0))}, s: def, action: ActionCreateLead, state: StateSynced, owner: alice},
 		{name: "email changed: new email matches another lead", p: newProspect(assignedTo(alice), func(p *Prospect) {
-			p.CRMLeadID, p.Email = leadA, "ann.new@example.com"
+			p.Link, p.Email = Link{Type: TypeLead, ID: leadA}, "ann.new@example.com"
 		}), m: &Matches{Linked: new(lead(leadA, 0)), Leads: []Record{lead(leadB, 0, func(r *Record) { r.Email = "ann.new@example.com" })}},
 			s: def, action: ActionLink, state: StateSynced, recordID: leadB},
 		{name: "prospect deleted in AE ends", p: newProspect(func(p *Prospect) { p.Deleted = true }), s: def,
@@ -185,7 +189,7 @@ func TestLinkUpdates(t *testing.T) {
 		FieldMapping{Engagement: "phone", Salesforce: "Phone", Master: MasterEngagement})
 	p := newProspect(assignedTo(alice), func(p *Prospect) {
 		p.FirstName, p.JobTitle, p.Phone, p.LastName = "Annie", "CEO", "", ""
-		p.CRMLeadID, p.CRMID, p.CRMOwnerID = leadA, leadA, alice
+		p.Link = Link{Type: TypeLead, ID: leadA, OwnerID: alice}
 	})
 	rec := lead(leadA, 0, func(r *Record) {
 		r.Fields["Title"], r.Fields["Phone"], r.Fields["LastName"] = "CTO", "555-1234", "Lee"
@@ -194,10 +198,9 @@ func TestLinkUpdates(t *testing.T) {
 	sfUp, aeUp, owner := LinkUpdates(p, rec, s)
 	wantSF := map[string]string{"FirstName": "Annie"} // AE wins when non-empty
 	wantAE := map[string]string{
-		"jobTitle":          "CTO",      // Salesforce is master
-		"phone":             "555-1234", // non-empty beats empty although AE is master
-		"lastName":          "Lee",      // non-empty beats empty
-		"salesforceOwnerId": bob,
+		"jobTitle": "CTO",      // Salesforce is master
+		"phone":    "555-1234", // non-empty beats empty although AE is master
+		"lastName": "Lee",      // non-empty beats empty
 	}
 	if !maps.Equal(sfUp, wantSF) {
 		t.Errorf("record updates = %v, want %v", sfUp, wantSF)
@@ -210,11 +213,52 @@ func TestLinkUpdates(t *testing.T) {
 	}
 
 	// A queue owner never becomes the assigned user; an in-step pair writes nothing.
-	inStep := newProspect(func(p *Prospect) { p.CRMLeadID, p.CRMID, p.CRMOwnerID = leadA, leadA, queue })
+	inStep := newProspect(linkedTo(TypeLead, leadA), func(p *Prospect) { p.Link.OwnerID = queue })
 	q := lead(leadA, 0, func(r *Record) { r.OwnerID = queue })
 	sfUp, aeUp, owner = LinkUpdates(inStep, q, DefaultSettings())
 	if sfUp != nil || aeUp != nil || owner != "" {
 		t.Errorf("in-step queue-owned pair: %v %v %q, want no writes", sfUp, aeUp, owner)
+	}
+}
+
+// The link lives in the sync's state: Account Engagement's CRM id fields are read-only, so
+// nothing writes them; the markers AE's own connector put there are still read.
+func TestLinkIsNeverWrittenToEngagement(t *testing.T) {
+	p := newProspect(assignedTo(alice), func(p *Prospect) { p.CRMID, p.CRMLeadID = MarkerCRMDeleted, MarkerCRMDeleted })
+	if d := Decide(p, nil, DefaultSettings()); d.Action != ActionNone || d.State != StateCRMDeleted {
+		t.Errorf("a [[crm_deleted]] marker from AE's connector decided %s/%s, want none/CrmDeleted", d.Action, d.State)
+	}
+	_, aeUp, _ := LinkUpdates(newProspect(assignedTo(alice)), lead(leadA, 0), DefaultSettings())
+	if aeUp != nil {
+		t.Errorf("linking writes %v to Account Engagement, want nothing (the ids are read-only there)", aeUp)
+	}
+	d := Decide(newProspect(assignedTo(alice), linkedTo(TypeLead, leadA)), &Matches{LinkedGone: true}, DefaultSettings())
+	if d.Action != ActionMarkDeleted || d.ProspectUpdates != nil {
+		t.Errorf("deleted record: %s with %v, want mark-crm-deleted writing nothing to Account Engagement", d.Action, d.ProspectUpdates)
+	}
+}
+
+// Histories recorded before the sync kept its own link replay with the link read from, and
+// written to, the CRM id fields.
+func TestLegacyLinkFields(t *testing.T) {
+	s := DefaultSettings()
+	s.LegacyLinkFields = true
+	p := newProspect(assignedTo(alice), func(p *Prospect) { p.CRMContactID = contact })
+	p.Link = LinkFromEngagement(p)
+	if p.Link.Type != TypeContact || p.Link.ID != contact {
+		t.Fatalf("LinkFromEngagement = %+v", p.Link)
+	}
+	_, aeUp, _ := LinkUpdates(p, lead(leadB, 0), s)
+	want := map[string]string{"salesforceId": leadB, "salesforceLeadId": leadB, "salesforceContactId": "", "salesforceOwnerId": alice}
+	if !maps.Equal(aeUp, want) {
+		t.Errorf("legacy prospect updates = %v, want %v", aeUp, want)
+	}
+	flagged := newProspect(func(p *Prospect) { p.CRMID = MarkerCRMDeleted })
+	if l := LinkFromEngagement(flagged); !l.Deleted {
+		t.Errorf("legacy [[crm_deleted]] not read: %+v", l)
+	}
+	if d := markDeleted("gone", s); len(d.ProspectUpdates) != 3 {
+		t.Errorf("legacy mark-deleted writes %v, want the three markers", d.ProspectUpdates)
 	}
 }
 
@@ -273,19 +317,13 @@ func TestLinkUpdatesEdgeCases(t *testing.T) {
 	if sfUp["Company"] != "Acme" || aeUp["company"] != "" {
 		t.Errorf("placeholder: record updates %v, prospect updates %v: want Company=Acme in Salesforce only", sfUp, aeUp)
 	}
-	// Linking to a Lead clears a Contact linked before.
-	p = newProspect(assignedTo(alice), func(p *Prospect) { p.CRMContactID = contact })
-	_, aeUp, _ = LinkUpdates(p, lead(leadB, 0), DefaultSettings())
-	if v, ok := aeUp["salesforceContactId"]; !ok || v != "" {
-		t.Errorf("prospect updates %v: want salesforceContactId cleared", aeUp)
-	}
 	// An unmapped assigned user: the integration user's ownership does not reassign the prospect...
 	p = newProspect(assignedTo(""))
 	if _, _, owner := LinkUpdates(p, lead(leadA, 0, func(r *Record) { r.OwnerID = "005000000000000INT" }), DefaultSettings()); owner != "" {
 		t.Errorf("unmapped user: owner %q flows back, want none", owner)
 	}
 	// ...but an owner someone changed in Salesforce does.
-	p.CRMOwnerID = "005000000000000INT"
+	p.Link = Link{Type: TypeLead, ID: leadA, OwnerID: "005000000000000INT"}
 	if _, _, owner := LinkUpdates(p, lead(leadA, 0, func(r *Record) { r.OwnerID = bob }), DefaultSettings()); owner != bob {
 		t.Errorf("owner changed in Salesforce: %q flows back, want %q", owner, bob)
 	}

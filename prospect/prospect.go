@@ -55,6 +55,31 @@ type Prospect struct {
 	// AssignedUserSalesforceID is the assigned user's Salesforce user id; "" when unmapped.
 	// Not in the version: it follows from AssignedUserID, which is.
 	AssignedUserSalesforceID string `version:"-"`
+	// Link is the record the sync has linked the prospect to: the sync's own state, not an
+	// Account Engagement field, so not in the version either.
+	Link Link `version:"-"`
+}
+
+// Link is the sync's own record of which Salesforce record a prospect syncs with. Account
+// Engagement's CRM id fields are read-only (its own connector sets them, docs/domain.md §5.6),
+// so the link lives in the sync's state; the CrmRecordId search attribute shows it.
+type Link struct {
+	// Type is TypeLead or TypeContact; "" when the prospect is not linked.
+	Type string `json:"type,omitempty"`
+	ID   string `json:"id,omitempty"`
+	// OwnerID is the record's owner when the sync last saw it, to tell an owner changed in
+	// Salesforce from one the sync chose.
+	OwnerID string `json:"ownerId,omitempty"`
+	// Deleted: the record was deleted in Salesforce; never recreated until a person allows it.
+	Deleted bool `json:"deleted,omitempty"`
+}
+
+// LinkFromEngagement reads the link the way versions before the sync kept its own did: from
+// the prospect's CRM id fields and markers. Only replays of those versions' histories use it.
+func LinkFromEngagement(p Prospect) Link {
+	l := Link{OwnerID: p.CRMOwnerID, Deleted: p.HasMarker(MarkerCRMDeleted)}
+	l.Type, l.ID = p.Linked()
+	return l
 }
 
 // field is one row of the table the Prospect struct declares.
@@ -200,6 +225,17 @@ type Record struct {
 	LastModified       time.Time
 	// Fields holds the mapped Salesforce fields that the object has, by API name.
 	Fields map[string]string
+}
+
+// RecordType tells a Lead id (prefix 00Q) from a Contact id (003); "" for anything else.
+func RecordType(id string) string {
+	switch {
+	case strings.HasPrefix(id, "00Q"):
+		return TypeLead
+	case strings.HasPrefix(id, "003"):
+		return TypeContact
+	}
+	return ""
 }
 
 // OwnerIsQueue reports whether the record is owned by a queue rather than a user.

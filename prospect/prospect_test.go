@@ -12,7 +12,7 @@ import (
 func full() Prospect {
 	return Prospect{ID: 1001, UpdatedAt: t0, Email: "a@example.com", FirstName: "Ann", LastName: "Lee", Company: "Acme",
 		JobTitle: "CTO", Phone: "555", AssignedUserID: 7, CRMID: "00Q1", CRMLeadID: "00Q2", CRMContactID: "0033",
-		CRMOwnerID: "0054", Deleted: true, AssignedUserSalesforceID: "0055"}
+		CRMOwnerID: "0054", Deleted: true, AssignedUserSalesforceID: "0055", Link: Link{Type: TypeLead, ID: "00Q6", Deleted: true}}
 }
 
 // The version must stay byte for byte what recorded histories compared against, or running
@@ -62,7 +62,7 @@ func TestFieldsByEngagementName(t *testing.T) {
 	if got, want := MappableFields(), []string{"firstName", "lastName", "company", "jobTitle", "phone"}; !slices.Equal(got, want) {
 		t.Errorf("MappableFields() = %v, want %v", got, want)
 	}
-	if got := EngagementFields(); len(got) != reflect.TypeFor[Prospect]().NumField()-1 || got[0] != "id" {
+	if got := EngagementFields(); len(got) != 14 || got[0] != "id" || got[13] != "isDeleted" {
 		t.Errorf("EngagementFields() = %v", got)
 	}
 }
@@ -75,7 +75,7 @@ func TestMarkers(t *testing.T) {
 			t.Errorf("marker in %s not seen", name)
 		}
 	}
-	if d := markDeleted("gone"); len(d.ProspectUpdates) != len(crmIDFields) || d.ProspectUpdates["salesforceLeadId"] != MarkerCRMDeleted {
+	if d := markDeleted("gone", Settings{LegacyLinkFields: true}); len(d.ProspectUpdates) != len(crmIDFields) || d.ProspectUpdates["salesforceLeadId"] != MarkerCRMDeleted {
 		t.Errorf("markDeleted updates = %v", d.ProspectUpdates)
 	}
 }

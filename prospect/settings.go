@@ -62,6 +62,10 @@ type Settings struct {
 	// MaxHistoryEvents continues a run as new past this history length, on top of the
 	// server's own suggestion.
 	MaxHistoryEvents int `json:"maxHistoryEvents"`
+	// LegacyLinkFields reads the link from, and writes it to, Account Engagement's CRM id
+	// fields, as versions before the sync kept its own link did. The workflow sets it only to
+	// replay those versions' histories; never configured.
+	LegacyLinkFields bool `json:"-"`
 }
 
 // DefaultFieldMapping keeps names, company, title and phone in step, Account Engagement's value first.

@@ -21,8 +21,9 @@ import (
 // jwtGrantType is the OAuth 2.0 JWT bearer grant (RFC 7523).
 const jwtGrantType = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
-// jwtLifetime keeps assertions short-lived; Salesforce allows up to 3 minutes.
-const jwtLifetime = 3 * time.Minute
+// jwtLifetime keeps assertions short-lived: Salesforce allows up to 3 minutes, and the margin
+// absorbs a clock running ahead of Salesforce's.
+const jwtLifetime = 2 * time.Minute
 
 // tokenFetchTimeout bounds a shared refresh, which runs detached from any one
 // caller's context so that a cancelled caller cannot fail the others waiting on it.
@@ -135,18 +136,47 @@ func (c *Client) fetchToken(ctx context.Context) (string, string, error) {
 	return tr.AccessToken, strings.TrimRight(tr.InstanceURL, "/"), nil
 }
 
-// jwtAssertion builds the RS256-signed assertion: iss=client id, sub=username, aud=login URL,
-// exp (and iat), signed with golang.org/x/oauth2/jws.
+// jwtAssertion builds the RS256-signed assertion: iss=client id, sub=username, aud (see
+// audience), exp (and iat), signed with golang.org/x/oauth2/jws.
 func (c *Client) jwtAssertion() (string, error) {
 	now := c.now()
 	assertion, err := jws.Encode(&jws.Header{Algorithm: "RS256", Typ: "JWT"}, &jws.ClaimSet{
-		Iss: c.cfg.ClientID, Sub: c.cfg.Username, Aud: c.loginURL,
+		Iss: c.cfg.ClientID, Sub: c.cfg.Username, Aud: audience(c.loginURL),
 		Iat: now.Unix(), Exp: now.Add(jwtLifetime).Unix(),
 	}, c.cfg.PrivateKey)
 	if err != nil {
 		return "", fmt.Errorf("salesforce: sign JWT: %w", err)
 	}
 	return assertion, nil
+}
+
+// Salesforce's generic login hosts: the JWT audiences it documents, and hosts that do not
+// support the client-credentials flow (docs/domain.md §5.5).
+const (
+	productionLogin = "https://login.salesforce.com"
+	sandboxLogin    = "https://test.salesforce.com"
+)
+
+func isGenericLoginHost(host string) bool {
+	return strings.EqualFold(host, "login.salesforce.com") || strings.EqualFold(host, "test.salesforce.com")
+}
+
+// audience is the JWT's aud: Salesforce documents login.salesforce.com (production) and
+// test.salesforce.com (sandboxes) whatever host the token is requested from, so a My Domain
+// login URL maps to one of them. Any other host (a local emulator) is its own audience.
+func audience(loginURL string) string {
+	u, err := url.Parse(loginURL)
+	if err != nil {
+		return loginURL
+	}
+	host := strings.ToLower(u.Hostname())
+	switch {
+	case host == "test.salesforce.com" || strings.HasSuffix(host, ".sandbox.my.salesforce.com"):
+		return sandboxLogin
+	case host == "login.salesforce.com" || strings.HasSuffix(host, ".my.salesforce.com"):
+		return productionLogin
+	}
+	return loginURL
 }
 
 // LoadPrivateKey reads an RSA private key from a PEM file (PKCS#1 or PKCS#8).

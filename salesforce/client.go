@@ -23,8 +23,10 @@ import (
 // DefaultLoginURL is the production login host used when Config.LoginURL is empty.
 const DefaultLoginURL = "https://login.salesforce.com"
 
-// DefaultAPIVersion is the REST API version used when Config.APIVersion is empty.
-const DefaultAPIVersion = "62.0"
+// DefaultAPIVersion is the REST API version used when Config.APIVersion is empty: Summer '26,
+// the newest release GA when this was written (docs/domain.md §5.5). CheckVersion tells
+// whether an org offers it.
+const DefaultAPIVersion = "67.0"
 
 // maxBody bounds how much of a response we read; query pages are at most a few MB.
 const maxBody = 64 << 20
@@ -86,8 +88,13 @@ func New(cfg Config) (*Client, error) {
 	if login == "" {
 		login = DefaultLoginURL
 	}
-	if u, err := url.Parse(login); err != nil || u.Scheme == "" || u.Host == "" {
+	u, err := url.Parse(login)
+	if err != nil || u.Scheme == "" || u.Host == "" {
 		return nil, fmt.Errorf("salesforce: invalid LoginURL %q", cfg.LoginURL)
+	}
+	if cfg.Username == "" && isGenericLoginHost(u.Host) {
+		return nil, fmt.Errorf("salesforce: the client-credentials flow needs the org's My Domain URL as LoginURL "+
+			"(https://<MyDomain>.my.salesforce.com, sandboxes https://<MyDomain>--<Sandbox>.sandbox.my.salesforce.com); %s does not support it", u.Host)
 	}
 	version := strings.TrimPrefix(cfg.APIVersion, "v")
 	if version == "" {

@@ -544,3 +544,27 @@ func isCode(err error, code string) bool {
 	var ae *salesforce.APIError
 	return errors.As(err, &ae) && ae.Code == code
 }
+
+// The org's version list (GET /services/data/) tells whether the configured version works.
+func TestCheckVersion(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if err := e.sf.CheckVersion(ctx); err != nil {
+		t.Fatalf("default version %s: %v", salesforce.DefaultAPIVersion, err)
+	}
+	versions, err := e.sf.Versions(ctx)
+	if err != nil || len(versions) == 0 || versions[len(versions)-1].Version != salesforce.DefaultAPIVersion {
+		t.Fatalf("versions %v (%v): want the default %s offered, last", versions, err, salesforce.DefaultAPIVersion)
+	}
+	before := e.emu.Counters().Salesforce.Total
+	old, err := salesforce.New(salesforce.Config{LoginURL: e.srv.URL, ClientID: emulator.ClientID, ClientSecret: emulator.ClientSecret, APIVersion: "99.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.CheckVersion(ctx); !errors.Is(err, salesforce.ErrVersionNotOffered) || !strings.Contains(err.Error(), "99.0") {
+		t.Fatalf("version 99.0: err = %v, want ErrVersionNotOffered naming it", err)
+	}
+	if n := e.emu.Counters().Salesforce.Total - before; n != 0 {
+		t.Errorf("the version list cost %d API calls, want 0", n)
+	}
+}

@@ -114,7 +114,7 @@ func TestRateLimitRetryAfterHeader(t *testing.T) {
 func TestUpsertStatuses(t *testing.T) {
 	var status int
 	f := newFakeOrg(t, func(w http.ResponseWriter, r *http.Request, _ string) {
-		if r.Method != http.MethodPatch || r.URL.EscapedPath() != "/services/data/v62.0/sobjects/Lead/Prospect_Id__c/1001" {
+		if r.Method != http.MethodPatch || r.URL.EscapedPath() != "/services/data/v"+salesforce.DefaultAPIVersion+"/sobjects/Lead/Prospect_Id__c/1001" {
 			t.Errorf("unexpected %s %s", r.Method, r.URL.EscapedPath())
 		}
 		switch status {
@@ -125,7 +125,7 @@ func TestUpsertStatuses(t *testing.T) {
 		case 204:
 			w.WriteHeader(204)
 		case 300:
-			writeJSON(t, w, 300, []string{"/services/data/v62.0/sobjects/Lead/00Q000000000001AAA", "/services/data/v62.0/sobjects/Lead/00Q000000000002AAA"})
+			writeJSON(t, w, 300, []string{"/services/data/v" + salesforce.DefaultAPIVersion + "/sobjects/Lead/00Q000000000001AAA", "/services/data/v" + salesforce.DefaultAPIVersion + "/sobjects/Lead/00Q000000000002AAA"})
 		}
 	})
 	c := f.client(t)
@@ -192,24 +192,24 @@ func TestAutoAssignHeader(t *testing.T) {
 		key  string
 		want string
 	}{
-		{"create lead default", func() error { _, err := c.Create(ctx, "Lead", lead); return err }, "POST /services/data/v62.0/sobjects/Lead/", "FALSE"},
-		{"create lead AAR", func() error { _, err := c.Create(ctx, "Lead", lead, salesforce.AutoAssign(true)); return err }, "POST /services/data/v62.0/sobjects/Lead/", "TRUE"},
+		{"create lead default", func() error { _, err := c.Create(ctx, "Lead", lead); return err }, "POST /services/data/v" + salesforce.DefaultAPIVersion + "/sobjects/Lead/", "FALSE"},
+		{"create lead AAR", func() error { _, err := c.Create(ctx, "Lead", lead, salesforce.AutoAssign(true)); return err }, "POST /services/data/v" + salesforce.DefaultAPIVersion + "/sobjects/Lead/", "TRUE"},
 		{"create lead rule id", func() error {
 			_, err := c.Create(ctx, "Lead", lead, salesforce.AssignmentRuleID("01Q000000000001AAA"))
 			return err
-		}, "POST /services/data/v62.0/sobjects/Lead/", "01Q000000000001AAA"},
-		{"update lead default", func() error { return c.Update(ctx, "Lead", "00Q000000000009AAA", lead) }, "PATCH /services/data/v62.0/sobjects/Lead/00Q000000000009AAA", "FALSE"},
+		}, "POST /services/data/v" + salesforce.DefaultAPIVersion + "/sobjects/Lead/", "01Q000000000001AAA"},
+		{"update lead default", func() error { return c.Update(ctx, "Lead", "00Q000000000009AAA", lead) }, "PATCH /services/data/v" + salesforce.DefaultAPIVersion + "/sobjects/Lead/00Q000000000009AAA", "FALSE"},
 		{"upsert lead explicit false", func() error {
 			_, err := c.Upsert(ctx, "Lead", "Prospect_Id__c", "7", lead, salesforce.AutoAssign(false))
 			return err
-		}, "PATCH /services/data/v62.0/sobjects/Lead/Prospect_Id__c/7", "FALSE"},
-		{"create contact", func() error { _, err := c.Create(ctx, "Contact", lead); return err }, "POST /services/data/v62.0/sobjects/Contact/", "<absent>"},
+		}, "PATCH /services/data/v" + salesforce.DefaultAPIVersion + "/sobjects/Lead/Prospect_Id__c/7", "FALSE"},
+		{"create contact", func() error { _, err := c.Create(ctx, "Contact", lead); return err }, "POST /services/data/v" + salesforce.DefaultAPIVersion + "/sobjects/Contact/", "<absent>"},
 		{"composite with lead write", func() error {
 			_, err := c.Composite(ctx, salesforce.CompositeRequest{Requests: []salesforce.SubRequest{
 				{Method: "POST", URL: c.SObjectPath("Lead"), ReferenceID: "newLead", Body: lead},
 			}})
 			return err
-		}, "POST /services/data/v62.0/composite", "FALSE"},
+		}, "POST /services/data/v" + salesforce.DefaultAPIVersion + "/composite", "FALSE"},
 	}
 	for _, tc := range cases {
 		if err := tc.run(); err != nil {
@@ -238,11 +238,11 @@ func TestQueryEncodingAndPaging(t *testing.T) {
 		w.Header().Set("Sforce-Limit-Info", "api-usage=42/15000")
 		batch = append(batch, r.Header.Get("Sforce-Query-Options"))
 		switch r.URL.Path {
-		case "/services/data/v62.0/query":
+		case "/services/data/v" + salesforce.DefaultAPIVersion + "/query":
 			gotQ = append(gotQ, r.URL.Query().Get("q"))
-			writeJSON(t, w, 200, map[string]any{"totalSize": 3, "done": false, "nextRecordsUrl": "/services/data/v62.0/query/01gX-2",
+			writeJSON(t, w, 200, map[string]any{"totalSize": 3, "done": false, "nextRecordsUrl": "/services/data/v" + salesforce.DefaultAPIVersion + "/query/01gX-2",
 				"records": []any{map[string]any{"attributes": map[string]any{"type": "Lead"}, "Id": "1"}, map[string]any{"Id": "2"}}})
-		case "/services/data/v62.0/query/01gX-2":
+		case "/services/data/v" + salesforce.DefaultAPIVersion + "/query/01gX-2":
 			writeJSON(t, w, 200, map[string]any{"totalSize": 3, "done": true, "records": []any{map[string]any{"Id": "3"}}})
 		default:
 			t.Errorf("unexpected path %s", r.URL.Path)
@@ -267,13 +267,13 @@ func TestQueryEncodingAndPaging(t *testing.T) {
 	if used, max := c.Limits(); used != 42 || max != 15000 {
 		t.Fatalf("Limits = %d/%d", used, max)
 	}
-	if p := c.QueryPath("SELECT Id FROM Lead WHERE Email = 'a+b@x.com'"); strings.Contains(p, "+") || !strings.HasPrefix(p, "/services/data/v62.0/query?q=SELECT%20Id") {
+	if p := c.QueryPath("SELECT Id FROM Lead WHERE Email = 'a+b@x.com'"); strings.Contains(p, "+") || !strings.HasPrefix(p, "/services/data/v"+salesforce.DefaultAPIVersion+"/query?q=SELECT%20Id") {
 		t.Fatalf("QueryPath = %q: a literal + must be percent-encoded and spaces must not become +", p)
 	}
-	if p := c.SObjectPath("Lead", "@{newLead.id}"); p != "/services/data/v62.0/sobjects/Lead/@{newLead.id}" {
+	if p := c.SObjectPath("Lead", "@{newLead.id}"); p != "/services/data/v"+salesforce.DefaultAPIVersion+"/sobjects/Lead/@{newLead.id}" {
 		t.Fatalf("composite reference escaped: %q", p)
 	}
-	if p := c.SObjectPath("Lead", "Prospect_Id__c", "a/b c"); p != "/services/data/v62.0/sobjects/Lead/Prospect_Id__c/a%2Fb%20c" {
+	if p := c.SObjectPath("Lead", "Prospect_Id__c", "a/b c"); p != "/services/data/v"+salesforce.DefaultAPIVersion+"/sobjects/Lead/Prospect_Id__c/a%2Fb%20c" {
 		t.Fatalf("SObjectPath = %q", p)
 	}
 }
@@ -494,9 +494,9 @@ func TestJWTAssertion(t *testing.T) {
 		if err := rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, sum[:], sig); err != nil {
 			t.Errorf("signature: %v", err)
 		}
-		// exp: the 3 minutes Salesforce allows at most, from the client's clock.
+		// exp: within the 3 minutes Salesforce allows, from the client's clock, with a margin.
 		if hdr["alg"] != "RS256" || claims.Iss != "cid" || claims.Sub != "integration@example.com" || claims.Aud != srv.URL ||
-			claims.Exp != now.Add(3*time.Minute).Unix() {
+			claims.Exp != now.Add(2*time.Minute).Unix() {
 			t.Errorf("header %v claims %+v", hdr, claims)
 		}
 		writeJSON(t, w, 200, map[string]string{"access_token": "jwt-token", "instance_url": "https://na1.example.com/"})
@@ -575,3 +575,17 @@ func TestNewValidates(t *testing.T) {
 
 // retryable reports whether a client error is worth retrying unchanged.
 func retryable(err error) bool { return httperror.KindOf(err).Retryable() }
+
+// The client-credentials flow is refused at the generic login hosts: the client says so at
+// construction, naming what to use instead, not as an OAuth failure on the first call.
+func TestClientCredentialsNeedMyDomain(t *testing.T) {
+	for _, login := range []string{"", "https://login.salesforce.com", "https://test.salesforce.com/"} {
+		_, err := salesforce.New(salesforce.Config{LoginURL: login, ClientID: "id", ClientSecret: "s"})
+		if err == nil || !strings.Contains(err.Error(), "My Domain") {
+			t.Errorf("client credentials at %q: err = %v, want a My Domain error", login, err)
+		}
+	}
+	if _, err := salesforce.New(salesforce.Config{LoginURL: "https://acme.my.salesforce.com", ClientID: "id", ClientSecret: "s"}); err != nil {
+		t.Errorf("My Domain: %v", err)
+	}
+}

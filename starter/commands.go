@@ -28,15 +28,28 @@ func dialTemporal(ctx context.Context, getenv func(string) string) (client.Clien
 	return connect.Dial(ctx, getenv, connect.Quiet)
 }
 
-func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, useRule bool) error {
-	name := "sync"
-	if useRule {
-		name = "assign-rule"
-	}
+// syncKind is what a sync command asks of each prospect's sync.
+type syncKind int
+
+const (
+	// kindSync re-reads both sides, even for a prospect unchanged in Account Engagement.
+	kindSync syncKind = iota
+	// kindAssignRule sends the prospect through the active assignment rule (R5).
+	kindAssignRule
+	// kindAllowRecreate clears CrmDeleted: the prospect may match or create a record again.
+	kindAllowRecreate
+)
+
+var syncKindNames = map[syncKind]string{kindSync: "sync", kindAssignRule: "assign-rule", kindAllowRecreate: "allow-recreate"}
+
+func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, kind syncKind) error {
+	name := syncKindNames[kind]
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	all := fs.Bool("all", false, "every prospect in Account Engagement")
 	file := fs.String("file", "", "file of prospect ids (one a line, or CSV with an id column)")
+	state := fs.String("state", "", "every sync in this SyncState")
+	code := fs.String("code", "", "every sync showing this error code (SyncErrorCode)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{fmt.Sprintf("%s: %v\n%s", name, err, usage)}
 	}
@@ -55,8 +68,17 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		}
 		ids = append(ids, fromFile...)
 	}
-	if !*all && len(ids) == 0 {
-		return usageError{name + ": give prospect ids, --file or --all\n" + usage}
+	filter := workflows.Filter{ErrorCode: *code}
+	if *state != "" {
+		st, err := prospect.ParseState(*state)
+		if err != nil {
+			return usageError{name + ": " + err.Error()}
+		}
+		filter.State = st
+	}
+	byFilter := *state != "" || *code != ""
+	if !*all && !byFilter && len(ids) == 0 {
+		return usageError{name + ": give prospect ids, --file, --state, --code or --all\n" + usage}
 	}
 
 	c, err := dialTemporal(ctx, getenv)
@@ -76,18 +98,33 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		}
 		ids = append(ids, listed...)
 	}
+	if byFilter {
+		err := workflows.List(ctx, c, filter, func(l workflows.Listed) bool {
+			if id, err := workflows.ParseProspectID(l.ProspectID); err == nil {
+				ids = append(ids, id)
+			}
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "  %d syncs match %s\n", len(ids), filter.Query())
+	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 
-	signal := workflows.SignalProspectChanged
-	if useRule {
-		signal = workflows.SignalUseActiveAssignmentRule
+	signal, arg := workflows.SignalProspectChanged, any(&workflows.ChangeRequest{Resync: true})
+	switch kind {
+	case kindAssignRule:
+		signal, arg = workflows.SignalUseActiveAssignmentRule, nil
+	case kindAllowRecreate:
+		arg = &workflows.ChangeRequest{Resync: true, AllowRecreate: true}
 	}
-	return bulkSignal(ctx, c, ids, signal, stdout, stderr)
+	return bulkSignal(ctx, c, ids, signal, arg, stdout, stderr)
 }
 
 // bulkSignal signal-with-starts every id, showing progress, and ends with a summary.
-func bulkSignal(ctx context.Context, c client.Client, ids []int64, signal string, stdout, stderr io.Writer) error {
+func bulkSignal(ctx context.Context, c client.Client, ids []int64, signal string, arg any, stdout, stderr io.Writer) error {
 	ch := make(chan int64)
 	go func() {
 		defer close(ch)
@@ -115,7 +152,7 @@ func bulkSignal(ctx context.Context, c client.Client, ids []int64, signal string
 	if total > 1 {
 		progress = report
 	}
-	failures := workflows.SignalMany(ctx, c, ch, signal, bulkConcurrency, progress)
+	failures := workflows.SignalMany(ctx, c, ch, signal, arg, bulkConcurrency, progress)
 	elapsed := time.Since(start)
 	ok := total - len(failures)
 	if err := ctx.Err(); err != nil {

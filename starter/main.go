@@ -1,9 +1,11 @@
 // Command starter starts, signals and inspects prospect syncs.
 //
-//	starter sync <prospectId>...        start (or signal) the syncs of these prospects
+//	starter sync <prospectId>...        start the syncs of these prospects, or re-read both sides
 //	starter sync --all                  every prospect in Account Engagement, paged
 //	starter sync --file ids.txt|ids.csv one id a line, or a CSV with an "id" column
+//	starter sync --state SyncError [--code CODE]  every sync in a state / with an error code
 //	starter assign-rule <prospectId>... send unassigned prospects through the active assignment rule (R5)
+//	starter allow-recreate <prospectId>... let a CrmDeleted prospect match or create a record again
 //	starter status <prospectId> [--json]
 //	starter list [--state SyncState] [--json]
 //	starter watch [--interval 30s]      start the change feed (idempotent)
@@ -44,10 +46,14 @@ func main() {
 }
 
 const usage = `usage:
-  starter sync <prospectId>...          start or signal these prospects' syncs
+  starter sync <prospectId>...          start these prospects' syncs, or re-read both sides now
   starter sync --all                    every prospect in Account Engagement
   starter sync --file FILE              ids one a line, or a CSV with an id column
+  starter sync --state STATE [--code C] every sync in a state, or showing an error code
+                                        (e.g. --state SyncError after a validation rule was fixed)
   starter assign-rule <prospectId>...   use the active assignment rule for these (R5)
+  starter allow-recreate <prospectId>...
+                                        let CrmDeleted prospects match or create a record again
   starter status <prospectId> [--json]  where one prospect's sync stands
   starter list [--state STATE] [--json] syncs by state (Evaluating, WaitingForAssignment,
                                         Synced, DoNotSync, CrmDeleted, SyncError)
@@ -61,9 +67,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "sync":
-		return cmdSync(ctx, rest, stdout, stderr, getenv, false)
+		return cmdSync(ctx, rest, stdout, stderr, getenv, kindSync)
 	case "assign-rule":
-		return cmdSync(ctx, rest, stdout, stderr, getenv, true)
+		return cmdSync(ctx, rest, stdout, stderr, getenv, kindAssignRule)
+	case "allow-recreate":
+		return cmdSync(ctx, rest, stdout, stderr, getenv, kindAllowRecreate)
 	case "status":
 		return cmdStatus(ctx, rest, stdout, getenv)
 	case "list":

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -19,8 +21,9 @@ import (
 )
 
 // SignalSync starts a prospect's sync, or signals the running one: SignalWithStart never makes
-// a second workflow for a prospect.
-func SignalSync(ctx context.Context, c client.Client, prospectID int64, signal string) (client.WorkflowRun, error) {
+// a second workflow for a prospect. arg is the signal's payload (a *ChangeRequest for
+// prospect-changed, or nil).
+func SignalSync(ctx context.Context, c client.Client, prospectID int64, signal string, arg any) (client.WorkflowRun, error) {
 	if signal == "" {
 		signal = SignalProspectChanged
 	}
@@ -34,7 +37,7 @@ func SignalSync(ctx context.Context, c client.Client, prospectID int64, signal s
 		),
 		StaticSummary: "Prospect " + id + " → Salesforce",
 	}
-	return c.SignalWithStartWorkflow(ctx, opts.ID, signal, nil, opts, ProspectSyncWorkflow, ProspectSyncInput{ProspectID: prospectID})
+	return c.SignalWithStartWorkflow(ctx, opts.ID, signal, arg, opts, ProspectSyncWorkflow, ProspectSyncInput{ProspectID: prospectID})
 }
 
 // ErrNoSync means the prospect has no sync workflow.
@@ -57,6 +60,41 @@ func QueryStatus(ctx context.Context, c client.Client, prospectID int64) (SyncSt
 	return st, nil
 }
 
+// PreviousLink is the link of the prospect's last closed sync, read from its search attributes
+// (CrmRecordId, SyncState): zero when there is none, or it was never linked. The record type
+// follows from the id's prefix.
+func PreviousLink(ctx context.Context, c client.Client, prospectID int64) (prospect.Link, error) {
+	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Query: fmt.Sprintf("WorkflowId = '%s'", ProspectWorkflowID(prospectID)), PageSize: 50})
+	if err != nil {
+		return prospect.Link{}, fmt.Errorf("list earlier syncs: %w", err)
+	}
+	var last *workflowpb.WorkflowExecutionInfo
+	for _, e := range resp.GetExecutions() {
+		if e.GetCloseTime() != nil && (last == nil || e.GetCloseTime().AsTime().After(last.GetCloseTime().AsTime())) {
+			last = e
+		}
+	}
+	if last == nil {
+		return prospect.Link{}, nil
+	}
+	attrs := last.GetSearchAttributes().GetIndexedFields()
+	id, state := keyword(attrs, AttrCRMRecordID), keyword(attrs, AttrSyncState)
+	if id == "" {
+		return prospect.Link{}, nil
+	}
+	return prospect.Link{Type: prospect.RecordType(id), ID: id, Deleted: state == string(prospect.StateCRMDeleted)}, nil
+}
+
+// keyword reads a Keyword search attribute ("" when absent).
+func keyword(attrs map[string]*commonpb.Payload, k temporal.SearchAttributeKeyKeyword) string {
+	var s string
+	if p, ok := attrs[k.GetName()]; ok {
+		_ = converter.GetDefaultDataConverter().FromPayload(p, &s) // a Keyword is a string by definition
+	}
+	return s
+}
+
 // Listed is one workflow in a visibility listing.
 type Listed struct {
 	WorkflowID  string
@@ -68,10 +106,22 @@ type Listed struct {
 }
 
 // StateQuery is the visibility query for ProspectSync workflows in a state (all when empty).
-func StateQuery(state prospect.SyncState) string {
+func StateQuery(state prospect.SyncState) string { return Filter{State: state}.Query() }
+
+// Filter selects ProspectSync workflows by state and error code; empty fields select all.
+type Filter struct {
+	State     prospect.SyncState
+	ErrorCode string
+}
+
+// Query is the filter as a visibility query (the same a person pastes into the UI).
+func (f Filter) Query() string {
 	q := fmt.Sprintf("WorkflowType = '%s'", ProspectSyncWorkflow)
-	if state != "" {
-		q += fmt.Sprintf(" AND %s = '%s'", AttrSyncState.GetName(), state)
+	if f.State != "" {
+		q += fmt.Sprintf(" AND %s = '%s'", AttrSyncState.GetName(), f.State)
+	}
+	if f.ErrorCode != "" {
+		q += fmt.Sprintf(" AND %s = '%s'", AttrSyncErrorCode.GetName(), strings.ReplaceAll(f.ErrorCode, "'", ""))
 	}
 	return q
 }
@@ -79,7 +129,13 @@ func StateQuery(state prospect.SyncState) string {
 // ListByState lists ProspectSync workflows in a state (all states when empty), newest first,
 // calling fn for each until it returns false.
 func ListByState(ctx context.Context, c client.Client, state prospect.SyncState, fn func(Listed) bool) error {
-	q := StateQuery(state)
+	return List(ctx, c, Filter{State: state}, fn)
+}
+
+// List lists the ProspectSync workflows a filter selects, newest first, calling fn for each
+// until it returns false.
+func List(ctx context.Context, c client.Client, f Filter, fn func(Listed) bool) error {
+	q := f.Query()
 	var token []byte
 	for {
 		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token, PageSize: 500})
@@ -89,14 +145,8 @@ func ListByState(ctx context.Context, c client.Client, state prospect.SyncState,
 		for _, e := range resp.GetExecutions() {
 			l := Listed{WorkflowID: e.GetExecution().GetWorkflowId(), Running: e.GetCloseTime() == nil}
 			attrs := e.GetSearchAttributes().GetIndexedFields()
-			get := func(k temporal.SearchAttributeKeyKeyword) string {
-				var s string
-				if p, ok := attrs[k.GetName()]; ok {
-					_ = converterFromPayload(p, &s)
-				}
-				return s
-			}
-			l.ProspectID, l.State, l.CRMRecordID, l.ErrorCode = get(AttrProspectID), get(AttrSyncState), get(AttrCRMRecordID), get(AttrSyncErrorCode)
+			l.ProspectID, l.State = keyword(attrs, AttrProspectID), keyword(attrs, AttrSyncState)
+			l.CRMRecordID, l.ErrorCode = keyword(attrs, AttrCRMRecordID), keyword(attrs, AttrSyncErrorCode)
 			if !fn(l) {
 				return nil
 			}
@@ -106,10 +156,6 @@ func ListByState(ctx context.Context, c client.Client, state prospect.SyncState,
 			return nil
 		}
 	}
-}
-
-func converterFromPayload(p *commonpb.Payload, out *string) error {
-	return converter.GetDefaultDataConverter().FromPayload(p, out)
 }
 
 // Progress reports a bulk start's advance.
@@ -127,11 +173,11 @@ type SignalFailure struct {
 // SignalMany signal-with-starts many prospects' syncs with bounded concurrency. ids is read
 // until closed; progress, when not nil, is called after each prospect (from one goroutine at
 // a time). It returns the failures; a cancelled ctx stops it early.
-func SignalMany(ctx context.Context, c client.Client, ids <-chan int64, signal string, concurrency int, progress func(Progress)) []SignalFailure {
+func SignalMany(ctx context.Context, c client.Client, ids <-chan int64, signal string, arg any, concurrency int, progress func(Progress)) []SignalFailure {
 	var failures []SignalFailure
 	var p Progress
 	fanout.Each(ctx, concurrency, fanout.Chan(ctx, ids), func(ctx context.Context, id int64) error {
-		_, err := SignalSync(ctx, c, id, signal)
+		_, err := SignalSync(ctx, c, id, signal, arg)
 		return err
 	}, func(id int64, err error) {
 		p.Done++

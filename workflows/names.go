@@ -31,6 +31,22 @@ const (
 	QuerySyncState = "sync-state"
 )
 
+// ChangeRequest is the optional payload of a prospect-changed signal: what a person asked for.
+// The change feed sends none, so its signals for prospects that did not change (our own
+// write-backs, say) cost no Salesforce call.
+type ChangeRequest struct {
+	// Resync re-reads both sides even when Account Engagement reports no change: a record
+	// deleted, converted or reassigned in Salesforce shows within seconds.
+	Resync bool `json:"resync,omitempty"`
+	// AllowRecreate clears CrmDeleted: the next evaluation matches or creates a record again.
+	AllowRecreate bool `json:"allowRecreate,omitempty"`
+}
+
+// merge is what several pending requests ask for together.
+func (r ChangeRequest) merge(o ChangeRequest) ChangeRequest {
+	return ChangeRequest{Resync: r.Resync || o.Resync, AllowRecreate: r.AllowRecreate || o.AllowRecreate}
+}
+
 const workflowIDPrefix = "prospect-sync/"
 
 // ProspectWorkflowID is the workflow id of a prospect's sync: one per prospect.

@@ -18,6 +18,9 @@ import (
 const (
 	changeDrainStartSignals = "drain-start-signals"
 	changeSkipUnchanged     = "skip-unchanged-on-signal"
+	// changeLinkInState: the link lives in the sync's state, not in Account Engagement's
+	// read-only CRM id fields; runs from before replay with the legacy link.
+	changeLinkInState = "link-in-sync-state"
 )
 
 // maxHistoryEntries bounds the decision history kept in the sync-state query.
@@ -42,6 +45,8 @@ type Carry struct {
 	LastChange time.Time
 	// RuleRequested is set by a use-active-assignment-rule signal until an evaluation answers it.
 	RuleRequested bool `json:",omitempty"`
+	// Link is the Salesforce record the prospect syncs with: the sync's own record of it.
+	Link prospect.Link `json:",omitzero"`
 }
 
 // ProspectSyncResult is the final status of a completed run.
@@ -90,6 +95,8 @@ type syncer struct {
 	attrs map[string]string
 	// createdAt, when set, is written to CrmCreatedAt with the next search attribute upsert.
 	createdAt time.Time
+	// request is what people asked for in the signals the next evaluation answers.
+	request ChangeRequest
 }
 
 // ProspectSync keeps one Account Engagement prospect and its Salesforce record in step under
@@ -114,13 +121,24 @@ func ProspectSync(ctx workflow.Context, in ProspectSyncInput) (ProspectSyncResul
 		return ProspectSyncResult{}, fmt.Errorf("load settings: %w", err)
 	}
 
+	legacyLink := workflow.GetVersion(ctx, changeLinkInState, workflow.DefaultVersion, 1) == workflow.DefaultVersion
+	s.settings.LegacyLinkFields = legacyLink
+	if !legacyLink && s.carry.Link == (prospect.Link{}) {
+		// A run continued from a legacy one: its status named the record.
+		st := s.carry.Status
+		s.carry.Link = prospect.Link{Type: st.CRMRecordType, ID: st.CRMRecordID, OwnerID: st.OwnerID, Deleted: st.State == prospect.StateCRMDeleted}
+	}
+
 	why := triggerStart
 	if in.Carry != nil {
 		why = s.wait(ctx, changed, useRule)
 	} else if workflow.GetVersion(ctx, changeDrainStartSignals, workflow.DefaultVersion, 1) >= 1 {
 		// The signal a SignalWithStart delivered is what this first evaluation answers;
 		// histories from before this change evaluated twice and must replay as they ran.
-		s.drain(changed, useRule)
+		s.drain(ctx, changed, useRule)
+	}
+	if in.Carry == nil && !legacyLink {
+		s.restoreLink(ctx)
 	}
 	for {
 		if why == triggerIdle {
@@ -169,7 +187,12 @@ func (s *syncer) wait(ctx workflow.Context, changed, useRule workflow.ReceiveCha
 	timerCtx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
 	sel := workflow.NewSelector(ctx)
-	sel.AddReceive(changed, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); why = triggerSignal })
+	sel.AddReceive(changed, func(c workflow.ReceiveChannel, _ bool) {
+		var req ChangeRequest
+		c.Receive(ctx, &req)
+		s.request = s.request.merge(req)
+		why = triggerSignal
+	})
 	sel.AddReceive(useRule, func(c workflow.ReceiveChannel, _ bool) {
 		c.Receive(ctx, nil)
 		s.carry.UseAssignmentRule, s.carry.RuleRequested = true, true
@@ -180,16 +203,21 @@ func (s *syncer) wait(ctx workflow.Context, changed, useRule workflow.ReceiveCha
 		sel.AddFuture(timer, func(workflow.Future) {})
 	}
 	sel.Select(ctx)
-	if s.drain(changed, useRule) {
+	if s.drain(ctx, changed, useRule) {
 		why = triggerSignal
 	}
 	return why
 }
 
 // drain consumes pending signals (one evaluation answers them all) and reports whether any came.
-func (s *syncer) drain(changed, useRule workflow.ReceiveChannel) bool {
+func (s *syncer) drain(ctx workflow.Context, changed, useRule workflow.ReceiveChannel) bool {
 	any := false
-	for changed.ReceiveAsync(nil) {
+	for {
+		var req ChangeRequest
+		if !changed.ReceiveAsync(&req) {
+			break
+		}
+		s.request = s.request.merge(req)
 		any = true
 	}
 	for useRule.ReceiveAsync(nil) {
@@ -268,6 +296,27 @@ func (s *syncer) evaluate(ctx workflow.Context, why trigger) error {
 	}
 }
 
+// restoreLink recovers the link of the prospect's last completed sync: a sync that idled out
+// and was started again by a later change still knows its record (and that it was deleted).
+// It costs one visibility query, no Salesforce or Account Engagement call.
+func (s *syncer) restoreLink(ctx workflow.Context) {
+	var a *activities.Activities
+	var prev activities.PreviousLinkResult
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: s.settings.ActivityTimeout,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 3},
+	})
+	err := workflow.ExecuteActivity(actx, a.PreviousLink, activities.PreviousLinkInput{ProspectID: s.id}).Get(ctx, &prev)
+	if err != nil {
+		// Not worth a stuck sync: without it the prospect is matched by email again.
+		workflow.GetLogger(ctx).Warn("previous link not recovered; matching by email", "error", err)
+		return
+	}
+	s.carry.Link = prev.Link
+	st := &s.carry.Status
+	st.CRMRecordType, st.CRMRecordID, st.OwnerID = prev.Link.Type, prev.Link.ID, prev.Link.OwnerID
+}
+
 // read fetches the prospect and starts an evaluation; nil when there is nothing to decide (the
 // prospect is unknown, or unchanged since the last evaluation).
 func (s *syncer) read(ctx workflow.Context, why trigger) (*evaluation, error) {
@@ -282,7 +331,19 @@ func (s *syncer) read(ctx workflow.Context, why trigger) (*evaluation, error) {
 	}
 	p := fetched.Prospect
 	s.carry.Status.AssignedUserID = p.AssignedUserID
-	unchanged := p.Version() == s.carry.SeenVersion
+	req := s.request
+	s.request = ChangeRequest{}
+	if req.AllowRecreate && s.carry.Link.Deleted {
+		s.carry.Link = prospect.Link{}
+		st := &s.carry.Status
+		st.CRMRecordType, st.CRMRecordID, st.OwnerID = "", "", ""
+	}
+	if s.settings.LegacyLinkFields {
+		p.Link = prospect.LinkFromEngagement(p)
+	} else {
+		p.Link = s.carry.Link
+	}
+	unchanged := p.Version() == s.carry.SeenVersion && !req.Resync && !req.AllowRecreate
 	if why == triggerRecheck && s.carry.Status.State != prospect.StateSynced && unchanged {
 		s.upsertAttrs(ctx) // the assigned user may be all that changed
 		return nil, nil    // nothing changed: no Salesforce call, no new decision
@@ -303,10 +364,9 @@ func (s *syncer) read(ctx workflow.Context, why trigger) (*evaluation, error) {
 // lookup reads the Leads and Contacts with the prospect's email (and its linked record).
 func (s *syncer) lookup(ctx workflow.Context, ev *evaluation) (again bool, _ error) {
 	var a *activities.Activities
-	lt, lid := ev.p.Linked()
 	var found activities.FindMatchesResult
 	err := workflow.ExecuteActivity(s.activityCtx(ctx), a.FindMatches, activities.FindMatchesInput{
-		Email: ev.p.Email, LinkedType: lt, LinkedID: lid,
+		Email: ev.p.Email, LinkedType: ev.p.Link.Type, LinkedID: ev.p.Link.ID,
 		LeadFields:    prospect.MappedFields(ev.settings, prospect.TypeLead),
 		ContactFields: prospect.MappedFields(ev.settings, prospect.TypeContact),
 	}).Get(ctx, &found)
@@ -371,6 +431,7 @@ func (s *syncer) markDeleted(ctx workflow.Context, ev *evaluation, d prospect.De
 	if _, err := s.writeBack(ctx, ev.p, d.ProspectUpdates, ""); err != nil {
 		return err
 	}
+	s.carry.Link.Deleted = true
 	s.record(ctx, d)
 	return nil
 }
@@ -439,6 +500,7 @@ func (s *syncer) failed(ctx workflow.Context, err error) error {
 func (s *syncer) linked(ctx workflow.Context, d prospect.Decision, rec prospect.Record, assignedUserID int64) {
 	st := &s.carry.Status
 	st.CRMRecordType, st.CRMRecordID, st.OwnerID, st.AssignedUserID = rec.Type, rec.ID, rec.OwnerID, assignedUserID
+	s.carry.Link = prospect.Link{Type: rec.Type, ID: rec.ID, OwnerID: rec.OwnerID}
 	s.record(ctx, d)
 }
 

@@ -42,6 +42,8 @@ type world struct {
 	onFetch func()
 	// fetchDelay is how long (test time) each FetchProspect takes.
 	fetchDelay time.Duration
+	// previous is the link of the prospect's last closed sync.
+	previous prospect.Link
 }
 
 func newWorld(p prospect.Prospect) *world {
@@ -91,6 +93,13 @@ func newEnv(t *testing.T, w *world, s prospect.Settings) *testsuite.TestWorkflow
 			defer w.mu.Unlock()
 			w.calls["FetchProspect"]++
 			return activities.FetchProspectResult{Found: w.found, Prospect: w.p}, nil
+		})
+	env.OnActivity(a.PreviousLink, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.PreviousLinkInput) (activities.PreviousLinkResult, error) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			w.calls["PreviousLink"]++
+			return activities.PreviousLinkResult{Link: w.previous}, nil
 		})
 	env.OnActivity(a.FindMatches, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.FindMatchesInput) (activities.FindMatchesResult, error) {
@@ -206,8 +215,10 @@ func TestCreateLeadAndIdleCompletion(t *testing.T) {
 	if got := w.count("CreateLead"); got != 1 {
 		t.Errorf("CreateLead calls = %d, want 1", got)
 	}
-	if w.p.CRMLeadID != r.Status.CRMRecordID {
-		t.Errorf("write-back lead id = %q, want %q", w.p.CRMLeadID, r.Status.CRMRecordID)
+	// The link stays in the sync's state (Account Engagement's CRM ids are read-only), and the
+	// Lead's owner is the assigned user already: nothing to write back.
+	if got := w.count("WriteBack"); got != 0 {
+		t.Errorf("WriteBack calls = %d, want 0", got)
 	}
 	// One lookup before the create, then idle for 7 days with a daily recheck: 7 rechecks
 	// (days 1..7; the idle timeout is due at day 7, no earlier than the 7th recheck), each
@@ -304,16 +315,72 @@ func TestUnknownProspectEnds(t *testing.T) {
 	}
 }
 
+// A sync started again after an earlier one idled out knows the earlier link: the record it
+// names was deleted, so the prospect is flagged, never matched or created again.
 func TestLinkedRecordDeletedIsNeverRecreated(t *testing.T) {
-	w := newWorld(newProspect(assignedTo(alice), func(p *prospect.Prospect) { p.CRMLeadID, p.CRMID = leadA, leadA }))
+	w := newWorld(newProspect(assignedTo(alice)))
+	w.previous = prospect.Link{Type: prospect.TypeLead, ID: leadA, OwnerID: alice}
 	env := newEnv(t, w, prospect.DefaultSettings())
+	var deleted SyncStatus
+	env.RegisterDelayedCallback(func() {
+		deleted = syncStatus(t, env)
+		w.update(func(p *prospect.Prospect) { p.Phone = "555" }) // a change in AE does not clear the flag
+		env.SignalWorkflow(SignalProspectChanged, nil)
+	}, time.Hour)
+	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
+	r := result(t, env)
+	if deleted.State != prospect.StateCRMDeleted || deleted.CRMRecordID != leadA || r.Status.State != prospect.StateCRMDeleted {
+		t.Fatalf("status = %+v, then %+v: want CrmDeleted naming %s", deleted, r.Status, leadA)
+	}
+	if w.count("PreviousLink") != 1 || w.count("FindMatches") != 1 || w.count("CreateLead") != 0 || w.count("WriteBack") != 0 {
+		t.Fatalf("calls = %v: want one previous-link read, one lookup, no create, nothing written to AE", w.calls)
+	}
+}
+
+// A person allows the record to be recreated: the flag clears and the prospect syncs again.
+func TestAllowRecreateClearsCrmDeleted(t *testing.T) {
+	w := newWorld(newProspect(assignedTo(alice)))
+	w.previous = prospect.Link{Type: prospect.TypeLead, ID: leadA, Deleted: true}
+	s := prospect.DefaultSettings()
+	s.RecheckInterval = 0
+	env := newEnv(t, w, s)
+	var before SyncStatus
+	env.RegisterDelayedCallback(func() {
+		before = syncStatus(t, env)
+		env.SignalWorkflow(SignalProspectChanged, ChangeRequest{AllowRecreate: true})
+	}, time.Hour)
+	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
+	r := result(t, env)
+	if before.State != prospect.StateCRMDeleted || w.count("FindMatches") != 1 || w.count("CreateLead") != 1 {
+		t.Fatalf("before %+v, calls %v: want CrmDeleted without a lookup, then one lookup and one create", before, w.calls)
+	}
+	if r.Status.State != prospect.StateSynced || r.Status.CRMRecordID == leadA || r.Status.CRMRecordID == "" {
+		t.Fatalf("status = %+v, want Synced to a new Lead", r.Status)
+	}
+}
+
+// An explicit re-sync re-reads Salesforce although Account Engagement reports no change; a
+// signal without a request (the change feed's) for an unchanged prospect costs nothing.
+func TestResyncReadsSalesforceAgain(t *testing.T) {
+	w := newWorld(newProspect(assignedTo(bob)))
+	s := prospect.DefaultSettings()
+	s.RecheckInterval = 0
+	env := newEnv(t, w, s)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalProspectChanged, nil) }, time.Hour)
+	env.RegisterDelayedCallback(func() {
+		w.mu.Lock()
+		w.leads = nil // the Lead was deleted in Salesforce
+		w.mu.Unlock()
+		env.SignalWorkflow(SignalProspectChanged, ChangeRequest{Resync: true})
+	}, 2*time.Hour)
 	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
 	r := result(t, env)
 	if r.Status.State != prospect.StateCRMDeleted {
-		t.Fatalf("status = %+v, want CrmDeleted", r.Status)
+		t.Fatalf("status = %+v, want CrmDeleted after the re-sync", r.Status)
 	}
-	if w.count("CreateLead") != 0 || w.p.CRMID != prospect.MarkerCRMDeleted {
-		t.Fatalf("creates = %d, salesforceId = %q: want no create and the [[crm_deleted]] flag", w.count("CreateLead"), w.p.CRMID)
+	// The lookup before the create, none for the plain signal, one for the re-sync.
+	if got := w.count("FindMatches"); got != 2 {
+		t.Errorf("FindMatches = %d, want 2", got)
 	}
 }
 
@@ -327,7 +394,7 @@ func TestOwnerChangedInSalesforceFlowsBack(t *testing.T) {
 	}, 12*time.Hour)
 	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
 	r := result(t, env)
-	if r.Status.OwnerID != alice || w.p.AssignedUserSalesforceID != alice || w.p.CRMOwnerID != alice {
+	if r.Status.OwnerID != alice || w.p.AssignedUserSalesforceID != alice {
 		t.Fatalf("status = %+v, prospect = %+v: want Alice as owner and assigned user", r.Status, w.p)
 	}
 }
@@ -418,27 +485,29 @@ func TestYearOfWaitingStaysBounded(t *testing.T) {
 	}
 	// A run continues as new at the first check past MaxHistoryEvents (500). Every run starts
 	// with 5 events (started, first workflow task, settings marker) and each daily recheck adds
-	// 11 (timer 5, read 6). The first run also reads at once (6): 11 + 11k passes 500 at 506,
-	// its 46th read (day 45). A carried run waits first: 5 + 11k passes 500 at 511, its 46th
-	// read, 46 days after it started.
+	// 11 (timer 5, read 6). The first run also reads the previous sync's link (6) and the
+	// prospect at once (6): 17 + 11k passes 500 at 501, its 45th read (day 44). A carried run
+	// waits first: 5 + 11k passes 500 at 511, its 46th read, 46 days after it started.
 	if maxLen != 511 {
 		t.Errorf("a run reached %d events, want 511: continued as new at the first recheck past %d", maxLen, s.MaxHistoryEvents)
 	}
-	// Runs end at days 45, 91, ..., 367: the 8th is the first to end at or after a year.
+	// Runs end at days 44, 90, ..., 366: the 8th is the first to end at or after a year.
 	if runs != 8 {
 		t.Errorf("%d runs in a year, want 8", runs)
 	}
 	if got := w.count("FindMatches"); got != 0 {
 		t.Errorf("%d Salesforce lookups while waiting, want 0", got)
 	}
-	// One read a day, days 0 to 367.
-	if got := w.count("FetchProspect"); got != 368 {
-		t.Errorf("%d Account Engagement reads in a year of daily re-checks, want 368 (days 0..367)", got)
+	// One read a day, days 0 to 366.
+	if got := w.count("FetchProspect"); got != 367 {
+		t.Errorf("%d Account Engagement reads in a year of daily re-checks, want 367 (days 0..366)", got)
 	}
 }
 
 func TestProspectDeletedDuringSyncEnds(t *testing.T) {
+	// A matching Lead owned by Alice: the owner flows back, and that write finds the prospect gone.
 	w := newWorld(newProspect(assignedTo(bob)))
+	w.leads = []prospect.Record{{Type: prospect.TypeLead, ID: leadA, Email: w.p.Email, OwnerID: alice, Fields: map[string]string{}}}
 	w.writeBackErr = temporal.NewNonRetryableApplicationError("gone", activities.ErrTypeProspectGone, errors.New("404"))
 	env := newEnv(t, w, prospect.DefaultSettings())
 	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
