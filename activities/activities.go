@@ -25,8 +25,6 @@ type Activities struct {
 	AE *engagement.Client
 	// Start starts or signals a prospect's sync (used by the change feed).
 	Start StartFunc
-	// Previous reads the link of a prospect's last closed sync.
-	Previous PreviousLinkFunc
 	// ProspectIDField, when set, is a Lead external-id field holding the prospect id: creates
 	// become upserts on it, idempotent even when an earlier attempt is still in flight.
 	ProspectIDField string

@@ -20,23 +20,6 @@ const ErrTypeNoStarter = "NoStarter"
 // signalConcurrency bounds concurrent signal-with-starts from one activity.
 const signalConcurrency = 16
 
-// PreviousLinkFunc reads the link of a prospect's last closed sync; the worker wires it to the
-// Temporal client's visibility.
-type PreviousLinkFunc func(ctx context.Context, prospectID int64) (prospect.Link, error)
-
-// PreviousLink reads the link the prospect's last closed sync kept, so a sync started again
-// after it idled out still knows its record.
-func (a *Activities) PreviousLink(ctx context.Context, in PreviousLinkInput) (PreviousLinkResult, error) {
-	if a.Previous == nil {
-		return PreviousLinkResult{}, temporal.NewNonRetryableApplicationError("no PreviousLinkFunc wired", ErrTypeNoStarter, nil)
-	}
-	l, err := a.Previous(ctx, in.ProspectID)
-	if err != nil {
-		return PreviousLinkResult{}, temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeTransient, temporal.ApplicationErrorOptions{Cause: err})
-	}
-	return PreviousLinkResult{Link: l}, nil
-}
-
 // StartFunc starts (or signals) one prospect's sync with a signal; the worker wires it to the
 // Temporal client, which keeps this package free of workflow names.
 type StartFunc func(ctx context.Context, prospectID int64, signal string) error

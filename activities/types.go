@@ -79,13 +79,3 @@ type WriteBackResult struct {
 	// Prospect is the prospect after the write; zero when nothing was written.
 	Prospect prospect.Prospect
 }
-
-// PreviousLinkInput names the prospect whose earlier sync to look up.
-type PreviousLinkInput struct {
-	ProspectID int64
-}
-
-// PreviousLinkResult is the link the prospect's last closed sync kept; zero when none.
-type PreviousLinkResult struct {
-	Link prospect.Link
-}

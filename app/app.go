@@ -104,9 +104,6 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 		return err
 	}
 	acts := activities.New(sf, ae, start)
-	acts.Previous = func(ctx context.Context, id int64) (prospect.Link, error) {
-		return workflows.PreviousLink(ctx, a.client, id)
-	}
 	acts.ProspectIDField = cfg.Services.ProspectIDField
 	Register(a.worker, acts, cfg.Settings)
 	if err := a.worker.Start(); err != nil {

@@ -10,7 +10,6 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -58,32 +57,6 @@ func QueryStatus(ctx context.Context, c client.Client, prospectID int64) (SyncSt
 		return SyncStatus{}, fmt.Errorf("decode sync state: %w", err)
 	}
 	return st, nil
-}
-
-// PreviousLink is the link of the prospect's last closed sync, read from its search attributes
-// (CrmRecordId, SyncState): zero when there is none, or it was never linked. The record type
-// follows from the id's prefix.
-func PreviousLink(ctx context.Context, c client.Client, prospectID int64) (prospect.Link, error) {
-	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-		Query: fmt.Sprintf("WorkflowId = '%s'", ProspectWorkflowID(prospectID)), PageSize: 50})
-	if err != nil {
-		return prospect.Link{}, fmt.Errorf("list earlier syncs: %w", err)
-	}
-	var last *workflowpb.WorkflowExecutionInfo
-	for _, e := range resp.GetExecutions() {
-		if e.GetCloseTime() != nil && (last == nil || e.GetCloseTime().AsTime().After(last.GetCloseTime().AsTime())) {
-			last = e
-		}
-	}
-	if last == nil {
-		return prospect.Link{}, nil
-	}
-	attrs := last.GetSearchAttributes().GetIndexedFields()
-	id, state := keyword(attrs, AttrCRMRecordID), keyword(attrs, AttrSyncState)
-	if id == "" {
-		return prospect.Link{}, nil
-	}
-	return prospect.Link{Type: prospect.RecordType(id), ID: id, Deleted: state == string(prospect.StateCRMDeleted)}, nil
 }
 
 // keyword reads a Keyword search attribute ("" when absent).

@@ -137,12 +137,15 @@ func ProspectSync(ctx workflow.Context, in ProspectSyncInput) (ProspectSyncResul
 		// histories from before this change evaluated twice and must replay as they ran.
 		s.drain(ctx, changed, useRule)
 	}
-	if in.Carry == nil && !legacyLink {
-		s.restoreLink(ctx)
-	}
 	for {
 		if why == triggerIdle {
-			return ProspectSyncResult{Status: s.carry.Status}, nil
+			if !s.remembers() {
+				return ProspectSyncResult{Status: s.carry.Status}, nil
+			}
+			// The sync keeps a link (or a deleted record's flag) that only it holds: it goes
+			// quiet instead of completing: no more re-checks, only signals wake it.
+			why = s.wait(ctx, changed, useRule)
+			continue
 		}
 		if err := s.evaluate(ctx, why); err != nil {
 			return ProspectSyncResult{}, err
@@ -160,6 +163,14 @@ func ProspectSync(ctx workflow.Context, in ProspectSyncInput) (ProspectSyncResul
 		}
 		why = s.wait(ctx, changed, useRule)
 	}
+}
+
+// remembers reports whether the sync holds something no other place does: the link to its
+// record or the flag of a deleted one (Account Engagement's CRM id fields are read-only). Such a
+// sync never completes on idling out, or a later start would forget it; it goes quiet.
+// Legacy runs kept the link in Account Engagement and completed.
+func (s *syncer) remembers() bool {
+	return !s.settings.LegacyLinkFields && s.carry.Link != (prospect.Link{})
 }
 
 // wait blocks until a signal, a recheck or the idle timeout, and coalesces pending signals.
@@ -180,7 +191,9 @@ func (s *syncer) wait(ctx workflow.Context, changed, useRule workflow.ReceiveCha
 		recheck = 0 // only an explicit change in Account Engagement can alter these
 	}
 	d, why := recheck, triggerRecheck
-	if !idleAt.IsZero() && (d <= 0 || idleAt.Sub(now) < d) {
+	if !idleAt.IsZero() && !now.Before(idleAt) && s.remembers() {
+		d = 0 // quiet: idle, and keeping what only this sync knows
+	} else if !idleAt.IsZero() && (d <= 0 || idleAt.Sub(now) < d) {
 		d, why = max(idleAt.Sub(now), time.Millisecond), triggerIdle
 	}
 
@@ -294,27 +307,6 @@ func (s *syncer) evaluate(ctx workflow.Context, why trigger) error {
 			return s.failed(ctx, err)
 		}
 	}
-}
-
-// restoreLink recovers the link of the prospect's last completed sync: a sync that idled out
-// and was started again by a later change still knows its record (and that it was deleted).
-// It costs one visibility query, no Salesforce or Account Engagement call.
-func (s *syncer) restoreLink(ctx workflow.Context) {
-	var a *activities.Activities
-	var prev activities.PreviousLinkResult
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: s.settings.ActivityTimeout,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 3},
-	})
-	err := workflow.ExecuteActivity(actx, a.PreviousLink, activities.PreviousLinkInput{ProspectID: s.id}).Get(ctx, &prev)
-	if err != nil {
-		// Not worth a stuck sync: without it the prospect is matched by email again.
-		workflow.GetLogger(ctx).Warn("previous link not recovered; matching by email", "error", err)
-		return
-	}
-	s.carry.Link = prev.Link
-	st := &s.carry.Status
-	st.CRMRecordType, st.CRMRecordID, st.OwnerID = prev.Link.Type, prev.Link.ID, prev.Link.OwnerID
 }
 
 // read fetches the prospect and starts an evaluation; nil when there is nothing to decide (the

@@ -42,8 +42,6 @@ type world struct {
 	onFetch func()
 	// fetchDelay is how long (test time) each FetchProspect takes.
 	fetchDelay time.Duration
-	// previous is the link of the prospect's last closed sync.
-	previous prospect.Link
 }
 
 func newWorld(p prospect.Prospect) *world {
@@ -93,13 +91,6 @@ func newEnv(t *testing.T, w *world, s prospect.Settings) *testsuite.TestWorkflow
 			defer w.mu.Unlock()
 			w.calls["FetchProspect"]++
 			return activities.FetchProspectResult{Found: w.found, Prospect: w.p}, nil
-		})
-	env.OnActivity(a.PreviousLink, mock.Anything, mock.Anything).Return(
-		func(context.Context, activities.PreviousLinkInput) (activities.PreviousLinkResult, error) {
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			w.calls["PreviousLink"]++
-			return activities.PreviousLinkResult{Link: w.previous}, nil
 		})
 	env.OnActivity(a.FindMatches, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.FindMatchesInput) (activities.FindMatchesResult, error) {
@@ -188,12 +179,17 @@ func syncStatus(t *testing.T, env *testsuite.TestWorkflowEnvironment) SyncStatus
 	return st
 }
 
+// result is how the run ended. A sync that went quiet (idle, keeping its link) never ends: the
+// test environment, with nothing left to happen, skips to the run's timeout, and the result is
+// the sync's state then.
 func result(t *testing.T, env *testsuite.TestWorkflowEnvironment) ProspectSyncResult {
 	t.Helper()
 	if !env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")
 	}
-	if err := env.GetWorkflowError(); err != nil {
+	if err := env.GetWorkflowError(); temporal.IsTimeoutError(err) {
+		return ProspectSyncResult{Status: syncStatus(t, env)}
+	} else if err != nil {
 		t.Fatalf("workflow error: %v", err)
 	}
 	var r ProspectSyncResult
@@ -203,12 +199,17 @@ func result(t *testing.T, env *testsuite.TestWorkflowEnvironment) ProspectSyncRe
 	return r
 }
 
-func TestCreateLeadAndIdleCompletion(t *testing.T) {
+// A Synced sync re-checks daily until it idles out, then goes quiet: it keeps running (its link
+// lives nowhere else) with no timer at all, until the test environment's years-long run timeout.
+func TestCreateLeadThenQuietWhenIdle(t *testing.T) {
 	w := newWorld(newProspect(assignedTo(bob)))
 	s := prospect.DefaultSettings()
 	env := newEnv(t, w, s)
 	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
 	r := result(t, env)
+	if !temporal.IsTimeoutError(env.GetWorkflowError()) {
+		t.Errorf("run ended with %v, want it still waiting (quiet) when the test's time ran out", env.GetWorkflowError())
+	}
 	if r.Status.State != prospect.StateSynced || r.Status.CRMRecordType != prospect.TypeLead || r.Status.OwnerID != bob {
 		t.Fatalf("status = %+v, want Synced to a Lead owned by Bob", r.Status)
 	}
@@ -220,9 +221,9 @@ func TestCreateLeadAndIdleCompletion(t *testing.T) {
 	if got := w.count("WriteBack"); got != 0 {
 		t.Errorf("WriteBack calls = %d, want 0", got)
 	}
-	// One lookup before the create, then idle for 7 days with a daily recheck: 7 rechecks
-	// (days 1..7; the idle timeout is due at day 7, no earlier than the 7th recheck), each
-	// reading the prospect and looking at Salesforce again.
+	// One lookup before the create, then 7 daily rechecks (days 1..7; the idle timeout is due
+	// at day 7, no earlier than the 7th recheck), each reading the prospect and looking at
+	// Salesforce again; none after, however long the sync stays quiet.
 	if got := w.count("FindMatches"); got != 1+7 {
 		t.Errorf("FindMatches calls = %d, want 8: the lookup before the create and 7 rechecks of a Synced prospect", got)
 	}
@@ -315,47 +316,64 @@ func TestUnknownProspectEnds(t *testing.T) {
 	}
 }
 
-// A sync started again after an earlier one idled out knows the earlier link: the record it
-// names was deleted, so the prospect is flagged, never matched or created again.
+// A linked record deleted in Salesforce flags the prospect, and nothing recreates it: not the
+// sync idling out (it goes quiet, keeping the flag only it holds), not a change in AE.
 func TestLinkedRecordDeletedIsNeverRecreated(t *testing.T) {
 	w := newWorld(newProspect(assignedTo(alice)))
-	w.previous = prospect.Link{Type: prospect.TypeLead, ID: leadA, OwnerID: alice}
-	env := newEnv(t, w, prospect.DefaultSettings())
+	s := prospect.DefaultSettings()
+	s.RecheckInterval = 0
+	env := newEnv(t, w, s)
+	env.RegisterDelayedCallback(func() {
+		w.mu.Lock()
+		w.leads = nil // deleted in Salesforce
+		w.mu.Unlock()
+		env.SignalWorkflow(SignalProspectChanged, ChangeRequest{Resync: true})
+	}, time.Hour)
 	var deleted SyncStatus
 	env.RegisterDelayedCallback(func() {
 		deleted = syncStatus(t, env)
 		w.update(func(p *prospect.Prospect) { p.Phone = "555" }) // a change in AE does not clear the flag
 		env.SignalWorkflow(SignalProspectChanged, nil)
-	}, time.Hour)
+	}, 30*24*time.Hour) // long after the idle timeout
 	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
 	r := result(t, env)
-	if deleted.State != prospect.StateCRMDeleted || deleted.CRMRecordID != leadA || r.Status.State != prospect.StateCRMDeleted {
-		t.Fatalf("status = %+v, then %+v: want CrmDeleted naming %s", deleted, r.Status, leadA)
+	if !temporal.IsTimeoutError(env.GetWorkflowError()) {
+		t.Fatalf("a sync holding a deleted record's flag ended (%v): a later start would recreate the record", env.GetWorkflowError())
 	}
-	if w.count("PreviousLink") != 1 || w.count("FindMatches") != 1 || w.count("CreateLead") != 0 || w.count("WriteBack") != 0 {
-		t.Fatalf("calls = %v: want one previous-link read, one lookup, no create, nothing written to AE", w.calls)
+	if deleted.State != prospect.StateCRMDeleted || deleted.CRMRecordID == "" || r.Status.State != prospect.StateCRMDeleted {
+		t.Fatalf("status = %+v, then %+v: want CrmDeleted naming the deleted Lead", deleted, r.Status)
+	}
+	// The lookup before the create and the re-sync's; none after the flag.
+	if w.count("FindMatches") != 2 || w.count("CreateLead") != 1 || w.count("WriteBack") != 0 {
+		t.Fatalf("calls = %v: want 2 lookups, 1 create, nothing written to AE", w.calls)
 	}
 }
 
 // A person allows the record to be recreated: the flag clears and the prospect syncs again.
 func TestAllowRecreateClearsCrmDeleted(t *testing.T) {
 	w := newWorld(newProspect(assignedTo(alice)))
-	w.previous = prospect.Link{Type: prospect.TypeLead, ID: leadA, Deleted: true}
 	s := prospect.DefaultSettings()
 	s.RecheckInterval = 0
 	env := newEnv(t, w, s)
-	var before SyncStatus
+	var first, before SyncStatus
+	env.RegisterDelayedCallback(func() {
+		first = syncStatus(t, env)
+		w.mu.Lock()
+		w.leads = nil
+		w.mu.Unlock()
+		env.SignalWorkflow(SignalProspectChanged, ChangeRequest{Resync: true})
+	}, time.Hour)
 	env.RegisterDelayedCallback(func() {
 		before = syncStatus(t, env)
 		env.SignalWorkflow(SignalProspectChanged, ChangeRequest{AllowRecreate: true})
-	}, time.Hour)
+	}, 2*time.Hour)
 	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
 	r := result(t, env)
-	if before.State != prospect.StateCRMDeleted || w.count("FindMatches") != 1 || w.count("CreateLead") != 1 {
-		t.Fatalf("before %+v, calls %v: want CrmDeleted without a lookup, then one lookup and one create", before, w.calls)
+	if before.State != prospect.StateCRMDeleted || w.count("FindMatches") != 3 || w.count("CreateLead") != 2 {
+		t.Fatalf("before %+v, calls %v: want CrmDeleted, then a lookup and a second create", before, w.calls)
 	}
-	if r.Status.State != prospect.StateSynced || r.Status.CRMRecordID == leadA || r.Status.CRMRecordID == "" {
-		t.Fatalf("status = %+v, want Synced to a new Lead", r.Status)
+	if r.Status.State != prospect.StateSynced || r.Status.CRMRecordID == first.CRMRecordID || r.Status.CRMRecordID == "" {
+		t.Fatalf("status = %+v, want Synced to a new Lead (not %s)", r.Status, first.CRMRecordID)
 	}
 }
 
@@ -485,22 +503,22 @@ func TestYearOfWaitingStaysBounded(t *testing.T) {
 	}
 	// A run continues as new at the first check past MaxHistoryEvents (500). Every run starts
 	// with 5 events (started, first workflow task, settings marker) and each daily recheck adds
-	// 11 (timer 5, read 6). The first run also reads the previous sync's link (6) and the
-	// prospect at once (6): 17 + 11k passes 500 at 501, its 45th read (day 44). A carried run
-	// waits first: 5 + 11k passes 500 at 511, its 46th read, 46 days after it started.
+	// 11 (timer 5, read 6). The first run also reads at once (6): 11 + 11k passes 500 at 506,
+	// its 46th read (day 45). A carried run waits first: 5 + 11k passes 500 at 511, its 46th
+	// read, 46 days after it started.
 	if maxLen != 511 {
 		t.Errorf("a run reached %d events, want 511: continued as new at the first recheck past %d", maxLen, s.MaxHistoryEvents)
 	}
-	// Runs end at days 44, 90, ..., 366: the 8th is the first to end at or after a year.
+	// Runs end at days 45, 91, ..., 367: the 8th is the first to end at or after a year.
 	if runs != 8 {
 		t.Errorf("%d runs in a year, want 8", runs)
 	}
 	if got := w.count("FindMatches"); got != 0 {
 		t.Errorf("%d Salesforce lookups while waiting, want 0", got)
 	}
-	// One read a day, days 0 to 366.
-	if got := w.count("FetchProspect"); got != 367 {
-		t.Errorf("%d Account Engagement reads in a year of daily re-checks, want 367 (days 0..366)", got)
+	// One read a day, days 0 to 367.
+	if got := w.count("FetchProspect"); got != 368 {
+		t.Errorf("%d Account Engagement reads in a year of daily re-checks, want 368 (days 0..367)", got)
 	}
 }
 
