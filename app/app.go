@@ -67,6 +67,11 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 		copts = client.Options{HostPort: a.TemporalAddress, Namespace: workflows.Namespace}
 	}
 	a.TemporalAddress = copts.HostPort
+	if cfg.NoWorker {
+		// The local services alone: workers run as separate processes (crash tests, or a
+		// developer restarting a worker without restarting its server).
+		return a, nil
+	}
 	if loopback(copts.HostPort) {
 		// Compressing gRPC to a server on this machine costs CPU and saves nothing.
 		copts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}

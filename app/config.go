@@ -31,6 +31,10 @@ type Config struct {
 
 	Settings prospect.Settings
 
+	// NoWorker runs the embedded Temporal server, its UI and the emulator without a worker
+	// (-no-worker): workers connect to them from other processes.
+	NoWorker bool
+
 	MaxConcurrentActivities int
 	StickyCacheSize         int
 	LogLevel                string
@@ -121,6 +125,7 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.IntVar(&c.TemporalPort, "temporal-port", c.TemporalPort, "embedded Temporal frontend port (env PROSPECT_SYNC_TEMPORAL_PORT)")
 	fs.IntVar(&c.UIPort, "ui-port", c.UIPort, "embedded Temporal Web UI port; -1 disables it (env PROSPECT_SYNC_UI_PORT)")
 	fs.IntVar(&c.EmulatorPort, "emulator-port", c.EmulatorPort, "emulator port (env PROSPECT_SYNC_EMULATOR_PORT)")
+	fs.BoolVar(&c.NoWorker, "no-worker", c.NoWorker, "run the embedded Temporal server, UI and emulator only; workers connect from other processes (env PROSPECT_SYNC_NO_WORKER)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "trace, debug, info, warn or error (env LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "auto (console on a terminal, else json), console or json (env LOG_FORMAT)")
 	if err := fs.Parse(args); err != nil {
@@ -130,9 +135,15 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Sprintf("unexpected arguments %q", fs.Args()))
 	}
 	errs = append(errs, c.Services.Problems()...)
+	if c.NoWorker && !c.UseEmulator() {
+		errs = append(errs, "-no-worker runs the local emulator and server only: unset SALESFORCE_CLIENT_ID")
+	}
 	var err error
 	if c.Temporal, c.TemporalConfigured, err = connect.Temporal(getenv); err != nil {
 		errs = append(errs, err.Error())
+	}
+	if c.NoWorker && c.TemporalConfigured {
+		errs = append(errs, "-no-worker runs the embedded Temporal server: unset TEMPORAL_ADDRESS (and TEMPORAL_PROFILE)")
 	}
 	if err := c.Settings.Validate(); err != nil {
 		errs = append(errs, err.Error())

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/prospect-sync/prospect-sync/app"
+	"github.com/prospect-sync/prospect-sync/connect"
 	"github.com/prospect-sync/prospect-sync/workflows"
 )
 
@@ -38,7 +39,11 @@ func run(args []string) error {
 		return err
 	}
 	printBanner(cfg, a)
-	log.Info().Str("taskQueue", workflows.TaskQueue).Str("temporal", a.TemporalAddress).Msg("worker started")
+	if cfg.NoWorker {
+		log.Info().Str("temporal", a.TemporalAddress).Str("emulator", a.EmulatorURL).Msg("local services started, no worker (-no-worker)")
+	} else {
+		log.Info().Str("taskQueue", workflows.TaskQueue).Str("temporal", a.TemporalAddress).Msg("worker started")
+	}
 	<-ctx.Done()
 	log.Info().Msg("shutting down: letting running activities finish")
 	a.Stop()
@@ -49,7 +54,11 @@ func run(args []string) error {
 // printBanner tells a newcomer what runs where and what to try next.
 func printBanner(cfg app.Config, a *app.App) {
 	w := os.Stdout
-	fmt.Fprintln(w, "\nprospect-sync worker is running (Ctrl-C to stop)")
+	if cfg.NoWorker {
+		fmt.Fprintln(w, "\nprospect-sync local services are running, without a worker (Ctrl-C to stop)")
+	} else {
+		fmt.Fprintln(w, "\nprospect-sync worker is running (Ctrl-C to stop)")
+	}
 	if cfg.Embedded() {
 		fmt.Fprintf(w, "  Temporal     %s (embedded; data in %s/)\n", a.TemporalAddress, cfg.DataDir)
 		if a.UIURL != "" {
@@ -62,6 +71,12 @@ func printBanner(cfg app.Config, a *app.App) {
 		fmt.Fprintf(w, "  Emulator     %s (Salesforce + Account Engagement, sample prospects)\n", a.EmulatorURL)
 	} else {
 		fmt.Fprintf(w, "  Salesforce   %s; Account Engagement %s\n", cfg.Services.LoginURL, cfg.Services.EngagementURL)
+	}
+	if cfg.NoWorker {
+		fmt.Fprintln(w, "\nStart a worker against them, in another terminal (and kill or restart it as you like):")
+		fmt.Fprintf(w, "  TEMPORAL_ADDRESS=%s SALESFORCE_LOGIN_URL=%[2]s ACCOUNT_ENGAGEMENT_URL=%[2]s \\\n", a.TemporalAddress, a.EmulatorURL)
+		fmt.Fprintf(w, "  SALESFORCE_CLIENT_ID=%s SALESFORCE_CLIENT_SECRET=%s ACCOUNT_ENGAGEMENT_BUSINESS_UNIT_ID=%s go run ./worker\n",
+			connect.EmulatorClientID, connect.EmulatorClientSecret, connect.EmulatorBusinessUnitID)
 	}
 	fmt.Fprintln(w, "\nTry, in another terminal:")
 	fmt.Fprintln(w, "  go run ./starter sync --all        # start a sync for every prospect")
