@@ -238,3 +238,57 @@ func (e *Emulator) deleteProspect(ctx context.Context, tx *sql.Tx, id int64, not
 	_, err = tx.ExecContext(ctx, `UPDATE prospects SET is_deleted = 1, updated_at = ? WHERE id = ?`, e.now().Unix(), id)
 	return result{status: http.StatusNoContent}, err
 }
+
+// ProspectCRM holds the CRM fields of a prospect that only Account Engagement's own
+// Salesforce connector writes (the API refuses them with code 180). A nil field is left
+// as it is; "" clears it.
+type ProspectCRM struct {
+	SalesforceID        *string `json:"salesforceId,omitempty"`
+	SalesforceLeadID    *string `json:"salesforceLeadId,omitempty"`
+	SalesforceContactID *string `json:"salesforceContactId,omitempty"`
+}
+
+// SetProspectCRM writes a prospect's CRM fields as AE's connector would, for instance the
+// [[crm_ignore_prospect]] marker of "Do not sync with CRM" in salesforceId; the prospect's
+// updatedAt moves, as it does for any change.
+func (e *Emulator) SetProspectCRM(ctx context.Context, id int64, crm ProspectCRM) error {
+	var sets []string
+	var args []any
+	for _, c := range []struct {
+		col string
+		v   *string
+	}{
+		{"salesforce_id", crm.SalesforceID}, {"salesforce_lead_id", crm.SalesforceLeadID}, {"salesforce_contact_id", crm.SalesforceContactID},
+	} {
+		if c.v == nil {
+			continue
+		}
+		if utf8.RuneCountInString(*c.v) > aeMaxString {
+			return errorf(http.StatusBadRequest, "%s is longer than %d characters", c.col, aeMaxString)
+		}
+		sets = append(sets, c.col+" = ?")
+		args = append(args, nullIfEmpty(*c.v))
+	}
+	if len(sets) == 0 {
+		return errorf(http.StatusBadRequest, "no CRM field to set: salesforceId, salesforceLeadId or salesforceContactId")
+	}
+	return e.inTx(ctx, true, func(tx *sql.Tx) (bool, error) {
+		res, err := tx.ExecContext(ctx, "UPDATE prospects SET "+strings.Join(sets, ", ")+", updated_at = ? WHERE id = ? AND is_deleted = 0",
+			append(args, e.now().Unix(), id)...)
+		if err != nil {
+			return false, err
+		}
+		n, err := res.RowsAffected()
+		if err == nil && n == 0 {
+			err = errorf(http.StatusNotFound, "prospect %d not found", id)
+		}
+		return err == nil, err
+	})
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

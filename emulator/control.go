@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -53,10 +54,7 @@ func (e *Emulator) serveControl(w http.ResponseWriter, r *http.Request) {
 	case p == "/seed" && method == http.MethodPost:
 		done(e.Seed(ctx))
 	case p == "/faults" && method == http.MethodGet:
-		e.mu.Lock()
-		f := e.faults
-		e.mu.Unlock()
-		writeResult(w, result{status: http.StatusOK, body: f})
+		show(e.Faults(), nil)
 	case p == "/faults" && method == http.MethodPut:
 		var f Faults
 		if decode(&f) {
@@ -88,28 +86,32 @@ func (e *Emulator) serveControl(w http.ResponseWriter, r *http.Request) {
 			done(e.setDuplicateRule(ctx, d))
 		}
 	case p == "/limits" && method == http.MethodGet:
-		e.mu.Lock()
-		e.checkUsageDay()
-		body := object{{"dailyApiLimit", e.sfLimit}, {"aeDailyLimit", e.aeLimit}, {"apiUsed", e.sfUsed}, {"aeUsed", e.aeUsed}}
-		e.mu.Unlock()
-		writeResult(w, result{status: http.StatusOK, body: body})
+		show(e.Limits(), nil)
 	case p == "/limits" && method == http.MethodPut:
-		var l struct {
-			DailyAPILimit *int `json:"dailyApiLimit"`
-			AEDailyLimit  *int `json:"aeDailyLimit"`
+		var c LimitsChange
+		if decode(&c) {
+			e.SetLimits(c)
+			done(nil)
 		}
-		if !decode(&l) {
+	case p == "/token-ttl" && method == http.MethodGet:
+		show(tokenTTLBody{TTL: e.TokenTTL()}, nil)
+	case p == "/token-ttl" && method == http.MethodPut:
+		var b tokenTTLBody
+		if decode(&b) {
+			e.SetTokenTTL(b.TTL)
+			done(nil)
+		}
+	case strings.HasPrefix(p, "/prospects/") && strings.HasSuffix(p, "/crm") && method == http.MethodPut:
+		raw := strings.TrimSuffix(strings.TrimPrefix(p, "/prospects/"), "/crm")
+		id, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || id <= 0 {
+			fail(http.StatusBadRequest, "malformed prospect id "+strconv.Quote(raw))
 			return
 		}
-		e.mu.Lock()
-		if l.DailyAPILimit != nil {
-			e.sfLimit = max(*l.DailyAPILimit, 0)
+		var crm ProspectCRM
+		if decode(&crm) {
+			done(e.SetProspectCRM(ctx, id, crm))
 		}
-		if l.AEDailyLimit != nil {
-			e.aeLimit = max(*l.AEDailyLimit, 0)
-		}
-		e.mu.Unlock()
-		done(nil)
 	case strings.HasPrefix(p, "/leads/") && strings.HasSuffix(p, "/convert") && method == http.MethodPost:
 		id := strings.TrimSuffix(strings.TrimPrefix(p, "/leads/"), "/convert")
 		contactID, accountID, err := e.convertLead(ctx, id)
@@ -123,6 +125,31 @@ func (e *Emulator) serveControl(w http.ResponseWriter, r *http.Request) {
 	default:
 		fail(http.StatusNotFound, "unknown control "+method+" "+r.URL.Path)
 	}
+}
+
+// tokenTTLBody is the body of /emulator/token-ttl: {"ttl":"3s"} (or nanoseconds; 0
+// restores Options.TokenTTL), the argument of SetTokenTTL.
+type tokenTTLBody struct {
+	TTL time.Duration
+}
+
+func (b tokenTTLBody) MarshalJSON() ([]byte, error) {
+	return marshalJSON(object{{"ttl", b.TTL.String()}})
+}
+
+func (b *tokenTTLBody) UnmarshalJSON(data []byte) error {
+	var aux struct {
+		TTL json.RawMessage `json:"ttl"`
+	}
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	if len(aux.TTL) == 0 {
+		return errors.New(`ttl is required, as in {"ttl":"3s"}`)
+	}
+	var err error
+	b.TTL, err = parseDuration(aux.TTL)
+	return err
 }
 
 // readSetting loads one setting in a read transaction of its own.

@@ -19,7 +19,8 @@
 //     URL (playing the org's My Domain), and an exp after now and at most 3 minutes ahead.
 //     Refusals are Salesforce's: invalid_client "client identifier invalid", invalid_grant
 //     "audience is invalid", "expired authorization code", "user hasn't approved this
-//     consumer". Tokens expire after Options.TokenTTL.
+//     consumer". A token expires after the lifetime in force when it was issued
+//     (Options.TokenTTL, changed at run time by SetTokenTTL).
 //   - GET /services/data/ — the versions the org offers (Options.APIVersions, by default
 //     31.0 through 67.0), oldest first, as [{"label":"Spring '26","url":"/services/data/v66.0",
 //     "version":"66.0"},...]. No token needed; it is no API call, so it is neither counted
@@ -60,7 +61,8 @@
 //
 // Every /services/data/vNN.N response carries Sforce-Limit-Info; once Options.DailyAPILimit
 // is spent the answer is 403 REQUEST_LIMIT_EXCEEDED (AE: 429 code 122 after AEDailyLimit).
-// Usage starts again when the UTC day changes.
+// Usage starts again when the UTC day changes. The limits control changes both allowances
+// and today's usage at run time, so a test can reach a limit mid-run and lift it again.
 //
 // Leads written with Sforce-Auto-Assign absent, TRUE or a rule id get their owner from the
 // active assignment rule (round-robin over users, or a queue); FALSE never applies it.
@@ -72,29 +74,62 @@
 //
 //	POST   /emulator/reset                 Reset: wipe data, counters, faults, rules, limits
 //	POST   /emulator/seed                  Seed: load the sample data (see the constants)
-//	GET    /emulator/faults                current Faults (with the remaining Next* counts)
-//	PUT    /emulator/faults                SetFaults
-//	GET    /emulator/counters              Counters
+//	GET    /emulator/faults                Faults: the current Faults (with the remaining Next* counts)
+//	PUT    /emulator/faults                SetFaults (rules included; see Faults below)
+//	GET    /emulator/counters              Counters (requests, token requests, injected faults)
 //	POST   /emulator/counters/reset        ResetCounters (also restarts daily usage)
 //	GET|PUT /emulator/assignment-rule      SetAssignmentRule {"mode":"round-robin","userIds":[...]}
 //	GET|PUT /emulator/duplicate-rule       SetDuplicateRule {"leadEmail":true}
-//	GET|PUT /emulator/limits               {"dailyApiLimit":N,"aeDailyLimit":N} (GET adds usage)
+//	GET    /emulator/limits               Limits {"dailyApiLimit":N,"aeDailyLimit":N,"apiUsed":N,"aeUsed":N}
+//	PUT    /emulator/limits               SetLimits: the fields given, e.g. {"dailyApiLimit":10} or {"apiUsed":0,"aeUsed":0}
+//	GET|PUT /emulator/token-ttl            TokenTTL, SetTokenTTL {"ttl":"3s"} (or nanoseconds; 0 restores Options.TokenTTL)
+//	PUT    /emulator/prospects/{id}/crm    SetProspectCRM {"salesforceId":"[[crm_ignore_prospect]]"}
 //	POST   /emulator/leads/{id}/convert    ConvertLead → {"contactId":"003…","accountId":"001…"}
 //	DELETE /emulator/records/{id}          delete a Lead or Contact as a Salesforce user would
+//
+// Lowering a daily allowance to today's usage (or below) makes the next calls answer 403
+// REQUEST_LIMIT_EXCEEDED (Salesforce) or 429 code 122 (AE); raising it, or setting the usage
+// back to 0, lets them pass, without touching the request counters. The CRM control writes
+// the fields the API refuses (code 180), as AE's own connector would: a field given as ""
+// is cleared, one left out is kept, and the prospect's updatedAt moves; a deleted or
+// unknown prospect is 404. Reset also restores the Options' limits and token lifetime.
 //
 // # Faults
 //
 // Faults are off by default and never touch /emulator/* or the version list; the token
-// endpoint is affected only when Faults.Match selects it. Match is "substring" or
-// "METHOD substring" of the URL path. Rates are probabilities; the Next* fields fail
-// exactly the next N matching requests (first NextDrop, then NextDropAfter, NextRateLimit,
-// Next500, Next503, NextLockRow). A drop closes the connection before processing; a
-// drop-after commits the request and then closes the connection without answering (the
-// hijacked connection is closed), which is how a client learns that a timed-out write may
-// have happened. Note that Go's http.Transport silently retries idempotent requests (GET)
-// on a reused connection that was closed, so drop tests should use writes or fresh
-// connections. On AE paths, NextRateLimit answers 429 code 66 and lock-row faults answer
-// 409 code 62.
+// endpoint is affected only when a Match selects it. Match is "substring" or "METHOD
+// substring" of the URL path; with Nested it also applies to what a Salesforce batch
+// request carries: a composite request's subrequests, and the records of an sObject
+// Collections write, each seen as if sent alone ("POST /services/data/vNN.N/sobjects/Lead"),
+// so "POST /sobjects/Lead" with Nested targets Lead creates whichever way they arrive; the
+// whole batch request then takes the fault. Rates are probabilities, rolled once per rule
+// and request against the rates laid end to end, so each kind fires at its own rate (when
+// they add up to 1 at most). The Next* fields fail exactly the next N matching requests
+// (first NextDrop, then NextDropAfter, NextRateLimit, Next500, Next503, NextLockRow). A
+// drop closes the connection before processing; a drop-after commits the request and then
+// closes the connection without answering (the hijacked connection is closed), which is
+// how a client learns that a timed-out write may have happened. Note that Go's
+// http.Transport silently retries idempotent requests (GET) on a reused connection that
+// was closed, so drop tests should use writes or fresh connections. On AE paths, rate-limit
+// faults answer 429 code 66 and lock-row faults 409 code 62; on the token endpoint, both
+// become its 500 and 503.
+//
+// A Faults is a first rule followed by its Rules (depth first). Every rule whose Match
+// applies to a request adds its Latency, and a spike (Spike, with probability SpikeRate);
+// the first of them whose Next* counters or dice fire decides the fault. The reliability
+// suite's mix, on both APIs at once:
+//
+//	PUT /emulator/faults
+//	{"seed":42,"rules":[
+//	  {"match":"POST /sobjects/Lead","nested":true,"dropAfterRate":0.03},
+//	  {"rate503":0.10,"rateLockRow":0.05,"rate500":0.02,"dropRate":0.02,
+//	   "rateLimitRate":0.02,"spikeRate":0.01,"spike":"2s"}]}
+//
+// The dice start from Options.FaultSeed (random when 0) and again from Faults.Seed when
+// one is set, so a run making the same requests in the same order meets the same faults.
+// Counters().Faults counts what was injected by "API kind" (API salesforce, engagement or
+// token; kind drop, drop-after, rate-limit, 500, 503, lock-row or spike): {"salesforce
+// 503":12,"engagement drop":2,...}.
 //
 // # Not modelled
 //

@@ -2,9 +2,10 @@ package emulator
 
 import (
 	"context"
-	"crypto/rand"
+	crand "crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
@@ -37,6 +38,7 @@ type Options struct {
 	// DSN is the SQLite file path; "" selects a private in-memory database.
 	DSN string
 	// TokenTTL is how long access tokens stay valid (default 2h); older tokens get 401.
+	// SetTokenTTL changes it for the tokens issued afterwards.
 	TokenTTL time.Duration
 	// DailyAPILimit is the Salesforce calls allowed per day (default 100000).
 	DailyAPILimit int
@@ -49,6 +51,10 @@ type Options struct {
 	// APIVersions are the Salesforce REST API versions the org offers ("66.0"); a path
 	// with another version answers 404 NOT_FOUND. Empty means DefaultAPIVersions.
 	APIVersions []string
+	// FaultSeed seeds the dice of the injected faults (0: a random seed), so that a run
+	// making the same requests in the same order meets the same faults; Reset restarts
+	// the dice from it. Faults.Seed reseeds them at run time.
+	FaultSeed uint64
 }
 
 // Emulator is a local Salesforce REST + Account Engagement v5 API; it is an http.Handler.
@@ -69,7 +75,9 @@ type Emulator struct {
 
 	mu       sync.Mutex // guards the in-memory state below
 	tokens   map[string]tokenInfo
+	tokenTTL time.Duration // for the tokens issued from now on
 	faults   Faults
+	dice     *rand.Rand // the faults' randomness
 	counters Counters
 	sfUsed   int
 	aeUsed   int
@@ -81,8 +89,8 @@ type Emulator struct {
 }
 
 type tokenInfo struct {
-	userID string
-	issued time.Time
+	userID  string
+	expires time.Time // fixed at issue: a later SetTokenTTL leaves it
 }
 
 // New opens (and migrates) the database and returns a ready emulator.
@@ -111,6 +119,8 @@ func New(opts Options) (*Emulator, error) {
 		opts:     opts,
 		db:       db,
 		tokens:   map[string]tokenInfo{},
+		tokenTTL: opts.TokenTTL,
+		dice:     newFaultDice(opts.FaultSeed),
 		cursors:  map[string]*queryCursor{},
 		inflight: map[string]int{},
 		sfLimit:  opts.DailyAPILimit,
@@ -194,8 +204,9 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// Reset wipes all data, counters, faults, rules and query cursors; issued tokens stay
-// valid so connected clients keep working. The integration user always exists.
+// Reset wipes all data, counters, faults, rules and query cursors, and restores the limits,
+// the token lifetime and the fault dice of the Options; issued tokens stay valid so
+// connected clients keep working. The integration user always exists.
 func (e *Emulator) Reset(ctx context.Context) error {
 	err := e.inTx(ctx, true, func(tx *sql.Tx) (bool, error) {
 		return true, e.wipe(ctx, tx)
@@ -206,6 +217,8 @@ func (e *Emulator) Reset(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.faults = Faults{}
+	e.dice = newFaultDice(e.opts.FaultSeed)
+	e.tokenTTL = e.opts.TokenTTL
 	e.counters = newCounters()
 	e.sfUsed, e.aeUsed = 0, 0
 	e.sfLimit, e.aeLimit = e.opts.DailyAPILimit, e.opts.AEDailyLimit
@@ -220,11 +233,84 @@ func (e *Emulator) Seed(ctx context.Context) error {
 	})
 }
 
-// SetFaults replaces the fault configuration (the zero value turns faults off).
+// SetFaults replaces the fault configuration, rules included (the zero value turns
+// faults off); a non-zero f.Seed restarts the fault dice from it.
 func (e *Emulator) SetFaults(f Faults) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.faults = f
+	e.faults = f.clone()
+	if f.Seed != 0 {
+		e.dice = newFaultDice(f.Seed)
+	}
+}
+
+// Faults returns the fault configuration, with the Next* counts still to come.
+func (e *Emulator) Faults() Faults {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.faults.clone()
+}
+
+// SetTokenTTL sets the lifetime of the access tokens issued from now on; a token keeps
+// the expiry it was issued with. A d of 0 or less restores Options.TokenTTL.
+func (e *Emulator) SetTokenTTL(d time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if d <= 0 {
+		d = e.opts.TokenTTL
+	}
+	e.tokenTTL = d
+}
+
+// TokenTTL returns the lifetime of the access tokens issued from now on.
+func (e *Emulator) TokenTTL() time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.tokenTTL
+}
+
+// Limits are the daily allowances of both APIs and what today has used of them.
+type Limits struct {
+	// DailyAPILimit is the Salesforce calls allowed per day.
+	DailyAPILimit int `json:"dailyApiLimit"`
+	// AEDailyLimit is the Account Engagement calls allowed per day.
+	AEDailyLimit int `json:"aeDailyLimit"`
+	// APIUsed is the Salesforce calls made today.
+	APIUsed int `json:"apiUsed"`
+	// AEUsed is the Account Engagement calls made today.
+	AEUsed int `json:"aeUsed"`
+}
+
+// LimitsChange changes the limits it sets and leaves the others (nil): lower an allowance
+// below today's usage and the next calls are refused; raise it, or set the usage back to
+// 0 (a new day), and they pass again.
+type LimitsChange struct {
+	DailyAPILimit *int `json:"dailyApiLimit,omitempty"`
+	AEDailyLimit  *int `json:"aeDailyLimit,omitempty"`
+	APIUsed       *int `json:"apiUsed,omitempty"`
+	AEUsed        *int `json:"aeUsed,omitempty"`
+}
+
+// Limits returns the daily allowances and today's usage.
+func (e *Emulator) Limits() Limits {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.checkUsageDay()
+	return Limits{DailyAPILimit: e.sfLimit, AEDailyLimit: e.aeLimit, APIUsed: e.sfUsed, AEUsed: e.aeUsed}
+}
+
+// SetLimits applies c (negative numbers count as 0); the counters are left as they are.
+func (e *Emulator) SetLimits(c LimitsChange) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.checkUsageDay()
+	for _, s := range []struct{ from, to *int }{
+		{c.DailyAPILimit, &e.sfLimit}, {c.AEDailyLimit, &e.aeLimit}, {c.APIUsed, &e.sfUsed}, {c.AEUsed, &e.aeUsed},
+	} {
+		if s.from != nil {
+			*s.to = max(*s.from, 0)
+		}
+	}
 }
 
 // Counters returns a copy of the request counters.
@@ -267,6 +353,6 @@ func (e *Emulator) now() time.Time { return e.opts.Now() }
 
 func randomHex(n int) string {
 	b := make([]byte, n)
-	_, _ = rand.Read(b)
+	_, _ = crand.Read(b)
 	return hex.EncodeToString(b)
 }

@@ -33,6 +33,9 @@ var tokenFaults = map[faultKind]result{
 	faultRateLimit: oauthAnswer(http.StatusServiceUnavailable, "temporarily_unavailable", "service unavailable"),
 }
 
+// tokenDialect is what the token endpoint needs of the fault pipeline.
+var tokenDialect = &dialect{api: apiToken, faults: tokenFaults}
+
 // oauthAnswer is an OAuth error response, which is shaped unlike the API errors.
 func oauthAnswer(status int, code, desc string) result {
 	return result{status: status, body: object{{"error", code}, {"error_description", desc}}}
@@ -42,7 +45,7 @@ func oauthAnswer(status int, code, desc string) result {
 // authenticated nor counted against the daily limit.
 func (e *Emulator) serveToken(w http.ResponseWriter, r *http.Request) {
 	e.count(apiToken, "")
-	e.withFaults(w, r, apiToken, tokenFaults, func() result { return e.issueToken(r) }, func(res result) { writeResult(w, res) })
+	e.withFaults(w, r, tokenDialect, func() result { return e.issueToken(r) }, func(res result) { writeResult(w, res) })
 }
 
 func oauthError(code, desc string) result {
@@ -82,7 +85,7 @@ func (e *Emulator) issueToken(r *http.Request) result {
 	token := orgID[:15] + "!" + randomHex(32)
 	issued := e.now()
 	e.mu.Lock()
-	e.tokens[token] = tokenInfo{userID: userID, issued: issued}
+	e.tokens[token] = tokenInfo{userID: userID, expires: issued.Add(e.tokenTTL)}
 	e.mu.Unlock()
 	base := baseURL(r)
 	return result{status: http.StatusOK, body: object{

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"io"
@@ -17,7 +18,10 @@ type dialect struct {
 	limitReached result
 	// faults answers the injected faults that produce a response (the others drop the
 	// connection).
-	faults  map[faultKind]result
+	faults map[faultKind]result
+	// nested lists the operations a request carries inside it, for Faults.Nested. Nil
+	// means none.
+	nested  func(w http.ResponseWriter, r *http.Request) []operation
 	badPath result
 	// badBody answers a body that could not be read, internal an error of the database.
 	badBody  func(err error) result
@@ -68,15 +72,21 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request, d *dialect, 
 		answer(d.limitReached)
 		return
 	}
-	e.withFaults(w, r, d.api, d.faults, func() result { return e.execute(w, r, d, req) }, answer)
+	e.withFaults(w, r, d, func() result { return e.execute(w, r, d, req) }, answer)
 }
 
 // withFaults runs do under the fault picked for r: after the injected latency (spent
 // while the caller holds whatever it took, as a slow real request would), a drop closes
 // the connection before do, an answering fault replaces do, and a drop-after runs do
-// (committing it) and closes the connection instead of answering.
-func (e *Emulator) withFaults(w http.ResponseWriter, r *http.Request, api apiKind, answers map[faultKind]result, do func() result, answer func(result)) {
-	kind, latency := e.pickFault(r, api)
+// (committing it) and closes the connection instead of answering. The fault is picked
+// from what r asks for, and from what it carries when a rule looks into nested
+// operations (d.nested); d.faults are the answering faults' answers.
+func (e *Emulator) withFaults(w http.ResponseWriter, r *http.Request, d *dialect, do func() result, answer func(result)) {
+	ops := []operation{{r.Method, r.URL.Path}}
+	if d.nested != nil && e.wantsNested() {
+		ops = append(ops, d.nested(w, r)...)
+	}
+	kind, latency := e.pickFault(ops, d.api)
 	if !wait(r.Context(), latency) {
 		return
 	}
@@ -84,7 +94,7 @@ func (e *Emulator) withFaults(w http.ResponseWriter, r *http.Request, api apiKin
 		abortConnection(w)
 		return
 	}
-	res, faulted := answers[kind]
+	res, faulted := d.faults[kind]
 	if !faulted {
 		res = do()
 	}
@@ -135,7 +145,7 @@ func (e *Emulator) authenticate(r *http.Request) (string, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	info, ok := e.tokens[token]
-	if !ok || e.now().Sub(info.issued) >= e.opts.TokenTTL {
+	if !ok || !e.now().Before(info.expires) {
 		return "", false
 	}
 	return token, true
@@ -159,6 +169,23 @@ func (e *Emulator) spend(api apiKind) bool {
 	e.aeUsed++
 	return true
 }
+
+// peekBody reads r's body ahead of the request and puts it back, so that the request
+// reads the same bytes (and the same error) later.
+func peekBody(w http.ResponseWriter, r *http.Request) []byte {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	rest := io.Reader(bytes.NewReader(b))
+	if err != nil {
+		rest = io.MultiReader(rest, failingReader{err})
+	}
+	r.Body = io.NopCloser(rest)
+	return b
+}
+
+// failingReader fails every read with its error.
+type failingReader struct{ err error }
+
+func (f failingReader) Read([]byte) (int, error) { return 0, f.err }
 
 // wait sleeps for d unless the request goes away first; it reports whether to go on.
 func wait(ctx context.Context, d time.Duration) bool {

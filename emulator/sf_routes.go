@@ -32,6 +32,7 @@ func (e *Emulator) sfDialect() *dialect {
 			fault503:       sfErr(http.StatusServiceUnavailable, "SERVER_UNAVAILABLE", "Server is temporarily unavailable (emulated fault)."),
 			faultLockRow:   sfErr(http.StatusBadRequest, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record or 1 records"),
 		},
+		nested:   sfNested,
 		badPath:  notFound(),
 		badBody:  func(err error) result { return sfErr(http.StatusBadRequest, "JSON_PARSER_ERROR", err.Error()) },
 		internal: func(err error) result { return sfErr(http.StatusInternalServerError, "UNKNOWN_EXCEPTION", err.Error()) },
