@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"unicode"
 )
 
 // Action is what a Decision asks the workflow to do.
@@ -70,7 +71,7 @@ func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(
 
 // ValidEmail reports whether a normalized address is one Salesforce would accept.
 func ValidEmail(email string) bool {
-	if email == "" || len(email) > maxEmailLength || strings.ContainsAny(email, " \t\r\n<>,;") {
+	if email == "" || len(email) > maxEmailLength || strings.ContainsAny(email, " \t\r\n<>,;()[]\\\"") || strings.ContainsFunc(email, invisible) {
 		return false
 	}
 	addr, err := mail.ParseAddress(email)
@@ -79,6 +80,14 @@ func ValidEmail(email string) bool {
 	}
 	local, domain, ok := strings.Cut(email, "@")
 	return ok && local != "" && strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
+}
+
+// invisible reports a space, control or format character (NO-BREAK SPACE, LINE SEPARATOR,
+// ZERO WIDTH SPACE, …): net/mail lets any non-ASCII character through, but no usable
+// address holds one of these. The characters refused above are those the emulator's
+// approximation of Salesforce's check refuses (a domain literal, a@[1.2.3.4], among them).
+func invisible(r rune) bool {
+	return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
 }
 
 // Decide applies rules R1–R6 (docs/domain.md §1) to a prospect. matches is nil until a lookup

@@ -105,6 +105,9 @@ func (s Settings) Validate() error {
 		if m.Salesforce == "" {
 			return fmt.Errorf("field mapping for %q: empty Salesforce field", m.Engagement)
 		}
+		if !apiName(m.Salesforce) {
+			return fmt.Errorf("field mapping for %q: Salesforce field %q is not an API name (a letter, then letters, digits and underscores)", m.Engagement, m.Salesforce)
+		}
 		if m.Master != MasterEngagement && m.Master != MasterSalesforce {
 			return fmt.Errorf("field mapping for %q: master %q, want engagement or salesforce", m.Engagement, m.Master)
 		}
@@ -119,6 +122,18 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("max history events %d: want at least 100", s.MaxHistoryEvents)
 	}
 	return nil
+}
+
+// apiName reports whether s can be a Salesforce field's API name (FirstName, Custom__c,
+// ns__Custom__c): an ASCII letter, then ASCII letters, digits and underscores. The names are
+// written into SOQL, so nothing else may pass.
+func apiName(s string) bool {
+	for i, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && (c >= '0' && c <= '9' || c == '_')) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // ParseMatchOrder parses "Contact,Lead" or "Lead,Contact".
