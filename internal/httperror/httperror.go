@@ -7,25 +7,30 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 )
 
 // maxMessage bounds how much of an unexpected body (an HTML error page, say) reaches an error.
 const maxMessage = 200
 
 // RetryAfter parses a Retry-After header value, delta-seconds or an HTTP date; 0 when absent,
-// malformed or past.
+// malformed (delta-seconds too large for a time.Duration included) or past.
 func RetryAfter(v string) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
 	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		if int64(n) > math.MaxInt64/int64(time.Second) {
+			return 0
+		}
 		return time.Duration(n) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
@@ -37,11 +42,17 @@ func RetryAfter(v string) time.Duration {
 }
 
 // Message is the text to show for an error body the API's JSON did not explain: the body,
-// trimmed and cut to a readable length, or the status text when the body is empty.
+// trimmed and cut to a readable length, or the status text when the body is empty. It is
+// valid UTF-8 (invalid bytes become U+FFFD, the cut falls between characters): it ends up in
+// Temporal failure messages, protobuf strings, which refuse anything else.
 func Message(status int, body []byte) string {
-	msg := strings.TrimSpace(string(body))
+	msg := strings.ToValidUTF8(strings.TrimSpace(string(body)), "\uFFFD")
 	if len(msg) > maxMessage {
-		msg = msg[:maxMessage] + "…"
+		cut := maxMessage
+		for !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + "…"
 	}
 	if msg == "" {
 		msg = http.StatusText(status)
