@@ -50,7 +50,13 @@ func New(sf *salesforce.Client, ae *engagement.Client, start StartFunc) *Activit
 func (a *Activities) FetchProspect(ctx context.Context, in FetchProspectInput) (FetchProspectResult, error) {
 	p, err := a.AE.GetProspect(ctx, in.ProspectID)
 	if httperror.KindOf(err) == httperror.Gone {
-		return FetchProspectResult{Found: false}, nil
+		// Deleted (in the recycle bin) or never there: one more call, on this rare path only,
+		// tells the two apart.
+		deleted, found, err := a.AE.GetDeletedProspect(ctx, in.ProspectID)
+		if err != nil {
+			return FetchProspectResult{}, classify(err)
+		}
+		return FetchProspectResult{Found: found, Prospect: fromEngagement(deleted)}, nil
 	}
 	if err != nil {
 		return FetchProspectResult{}, classify(err)

@@ -50,6 +50,13 @@ type Services struct {
 	// EmulatorURL is where a command that does not run the emulator itself finds it
 	// (PROSPECT_SYNC_EMULATOR_URL).
 	EmulatorURL string
+	// SalesforceLimitRetry and EngagementLimitRetry are how long a sync waits, once a daily
+	// API limit is spent, before trying again (SALESFORCE_LIMIT_RETRY, default 1m;
+	// ACCOUNT_ENGAGEMENT_LIMIT_RETRY, default 1h, and never past the next UTC midnight).
+	SalesforceLimitRetry time.Duration
+	EngagementLimitRetry time.Duration
+	// bad holds settings that did not parse.
+	bad []string
 }
 
 // ServicesFromEnv reads the SALESFORCE_* and ACCOUNT_ENGAGEMENT_* variables, with defaults.
@@ -60,17 +67,29 @@ func ServicesFromEnv(getenv func(string) string) Services {
 		}
 		return def
 	}
+	var bad []string
+	duration := func(key string, def time.Duration) time.Duration {
+		v := env(key, def.String())
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			bad = append(bad, fmt.Sprintf("%s=%q: want a positive duration such as 1m", key, v))
+		}
+		return d
+	}
 	return Services{
-		LoginURL:        env("SALESFORCE_LOGIN_URL", DefaultLoginURL),
-		ClientID:        env("SALESFORCE_CLIENT_ID", ""),
-		ClientSecret:    env("SALESFORCE_CLIENT_SECRET", ""),
-		Username:        env("SALESFORCE_USERNAME", ""),
-		PrivateKeyFile:  env("SALESFORCE_PRIVATE_KEY_FILE", ""),
-		APIVersion:      env("SALESFORCE_API_VERSION", DefaultAPIVersion),
-		ProspectIDField: env("SALESFORCE_PROSPECT_ID_FIELD", ""),
-		EngagementURL:   env("ACCOUNT_ENGAGEMENT_URL", DefaultEngagementURL),
-		BusinessUnitID:  env("ACCOUNT_ENGAGEMENT_BUSINESS_UNIT_ID", ""),
-		EmulatorURL:     env("PROSPECT_SYNC_EMULATOR_URL", DefaultEmulatorURL),
+		SalesforceLimitRetry: duration("SALESFORCE_LIMIT_RETRY", salesforce.DefaultRateLimitDelay),
+		EngagementLimitRetry: duration("ACCOUNT_ENGAGEMENT_LIMIT_RETRY", time.Hour),
+		bad:                  bad,
+		LoginURL:             env("SALESFORCE_LOGIN_URL", DefaultLoginURL),
+		ClientID:             env("SALESFORCE_CLIENT_ID", ""),
+		ClientSecret:         env("SALESFORCE_CLIENT_SECRET", ""),
+		Username:             env("SALESFORCE_USERNAME", ""),
+		PrivateKeyFile:       env("SALESFORCE_PRIVATE_KEY_FILE", ""),
+		APIVersion:           env("SALESFORCE_API_VERSION", DefaultAPIVersion),
+		ProspectIDField:      env("SALESFORCE_PROSPECT_ID_FIELD", ""),
+		EngagementURL:        env("ACCOUNT_ENGAGEMENT_URL", DefaultEngagementURL),
+		BusinessUnitID:       env("ACCOUNT_ENGAGEMENT_BUSINESS_UNIT_ID", ""),
+		EmulatorURL:          env("PROSPECT_SYNC_EMULATOR_URL", DefaultEmulatorURL),
 	}
 }
 
@@ -79,10 +98,10 @@ func (s Services) UseEmulator() bool { return s.ClientID == "" }
 
 // Problems lists the settings real services need that are missing, naming each variable.
 func (s Services) Problems() []string {
+	out := s.bad
 	if s.UseEmulator() {
-		return nil
+		return out
 	}
-	var out []string
 	if s.Username == "" && s.ClientSecret == "" {
 		out = append(out, "SALESFORCE_CLIENT_ID is set: also set SALESFORCE_CLIENT_SECRET (client credentials) or SALESFORCE_USERNAME + SALESFORCE_PRIVATE_KEY_FILE (JWT bearer)")
 	}
@@ -103,13 +122,14 @@ func (s Services) Problems() []string {
 // configured, else against the emulator at emulatorURL ("" = s.EmulatorURL).
 func (s Services) Clients(emulatorURL string) (*salesforce.Client, *engagement.Client, error) {
 	sfCfg := salesforce.Config{LoginURL: s.LoginURL, ClientID: s.ClientID, ClientSecret: s.ClientSecret,
-		Username: s.Username, APIVersion: s.APIVersion}
+		Username: s.Username, APIVersion: s.APIVersion, LimitRetry: s.SalesforceLimitRetry}
 	aeURL, bu := s.EngagementURL, s.BusinessUnitID
 	if s.UseEmulator() {
 		if emulatorURL == "" {
 			emulatorURL = s.EmulatorURL
 		}
-		sfCfg = salesforce.Config{LoginURL: emulatorURL, ClientID: EmulatorClientID, ClientSecret: EmulatorClientSecret, APIVersion: s.APIVersion}
+		sfCfg = salesforce.Config{LoginURL: emulatorURL, ClientID: EmulatorClientID, ClientSecret: EmulatorClientSecret,
+			APIVersion: s.APIVersion, LimitRetry: s.SalesforceLimitRetry}
 		aeURL, bu = emulatorURL, EmulatorBusinessUnitID
 	} else if s.PrivateKeyFile != "" {
 		key, err := salesforce.LoadPrivateKey(s.PrivateKeyFile)
@@ -122,7 +142,7 @@ func (s Services) Clients(emulatorURL string) (*salesforce.Client, *engagement.C
 	if err != nil {
 		return nil, nil, fmt.Errorf("salesforce client: %w", err)
 	}
-	ae, err := engagement.New(engagement.Config{BaseURL: aeURL, BusinessUnitID: bu, Tokens: sf})
+	ae, err := engagement.New(engagement.Config{BaseURL: aeURL, BusinessUnitID: bu, Tokens: sf, DailyLimitRetry: s.EngagementLimitRetry})
 	if err != nil {
 		return nil, nil, fmt.Errorf("account engagement client: %w", err)
 	}

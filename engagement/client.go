@@ -40,6 +40,10 @@ type Config struct {
 	Tokens         TokenSource  // required
 	HTTPClient     *http.Client // default: a client with a 60 s timeout
 	MaxConcurrent  int          // in-flight requests per Client (default DefaultMaxConcurrent)
+	// DailyLimitRetry caps the wait after code 122 (daily limit) before trying again: the
+	// limit resets at the start of the account's day, whose time zone we do not know
+	// (default 1 h).
+	DailyLimitRetry time.Duration
 }
 
 // Client talks to one Account Engagement business unit. It is safe for concurrent
@@ -50,6 +54,8 @@ type Client struct {
 	tokens TokenSource
 	http   *http.Client
 	sem    chan struct{}
+	// dailyRetry caps the wait after code 122.
+	dailyRetry time.Duration
 }
 
 // New validates cfg and returns a Client.
@@ -75,7 +81,11 @@ func New(cfg Config) (*Client, error) {
 	if n <= 0 {
 		n = DefaultMaxConcurrent
 	}
-	return &Client{base: base, bu: cfg.BusinessUnitID, tokens: cfg.Tokens, http: hc, sem: make(chan struct{}, n)}, nil
+	daily := cfg.DailyLimitRetry
+	if daily <= 0 {
+		daily = maxDailyLimitDelay
+	}
+	return &Client{base: base, bu: cfg.BusinessUnitID, tokens: cfg.Tokens, http: hc, sem: make(chan struct{}, n), dailyRetry: daily}, nil
 }
 
 // do sends one API request and decodes a JSON answer into out (if non-nil).
@@ -106,7 +116,11 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			continue
 		}
 		if status >= 400 {
-			return parseAPIError(status, header, respBody)
+			e := parseAPIError(status, header, respBody)
+			if e.Code == CodeDailyLimit && e.RetryAfter == 0 {
+				e.RetryAfter = min(e.RetryDelay(), c.dailyRetry)
+			}
+			return e
 		}
 		if out == nil || len(bytes.TrimSpace(respBody)) == 0 {
 			return nil

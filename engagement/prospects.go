@@ -108,6 +108,7 @@ type ProspectQuery struct {
 	Limit          int       // page size (default 200 server-side, max 1000)
 	PageToken      string    // from a previous page; when set, every other field is ignored
 	IncludeDeleted bool      // also return deleted prospects (deleted=all)
+	ID             int64     // only this prospect (idGreaterThanOrEqualTo and idLessThanOrEqualTo); 0 = any
 }
 
 // ProspectPage is one page of a prospect query.
@@ -122,7 +123,8 @@ const prospectsPath = "/api/v5/objects/prospects"
 // fieldsQuery is the mandatory fields parameter on its own.
 func fieldsQuery(fields string) url.Values { return url.Values{"fields": {fields}} }
 
-// GetProspect reads one prospect; a deleted or unknown id gives an error for which IsNotFound is true.
+// GetProspect reads one prospect; a deleted or unknown id gives an error of kind Gone (see
+// GetDeletedProspect to tell them apart).
 func (c *Client) GetProspect(ctx context.Context, id int64) (Prospect, error) {
 	var p Prospect
 	err := c.do(ctx, http.MethodGet, prospectsPath+"/"+strconv.FormatInt(id, 10), fieldsQuery(prospectFieldList), nil, &p)
@@ -148,6 +150,11 @@ func (c *Client) QueryProspects(ctx context.Context, q ProspectQuery) (ProspectP
 		if q.IncludeDeleted {
 			params.Set("deleted", "all")
 		}
+		if q.ID != 0 {
+			id := strconv.FormatInt(q.ID, 10)
+			params.Set("idGreaterThanOrEqualTo", id)
+			params.Set("idLessThanOrEqualTo", id)
+		}
 	}
 	var out struct {
 		Values        []Prospect `json:"values"`
@@ -157,6 +164,16 @@ func (c *Client) QueryProspects(ctx context.Context, q ProspectQuery) (ProspectP
 		return ProspectPage{}, err
 	}
 	return ProspectPage{Prospects: out.Values, NextPageToken: deref(out.NextPageToken)}, nil
+}
+
+// GetDeletedProspect finds a prospect in the recycle bin, which a read by id does not show:
+// a query filtered on its id with deleted=all. found is false for an id that never existed.
+func (c *Client) GetDeletedProspect(ctx context.Context, id int64) (p Prospect, found bool, err error) {
+	page, err := c.QueryProspects(ctx, ProspectQuery{ID: id, IncludeDeleted: true, Limit: 1})
+	if err != nil || len(page.Prospects) == 0 {
+		return Prospect{}, false, err
+	}
+	return page.Prospects[0], true, nil
 }
 
 // UpdateProspect PATCHes only the given fields (v5 names, e.g. "salesforceLeadId")

@@ -144,7 +144,10 @@ func (c *cluster) start(args []string, env ...string) *proc {
 	cmd.Env = append([]string{"HOME=" + c.dir, "PATH=" + os.Getenv("PATH"), "LOG_LEVEL=warn", "LOG_FORMAT=json",
 		"TEMPORAL_CONFIG_FILE=" + filepath.Join(c.dir, "no-temporal.toml"),
 		// An attempt lost with a killed worker is retried after this.
-		"SYNC_ACTIVITY_TIMEOUT=5s"}, env...)
+		"SYNC_ACTIVITY_TIMEOUT=5s",
+		// A spent daily limit is probed again this often (production: 1m and 1h), so a run
+		// does not wait an hour for the limit the suite resets itself.
+		"SALESFORCE_LIMIT_RETRY=2s", "ACCOUNT_ENGAGEMENT_LIMIT_RETRY=2s"}, env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		c.t.Fatal(err)

@@ -51,6 +51,9 @@ type Config struct {
 	// QueryBatchSize, when > 0, asks for pages of this many records
 	// (Sforce-Query-Options: batchSize=N; Salesforce honours 200..2000).
 	QueryBatchSize int
+	// LimitRetry is the wait after REQUEST_LIMIT_EXCEEDED without a Retry-After (default
+	// DefaultRateLimitDelay): the daily limit is a rolling 24 h window that frees gradually.
+	LimitRetry time.Duration
 	// Now is the clock used for JWT expiry (default time.Now); tests with a fake server clock set it.
 	Now func() time.Time
 }
@@ -227,7 +230,11 @@ func (c *Client) do(ctx context.Context, method, path string, body any, header m
 			continue
 		}
 		if resp.status >= 400 {
-			return nil, parseAPIError(resp.status, resp.header, resp.body)
+			e := parseAPIError(resp.status, resp.header, resp.body)
+			if e.Code == CodeRequestLimitExceeded && e.RetryAfter == 0 && c.cfg.LimitRetry > 0 {
+				e.RetryAfter = c.cfg.LimitRetry
+			}
+			return nil, e
 		}
 		return resp, nil
 	}
