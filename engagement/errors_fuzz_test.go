@@ -1,60 +1,21 @@
 package engagement
 
 import (
-	"fmt"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
-	"github.com/prospect-sync/prospect-sync/internal/httperror"
+	"github.com/prospect-sync/prospect-sync/internal/httperror/httperrortest"
 )
 
 // FuzzParseAPIError checks the error-body parser on any status, Retry-After value and body:
-// it never panics and always returns an *APIError with that status, no negative
-// Retry-After (delta-seconds read exactly, never wrapped past time.Duration's range), an
-// Error() that names the status and is valid UTF-8 (it becomes a Temporal
-// failure message, a protobuf string), and Kind, Reason and RetryDelay that answer (a known
-// kind, AE_<code>, a positive delay).
+// it never panics and keeps the promises httperrortest.Check lists.
 func FuzzParseAPIError(f *testing.F) {
 	f.Fuzz(func(t *testing.T, status int, retryAfter string, body []byte) {
-		header := http.Header{}
-		if retryAfter != "" {
-			header.Set("Retry-After", retryAfter)
-		}
-		e := parseAPIError(status, header, body)
-		if e == nil {
-			t.Fatalf("parseAPIError(%d, %q, %q) = nil", status, retryAfter, body)
-		}
-		if e.Status != status || e.RetryAfter < 0 {
-			t.Fatalf("parseAPIError(%d, %q, %q): status %d, Retry-After %v", status, retryAfter, body, e.Status, e.RetryAfter)
-		}
-		// Delta-seconds are that many seconds, or 0 (malformed) past what a time.Duration holds.
-		if n, err := strconv.Atoi(strings.TrimSpace(retryAfter)); err == nil && n >= 0 {
-			want := time.Duration(0)
-			if int64(n) <= math.MaxInt64/int64(time.Second) {
-				want = time.Duration(n) * time.Second
-			}
-			if e.RetryAfter != want {
-				t.Fatalf("parseAPIError(%d, %q, %q): Retry-After %v, want %v", status, retryAfter, body, e.RetryAfter, want)
-			}
-		}
-		msg := e.Error()
-		if !strings.HasPrefix(msg, fmt.Sprintf("engagement: %d", status)) || !utf8.ValidString(msg) {
-			t.Fatalf("parseAPIError(%d, %q, %q).Error() = %q: want the status first, valid UTF-8", status, retryAfter, body, msg)
-		}
-		if k := e.Kind(); k < httperror.Outage || k > httperror.Converted || httperror.KindOf(e) != k {
-			t.Fatalf("parseAPIError(%d, %q, %q).Kind() = %v", status, retryAfter, body, k)
-		}
-		if code, _ := e.Reason(); code != "AE_"+strconv.Itoa(e.Code) {
-			t.Fatalf("parseAPIError(%d, %q, %q).Reason() code %q, want AE_%d", status, retryAfter, body, code, e.Code)
-		}
-		if d := e.RetryDelay(); d <= 0 {
-			t.Fatalf("parseAPIError(%d, %q, %q).RetryDelay() = %v", status, retryAfter, body, d)
-		}
+		e := parseAPIError(status, httperrortest.Header(retryAfter), body)
+		httperrortest.Check(t, "engagement", status, retryAfter, body, httperrortest.Parsed{Err: e, Status: e.Status, RetryAfter: e.RetryAfter, Code: "AE_" + strconv.Itoa(e.Code)})
 	})
 }
 
