@@ -76,7 +76,9 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 		// Compressing gRPC to a server on this machine costs CPU and saves nothing.
 		copts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
 	}
-	copts.Logger = SDKLogger{Z: log.With().Str("component", "temporal-sdk").Logger().Level(max(log.GetLevel(), zerolog.WarnLevel))}
+	// The SDK logs at the process's level: LOG_LEVEL=debug shows its debug lines, and the
+	// activities' info lines ("found the Lead an earlier attempt created") show at info.
+	copts.Logger = SDKLogger{Z: log.With().Str("component", "temporal-sdk").Logger()}
 	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	a.client, err = client.DialContext(dialCtx, copts)

@@ -38,9 +38,19 @@ type SDKLogger struct{ Z zerolog.Logger }
 
 func (l SDKLogger) log(e *zerolog.Event, msg string, kv []any) {
 	for i := 0; i+1 < len(kv); i += 2 {
-		e = e.Interface(fmt.Sprint(kv[i]), kv[i+1])
+		e = field(e, fmt.Sprint(kv[i]), kv[i+1])
 	}
 	e.Msg(msg)
+}
+
+// field adds one key-value. An error goes in as its message: through Interface, zerolog
+// would marshal the error struct, which shows as {} for most errors (every activity failure
+// the SDK logged read "Error":{}).
+func field(e *zerolog.Event, key string, v any) *zerolog.Event {
+	if err, ok := v.(error); ok {
+		return e.Str(key, err.Error())
+	}
+	return e.Interface(key, v)
 }
 
 func (l SDKLogger) Debug(msg string, kv ...any) { l.log(l.Z.Debug(), msg, kv) }
@@ -52,7 +62,11 @@ func (l SDKLogger) Error(msg string, kv ...any) { l.log(l.Z.Error(), msg, kv) }
 func (l SDKLogger) With(kv ...any) sdklog.Logger {
 	c := l.Z.With()
 	for i := 0; i+1 < len(kv); i += 2 {
-		c = c.Interface(fmt.Sprint(kv[i]), kv[i+1])
+		if err, ok := kv[i+1].(error); ok {
+			c = c.Str(fmt.Sprint(kv[i]), err.Error())
+		} else {
+			c = c.Interface(fmt.Sprint(kv[i]), kv[i+1])
+		}
 	}
 	return SDKLogger{Z: c.Logger()}
 }
