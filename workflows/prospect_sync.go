@@ -135,7 +135,7 @@ func ProspectSync(ctx workflow.Context, in ProspectSyncInput) (ProspectSyncResul
 	} else if workflow.GetVersion(ctx, changeDrainStartSignals, workflow.DefaultVersion, 1) >= 1 {
 		// The signal a SignalWithStart delivered is what this first evaluation answers;
 		// histories from before this change evaluated twice and must replay as they ran.
-		s.drain(ctx, changed, useRule)
+		s.drain(changed, useRule)
 	}
 	for {
 		if why == triggerIdle {
@@ -216,14 +216,14 @@ func (s *syncer) wait(ctx workflow.Context, changed, useRule workflow.ReceiveCha
 		sel.AddFuture(timer, func(workflow.Future) {})
 	}
 	sel.Select(ctx)
-	if s.drain(ctx, changed, useRule) {
+	if s.drain(changed, useRule) {
 		why = triggerSignal
 	}
 	return why
 }
 
 // drain consumes pending signals (one evaluation answers them all) and reports whether any came.
-func (s *syncer) drain(ctx workflow.Context, changed, useRule workflow.ReceiveChannel) bool {
+func (s *syncer) drain(changed, useRule workflow.ReceiveChannel) bool {
 	any := false
 	for {
 		var req ChangeRequest
