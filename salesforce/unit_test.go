@@ -589,3 +589,37 @@ func TestClientCredentialsNeedMyDomain(t *testing.T) {
 		t.Errorf("My Domain: %v", err)
 	}
 }
+
+// The change-feed resources (docs/domain.md §5.3): the span travels URL-encoded with its
+// offset, the answers' dates in Salesforce's format are read, and each is one call.
+func TestUpdatedAndDeleted(t *testing.T) {
+	start := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	end := start.Add(30 * time.Minute)
+	var queries []string
+	f := newFakeOrg(t, func(w http.ResponseWriter, r *http.Request, _ string) {
+		queries = append(queries, r.URL.RawQuery)
+		switch r.URL.Path {
+		case "/services/data/v" + salesforce.DefaultAPIVersion + "/sobjects/Lead/updated/":
+			writeJSON(t, w, 200, map[string]any{"ids": []string{"00Q1", "00Q2"}, "latestDateCovered": "2026-11-30T10:29:00.000+0000"})
+		case "/services/data/v" + salesforce.DefaultAPIVersion + "/sobjects/Contact/deleted/":
+			writeJSON(t, w, 200, map[string]any{"deletedRecords": []map[string]string{{"id": "0031", "deletedDate": "2026-11-30T10:05:00.000+0000"}},
+				"earliestDateAvailable": "2026-11-16T00:00:00.000+0000", "latestDateCovered": "2026-11-30T10:29:00.000+0000"})
+		default:
+			t.Errorf("unexpected %s", r.URL.Path)
+			w.WriteHeader(404)
+		}
+	})
+	c := f.client(t)
+	up, err := c.Updated(context.Background(), "Lead", start, end)
+	if err != nil || len(up.IDs) != 2 || !up.LatestDateCovered.Equal(start.Add(29*time.Minute)) {
+		t.Fatalf("Updated = %+v, %v", up, err)
+	}
+	del, err := c.Deleted(context.Background(), "Contact", start, end)
+	if err != nil || len(del.Records) != 1 || del.Records[0].ID != "0031" || !del.EarliestDateAvailable.Equal(time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("Deleted = %+v, %v", del, err)
+	}
+	want := "end=2026-11-30T10%3A30%3A00.000%2B0000&start=2026-11-30T10%3A00%3A00.000%2B0000"
+	if len(queries) != 2 || queries[0] != want || queries[1] != want {
+		t.Errorf("queries %q, want both %q (the offset's + encoded)", queries, want)
+	}
+}
