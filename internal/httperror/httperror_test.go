@@ -61,3 +61,26 @@ func TestIsNetwork(t *testing.T) {
 		}
 	}
 }
+
+// What the clients' fuzz targets found in the helpers both parsers use: a body cut inside a
+// character, or not UTF-8 at all, gave an invalid UTF-8 message (which a Temporal failure, a
+// protobuf string, cannot carry), and a large Retry-After wrapped around.
+func TestFuzzFindings(t *testing.T) {
+	if got, want := Message(502, []byte("a"+strings.Repeat("é", 150))), "a"+strings.Repeat("é", 99)+"…"; got != want {
+		t.Errorf("cut message %q, want %q", got, want)
+	}
+	if got, want := Message(500, []byte("\xff\xfe latin-1 caf\xe9")), "\uFFFD latin-1 caf\uFFFD"; got != want {
+		t.Errorf("latin-1 message %q, want %q", got, want)
+	}
+	for v, want := range map[string]time.Duration{
+		"120":         2 * time.Minute,
+		"9223372036":  9223372036 * time.Second,
+		"9223372037":  0,
+		"99999999999": 0, // wrapped to about 246 years
+		"18446744074": 0, // wrapped to 0.29 s
+	} {
+		if got := RetryAfter(v); got != want {
+			t.Errorf("Retry-After %s: %v, want %v", v, got, want)
+		}
+	}
+}
