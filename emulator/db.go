@@ -80,6 +80,10 @@ func (e *Emulator) defineSchema() {
 		return []*fieldDef{
 			{Name: "CreatedDate", Kind: kDateTime},
 			{Name: "LastModifiedDate", Kind: kDateTime},
+			// SystemModstamp moves on every write (and on delete, which leaves it as the
+			// deletion time, since a deleted record takes no more writes); the change feeds
+			// and SOQL polling read it.
+			{Name: fieldModstamp, Kind: kDateTime},
 			{Name: "IsDeleted", Kind: kBool},
 		}
 	}
@@ -164,6 +168,7 @@ func (e *Emulator) indexes() []string {
 		out = append(out,
 			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", quoteIdent(o.Name+"_email_fold"), t, foldExpr("Email")),
 			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", quoteIdent(o.Name+"_prospect_id_fold"), t, foldExpr("Prospect_Id__c")),
+			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", quoteIdent(o.Name+"_modstamp"), t, quoteIdent(fieldModstamp)),
 		)
 	}
 	return append(out,
@@ -208,15 +213,64 @@ func (e *Emulator) migrate(ctx context.Context) error {
 		}
 		stmts = append(stmts, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (%s)", quoteIdent(o.Name), strings.Join(cols, ", ")))
 	}
-	stmts = append(stmts, e.indexes()...)
 	return e.inTx(ctx, true, func(tx *sql.Tx) (bool, error) {
 		for _, s := range stmts {
 			if _, err := tx.ExecContext(ctx, s); err != nil {
 				return false, fmt.Errorf("emulator: migrate: %w", err)
 			}
 		}
+		if err := e.addMissingColumns(ctx, tx); err != nil {
+			return false, fmt.Errorf("emulator: migrate: %w", err)
+		}
+		for _, s := range e.indexes() {
+			if _, err := tx.ExecContext(ctx, s); err != nil {
+				return false, fmt.Errorf("emulator: migrate: %w", err)
+			}
+		}
 		return true, e.ensureBaseline(ctx, tx)
 	})
+}
+
+// addMissingColumns brings the tables of a database made by an older emulator up to the
+// schema: a missing SystemModstamp starts as LastModifiedDate.
+func (e *Emulator) addMissingColumns(ctx context.Context, tx *sql.Tx) error {
+	for _, o := range []*objectDef{e.lead, e.contact, e.account} {
+		var n int
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, o.Name, fieldModstamp).Scan(&n)
+		if err != nil || n > 0 {
+			return err
+		}
+		t, c := quoteIdent(o.Name), quoteIdent(fieldModstamp)
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s INTEGER`, t, c)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`UPDATE %s SET %s = "LastModifiedDate"`, t, c)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fieldModstamp is the field the change feeds read.
+const fieldModstamp = "SystemModstamp"
+
+// stamped is rec with SystemModstamp set (when o has it and rec does not): to t if given,
+// else LastModifiedDate, else CreatedDate.
+func stamped(o *objectDef, rec record, t any) record {
+	if !o.has(fieldModstamp) || rec[fieldModstamp] != nil {
+		return rec
+	}
+	out := make(record, len(rec)+1)
+	for k, v := range rec {
+		out[k] = v
+	}
+	for _, v := range []any{t, rec["LastModifiedDate"], rec["CreatedDate"]} {
+		if _, ok := v.(time.Time); ok {
+			out[fieldModstamp] = v
+			break
+		}
+	}
+	return out
 }
 
 // ensureBaseline inserts what every org has: the integration (API) user.
@@ -364,6 +418,7 @@ func (e *Emulator) insertRecord(ctx context.Context, tx *sql.Tx, o *objectDef, r
 	if replace {
 		verb = "INSERT OR REPLACE"
 	}
+	rec = stamped(o, rec, nil)
 	ph := strings.TrimSuffix(strings.Repeat("?, ", len(o.Fields)), ", ")
 	args := make([]any, len(o.Fields))
 	for i, f := range o.Fields {
@@ -373,8 +428,10 @@ func (e *Emulator) insertRecord(ctx context.Context, tx *sql.Tx, o *objectDef, r
 	return err
 }
 
-// updateFields writes the given fields of one row.
+// updateFields writes the given fields of one row, and moves its SystemModstamp to now
+// unless changes set it.
 func (e *Emulator) updateFields(ctx context.Context, tx *sql.Tx, o *objectDef, id string, changes record) error {
+	changes = stamped(o, changes, e.now().UTC().Truncate(time.Millisecond))
 	sets := make([]string, 0, len(changes))
 	args := make([]any, 0, len(changes)+1)
 	for _, f := range o.Fields { // field order keeps the statement text stable

@@ -29,14 +29,31 @@
 //   - /services/data/vNN.N/query?q=SOQL (and queryAll, and query/<cursor>-<offset>) —
 //     a SOQL subset: SELECT fields FROM Lead|Contact|User|Account [WHERE =, !=, <, <=, >, >=,
 //     [NOT] IN, AND, OR, NOT, parentheses] [ORDER BY ... NULLS FIRST|LAST] [LIMIT] [OFFSET].
-//     String equality is case-insensitive. An unknown field is 400 INVALID_FIELD, an unknown
+//     String equality is case-insensitive. Datetime fields (CreatedDate, LastModifiedDate,
+//     SystemModstamp) compare with literals as Salesforce writes them (2026-05-06T12:00:00Z,
+//     ...:00.000+02:00), e.g. WHERE SystemModstamp >= ...Z ORDER BY SystemModstamp, Id;
+//     queryAll also returns the recycle bin's records (IsDeleted = true). An unknown field is 400 INVALID_FIELD, an unknown
 //     object INVALID_TYPE, anything else outside the subset MALFORMED_QUERY. Pages hold
 //     "Sforce-Query-Options: batchSize=N" records, N brought into Salesforce's 200..2000
 //     (default 2000).
 //   - /services/data/vNN.N/sobjects/{Lead|Contact|Account}[/{id}] — create (201), get,
 //     update (204), delete (204); upsert PATCH .../{Prospect_Id__c}/{value} (201/200/300).
 //     A deleted record answers reads with NOT_FOUND and writes with ENTITY_IS_DELETED;
-//     a converted Lead refuses updates with CANNOT_UPDATE_CONVERTED_LEAD.
+//     a converted Lead refuses updates with CANNOT_UPDATE_CONVERTED_LEAD. Lead, Contact and
+//     Account carry SystemModstamp, which every write moves: create, update, upsert,
+//     conversion, delete (API or control; a deleted record's SystemModstamp is its
+//     deletion time).
+//   - GET /services/data/vNN.N/sobjects/{Lead|Contact|Account}/updated/?start=..&end=.. →
+//     {"ids":[..],"latestDateCovered":".."}: the live records whose SystemModstamp lies in
+//     [start, latestDateCovered), where latestDateCovered is end, or the current minute if
+//     end is later. GET .../deleted/?start=..&end=.. → {"deletedRecords":[{"id","deletedDate"}],
+//     "earliestDateAvailable","latestDateCovered"}: the records deleted in that span within
+//     the last 15 days (earliestDateAvailable is now less 15 days, to the minute). start and
+//     end are ISO 8601 with an offset or Z (2026-05-06T12:00:00%2B00:00, Salesforce's own
+//     ...00.000+0000 too), URL-encoded, their seconds ignored; a missing one is 400
+//     MISSING_ARGUMENT; an unparseable one (an unencoded "+" arrives as a space), a start
+//     not before end (to the minute) or more than 30 days back is 400
+//     INVALID_REPLICATION_DATE. One API call each; no EXCEEDED_ID_LIMIT.
 //   - POST /services/data/vNN.N/composite — up to 25 subrequests (5 queries), @{ref.path}
 //     references, allOrNone rollback; counts as one API call.
 //   - /api/v5/objects/prospects[/{id}] and /api/v5/objects/users[/{id}] — fields is
@@ -145,7 +162,7 @@
 //     LIKE, INCLUDES, date literals, FOR UPDATE; only Lead, Contact, Account and User, with
 //     the fields the sync uses (no custom fields but Prospect_Id__c).
 //   - The rest of the REST API: describe, sObject Collections, composite/batch and tree,
-//     the updated/deleted change feeds, Bulk API, and the resource list of /vNN.N/.
+//     Bulk API, and the resource list of /vNN.N/.
 //   - Limits other than the daily ones and AE's 5 concurrent requests: no concurrent long
 //     request cap, no URI or SOQL length caps, no per-minute AE limit.
 //   - Account Engagement beyond prospects and users: no visitors, lists, custom fields,

@@ -24,6 +24,9 @@ func (e *Emulator) sobjects(ctx context.Context, tx *sql.Tx, req *sfReq) (result
 	if obj.ReadOnly && req.method != http.MethodGet {
 		return methodNotAllowed(req.method, "GET"), nil
 	}
+	if isReplication(req.segs) {
+		return e.replication(ctx, tx, obj, req)
+	}
 	switch len(req.segs) {
 	case 2:
 		if req.method != http.MethodPost {
