@@ -54,8 +54,25 @@
 //     MISSING_ARGUMENT; an unparseable one (an unencoded "+" arrives as a space), a start
 //     not before end (to the minute) or more than 30 days back is 400
 //     INVALID_REPLICATION_DATE. One API call each; no EXCEEDED_ID_LIMIT.
-//   - POST /services/data/vNN.N/composite — up to 25 subrequests (5 queries), @{ref.path}
-//     references, allOrNone rollback; counts as one API call.
+//   - POST /services/data/vNN.N/composite — up to 25 subrequests (5 queries or sObject
+//     Collections), @{ref.path} references, allOrNone rollback (which also rolls back a
+//     collection subrequest with a failed record); counts as one API call.
+//   - sObject Collections, /services/data/vNN.N/composite/sobjects (also as composite
+//     subrequests), one API call each: POST creates and PATCH updates {"allOrNone":..,
+//     "records":[..]}, each record with attributes.type (Lead, Contact, Account; mixed, in at
+//     most 10 runs of one type) and, to update, its id (one without fails alone with
+//     MISSING_ARGUMENT; one with an Id in a create fails with INVALID_FIELD); PATCH
+//     .../composite/sobjects/{SObject}/Prospect_Id__c upserts by each record's value
+//     (results add "created"); DELETE ...?ids=..&allOrNone=..; GET .../{SObject}?ids=..&fields=..
+//     or POST there {"ids":[..],"fields":[..]} (≤ 2,000; fields optional) retrieve, null for
+//     an id that is malformed, of another type, unknown or deleted. Writes take ≤ 200
+//     records (else 400 EXCEEDED_ID_LIMIT), run in order and answer 200 with one result
+//     per record, [{"id":..,"success":true,"errors":[]},{"success":false,"errors":[{"statusCode":
+//     ..,"message":..,"fields":[..]}]}] (a failed create has no id), each record failing as it
+//     would alone; with allOrNone one failure undoes all and the others report
+//     ALL_OR_NONE_OPERATION_ROLLED_BACK. A missing or unknown attributes.type is 400
+//     INVALID_TYPE, more than 10 runs 400 INVALID_BATCH_REQUEST (code unconfirmed).
+//     Sforce-Auto-Assign applies to every Lead of the request.
 //   - /api/v5/objects/prospects[/{id}] and /api/v5/objects/users[/{id}] — fields is
 //     mandatory on reads; queries take orderBy, limit (≤1000), deleted, the
 //     createdAt*/updatedAt* (After, AfterOrEqualTo, Before, BeforeOrEqualTo) and
@@ -161,7 +178,7 @@
 //   - SOQL beyond the subset above: no relationship fields or subqueries, aggregates,
 //     LIKE, INCLUDES, date literals, FOR UPDATE; only Lead, Contact, Account and User, with
 //     the fields the sync uses (no custom fields but Prospect_Id__c).
-//   - The rest of the REST API: describe, sObject Collections, composite/batch and tree,
+//   - The rest of the REST API: describe, composite/batch and tree,
 //     Bulk API, and the resource list of /vNN.N/.
 //   - Limits other than the daily ones and AE's 5 concurrent requests: no concurrent long
 //     request cap, no URI or SOQL length caps, no per-minute AE limit.

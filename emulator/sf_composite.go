@@ -28,6 +28,10 @@ type compositeSub struct {
 // composite runs the subrequests in the caller's transaction; commit is false when
 // allOrNone must roll everything back.
 func (e *Emulator) composite(ctx context.Context, tx *sql.Tx, req *sfReq) (result, bool, error) {
+	if isCollection(req.segs) {
+		res, err := e.collections(ctx, tx, req)
+		return res, res.status < 400, err
+	}
 	if len(req.segs) != 1 {
 		return notFound(), false, nil
 	}
@@ -51,7 +55,8 @@ func (e *Emulator) composite(ctx context.Context, tx *sql.Tx, req *sfReq) (resul
 	queries := 0
 	seen := map[string]bool{}
 	for _, s := range subs {
-		if strings.EqualFold(s.Method, http.MethodGet) && (strings.Contains(s.URL, "/query?") || strings.Contains(s.URL, "/queryAll?")) {
+		if strings.EqualFold(s.Method, http.MethodGet) && (strings.Contains(s.URL, "/query?") || strings.Contains(s.URL, "/queryAll?")) ||
+			strings.Contains(s.URL, "/composite/sobjects") {
 			queries++
 		}
 		if s.ReferenceID == "" || seen[s.ReferenceID] || !validReferenceID(s.ReferenceID) {
@@ -77,7 +82,7 @@ func (e *Emulator) composite(ctx context.Context, tx *sql.Tx, req *sfReq) (resul
 			return result{}, false, err
 		}
 		statuses[i] = res.status
-		if res.status >= 400 {
+		if c, ok := res.body.(collectionResults); res.status >= 400 || ok && in.AllOrNone && c.anyFailed() {
 			failed = true
 		}
 		if res.body != nil && res.status < 400 {
@@ -105,6 +110,11 @@ func (e *Emulator) composite(ctx context.Context, tx *sql.Tx, req *sfReq) (resul
 		}
 	}
 	return result{status: http.StatusOK, body: object{{"compositeResponse", out}}}, commit, nil
+}
+
+// isCollection reports whether segs (after the version) name an sObject Collections resource.
+func isCollection(segs []string) bool {
+	return len(segs) >= 2 && segs[0] == "composite" && segs[1] == "sobjects"
 }
 
 func validReferenceID(s string) bool {
@@ -152,7 +162,7 @@ func (e *Emulator) runSubrequest(ctx context.Context, tx *sql.Tx, parent *sfReq,
 	if !ok {
 		return notFound(), nil
 	}
-	if len(segs) > 0 && segs[0] == "composite" {
+	if len(segs) > 0 && segs[0] == "composite" && !isCollection(segs) {
 		return sfErr(http.StatusBadRequest, "INVALID_INPUT", "composite requests cannot be nested"), nil
 	}
 	header := parent.header.Clone()

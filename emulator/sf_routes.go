@@ -142,6 +142,8 @@ func sfEndpoint(segs []string) string {
 		return ""
 	case segs[0] == "sobjects" && len(segs) > 1:
 		return "sobjects/" + segs[1]
+	case isCollection(segs):
+		return "composite/sobjects"
 	default:
 		return segs[0]
 	}
@@ -164,6 +166,10 @@ func (e *Emulator) dispatchSF(ctx context.Context, tx *sql.Tx, req *sfReq) (resu
 		}
 	case "sobjects":
 		return e.sobjects(ctx, tx, req)
+	case "composite": // only sObject Collections, as composite subrequests
+		if isCollection(req.segs) {
+			return e.collections(ctx, tx, req)
+		}
 	}
 	return notFound(), nil
 }
