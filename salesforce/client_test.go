@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -566,5 +567,34 @@ func TestCheckVersion(t *testing.T) {
 	}
 	if n := e.emu.Counters().Salesforce.Total - before; n != 0 {
 		t.Errorf("the version list cost %d API calls, want 0", n)
+	}
+}
+
+// The change-feed resources against the emulator: a created Lead shows as updated, a deleted
+// one as deleted, each read one API call.
+func TestUpdatedAndDeletedAgainstEmulator(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	start := e.clock.Now().Add(-10 * time.Minute)
+	id, err := e.sf.Create(ctx, "Lead", map[string]any{"Email": "feed@example.com", "LastName": "Feed", "Company": "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(2 * time.Minute)
+	before := e.emu.Counters().Salesforce.Total
+	up, err := e.sf.Updated(ctx, "Lead", start, e.clock.Now())
+	if err != nil || !slices.Contains(up.IDs, id) || up.LatestDateCovered.After(e.clock.Now()) {
+		t.Fatalf("Updated = %+v, %v: want %s, covered up to now at most", up, err, id)
+	}
+	if err := e.sf.Delete(ctx, "Lead", id); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(2 * time.Minute)
+	del, err := e.sf.Deleted(ctx, "Lead", start, e.clock.Now())
+	if err != nil || len(del.Records) != 1 || del.Records[0].ID != id {
+		t.Fatalf("Deleted = %+v, %v: want %s", del, err, id)
+	}
+	if n := e.emu.Counters().Salesforce.Total - before; n != 3 {
+		t.Errorf("%d API calls for updated, delete and deleted, want 3", n)
 	}
 }
