@@ -286,6 +286,23 @@ func (e *Emulator) SetProspectCRM(ctx context.Context, id int64, crm ProspectCRM
 	})
 }
 
+// DeleteAEUser deletes an Account Engagement user as an admin would (v5 users are read-only
+// through the API): reads of it answer not found, and it maps no Salesforce user any more.
+// Prospects assigned to it keep their assignedToId.
+func (e *Emulator) DeleteAEUser(ctx context.Context, id int64) error {
+	return e.inTx(ctx, true, func(tx *sql.Tx) (bool, error) {
+		res, err := tx.ExecContext(ctx, "UPDATE ae_users SET is_deleted = 1, updated_at = ? WHERE id = ? AND is_deleted = 0", e.now().Unix(), id)
+		if err != nil {
+			return false, err
+		}
+		n, err := res.RowsAffected()
+		if err == nil && n == 0 {
+			err = errorf(http.StatusNotFound, "Account Engagement user %d not found", id)
+		}
+		return err == nil, err
+	})
+}
+
 func nullIfEmpty(s string) any {
 	if s == "" {
 		return nil

@@ -120,6 +120,14 @@ func (e *Emulator) serveControl(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeResult(w, result{status: http.StatusOK, body: object{{"contactId", contactID}, {"accountId", accountID}}})
+	case strings.HasPrefix(p, "/users/") && method == http.MethodDelete:
+		raw := strings.TrimPrefix(p, "/users/")
+		id, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || id <= 0 {
+			fail(http.StatusBadRequest, "malformed user id "+strconv.Quote(raw))
+			return
+		}
+		done(e.DeleteAEUser(ctx, id))
 	case strings.HasPrefix(p, "/records/") && method == http.MethodDelete:
 		done(e.deleteRecord(ctx, strings.TrimPrefix(p, "/records/")))
 	default:

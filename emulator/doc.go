@@ -120,6 +120,7 @@
 //	PUT    /emulator/prospects/{id}/crm    SetProspectCRM {"salesforceId":"[[crm_ignore_prospect]]"}
 //	POST   /emulator/leads/{id}/convert    ConvertLead → {"contactId":"003…","accountId":"001…"}
 //	DELETE /emulator/records/{id}          delete a Lead or Contact as a Salesforce user would
+//	DELETE /emulator/users/{id}            delete an Account Engagement user as an admin would (v5 users are read-only)
 //
 // Lowering a daily allowance to today's usage (or below) makes the next calls answer 403
 // REQUEST_LIMIT_EXCEEDED (Salesforce) or 429 code 122 (AE); raising it, or setting the usage

@@ -30,6 +30,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/prospect-sync/prospect-sync/connect"
+	"github.com/prospect-sync/prospect-sync/emulator"
 	"github.com/prospect-sync/prospect-sync/engagement"
 	"github.com/prospect-sync/prospect-sync/prospect"
 	"github.com/prospect-sync/prospect-sync/salesforce"
@@ -317,9 +318,9 @@ func (c *cluster) seedOne(ctx context.Context, tag string, i int) (seeded, error
 	fields := map[string]any{"email": s.email, "firstName": "Rel", "lastName": fmt.Sprintf("Prospect %d", i), "company": "Reliable Inc"}
 	switch s.kind {
 	case createsLead:
-		fields["userId"] = aeUserBob
+		fields["userId"] = emulator.AEUserBob
 	case matchesLead:
-		fields["userId"] = aeUserAlice
+		fields["userId"] = emulator.AEUserAlice
 		id, err := c.sf.Create(ctx, prospect.TypeLead, map[string]any{"Email": s.email, "LastName": "Existing", "Company": "Reliable Inc"})
 		if err != nil {
 			return s, err
@@ -328,19 +329,12 @@ func (c *cluster) seedOne(ctx context.Context, tag string, i int) (seeded, error
 	case badEmail:
 		// Account Engagement accepts it; Salesforce would not (a comma): INVALID_EMAIL.
 		s.email = fmt.Sprintf("r%s,%d@example.com", tag, i)
-		fields["email"], fields["userId"] = s.email, aeUserBob
+		fields["email"], fields["userId"] = s.email, emulator.AEUserBob
 	}
 	p, err := c.ae.CreateProspect(ctx, fields)
 	s.id = p.ID
 	return s, err
 }
-
-// The emulator's seeded Account Engagement users (emulator.AEUserAlice, AEUserBob), mapped to
-// Salesforce users; written here so the suite talks to the emulator only over the wire.
-const (
-	aeUserAlice = 101
-	aeUserBob   = 102
-)
 
 // startSyncs signal-with-starts every seeded prospect's sync, as the starter does.
 func (c *cluster) startSyncs(ps []seeded) {
