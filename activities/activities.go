@@ -23,8 +23,10 @@ const userCacheTTL = 5 * time.Minute
 type Activities struct {
 	SF *salesforce.Client
 	AE *engagement.Client
-	// Start starts or signals a prospect's sync (used by the change feed).
+	// Start starts or signals a prospect's sync (used by the change feeds).
 	Start StartFunc
+	// Linked finds the prospects whose syncs link Salesforce records (used by the CRM feed).
+	Linked LinkedFunc
 	// ProspectIDField, when set, is a Lead external-id field holding the prospect id: creates
 	// become upserts on it, idempotent even when an earlier attempt is still in flight.
 	ProspectIDField string

@@ -20,9 +20,10 @@ const ErrTypeNoStarter = "NoStarter"
 // signalConcurrency bounds concurrent signal-with-starts from one activity.
 const signalConcurrency = 16
 
-// StartFunc starts (or signals) one prospect's sync with a signal; the worker wires it to the
+// StartFunc starts (or signals) one prospect's sync with a signal and its payload (nil for
+// none); the worker wires it to the
 // Temporal client, which keeps this package free of workflow names.
-type StartFunc func(ctx context.Context, prospectID int64, signal string) error
+type StartFunc func(ctx context.Context, prospectID int64, signal string, arg any) error
 
 // PollChangesInput asks for one page of prospects changed since a time.
 type PollChangesInput struct {
@@ -72,21 +73,29 @@ func (a *Activities) SignalProspects(ctx context.Context, in SignalProspectsInpu
 	if a.Start == nil {
 		return SignalProspectsResult{}, temporal.NewNonRetryableApplicationError("no StartFunc wired", ErrTypeNoStarter, nil)
 	}
+	if err := a.signal(ctx, in.ProspectIDs, in.Signal, nil); err != nil {
+		return SignalProspectsResult{}, err
+	}
+	return SignalProspectsResult{Signalled: len(in.ProspectIDs)}, nil
+}
+
+// signal signal-with-starts each prospect's sync, a bounded number at a time. Signals are
+// idempotent for a sync (it re-reads the prospect), so a retried batch is harmless.
+func (a *Activities) signal(ctx context.Context, ids []int64, signal string, arg any) error {
 	var errs []error
-	fanout.Each(ctx, signalConcurrency, slices.Values(in.ProspectIDs), func(ctx context.Context, id int64) error {
-		return a.Start(ctx, id, in.Signal)
+	fanout.Each(ctx, signalConcurrency, slices.Values(ids), func(ctx context.Context, id int64) error {
+		return a.Start(ctx, id, signal, arg)
 	}, func(id int64, err error) {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("prospect %d: %w", id, err))
 		}
 	})
 	if err := ctx.Err(); err != nil {
-		return SignalProspectsResult{}, err
+		return err
 	}
 	if len(errs) > 0 {
-		return SignalProspectsResult{}, temporal.NewApplicationErrorWithOptions(
-			fmt.Sprintf("%d of %d signals failed", len(errs), len(in.ProspectIDs)), ErrTypeTransient,
-			temporal.ApplicationErrorOptions{Cause: errors.Join(errs...)})
+		return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("%d of %d signals failed", len(errs), len(ids)),
+			ErrTypeTransient, temporal.ApplicationErrorOptions{Cause: errors.Join(errs...)})
 	}
-	return SignalProspectsResult{Signalled: len(in.ProspectIDs)}, nil
+	return nil
 }

@@ -106,11 +106,14 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 		// Let running activities finish on shutdown rather than abandon them mid-write.
 		WorkerStopTimeout: 30 * time.Second,
 	})
-	start := func(ctx context.Context, id int64, signal string) error {
-		_, err := workflows.SignalSync(ctx, a.client, id, signal, nil)
+	start := func(ctx context.Context, id int64, signal string, arg any) error {
+		_, err := workflows.SignalSync(ctx, a.client, id, signal, arg)
 		return err
 	}
 	acts := activities.New(sf, ae, start)
+	acts.Linked = func(ctx context.Context, recordIDs []string) ([]int64, error) {
+		return workflows.LinkedProspects(ctx, a.client, recordIDs)
+	}
 	acts.ProspectIDField = cfg.Services.ProspectIDField
 	Register(a.worker, acts, cfg.Settings)
 	if err := a.worker.Start(); err != nil {
@@ -123,6 +126,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 func Register(w worker.Registry, acts *activities.Activities, s prospect.Settings) {
 	w.RegisterWorkflowWithOptions(workflows.ProspectSync, workflow.RegisterOptions{Name: workflows.ProspectSyncWorkflow})
 	w.RegisterWorkflowWithOptions(workflows.ChangeFeed, workflow.RegisterOptions{Name: workflows.ChangeFeedWorkflow})
+	w.RegisterWorkflowWithOptions(workflows.CrmChangeFeed, workflow.RegisterOptions{Name: workflows.CrmChangeFeedWorkflow})
 	w.RegisterActivity(acts)
 	w.RegisterActivityWithOptions(workflows.SettingsLoader(s), activity.RegisterOptions{Name: workflows.LoadSettingsActivity})
 }

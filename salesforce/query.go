@@ -23,11 +23,15 @@ const maxQueryPages = 100000
 // Query runs soql and returns every record, following nextRecordsUrl until done.
 // Build literals with Quote; never splice raw input into soql.
 func (c *Client) Query(ctx context.Context, soql string) ([]Record, error) {
+	return c.queryPages(ctx, c.QueryPath(soql))
+}
+
+// queryPages reads a query's pages from its first URL on.
+func (c *Client) queryPages(ctx context.Context, path string) ([]Record, error) {
 	var header map[string]string
 	if c.cfg.QueryBatchSize > 0 {
 		header = map[string]string{"Sforce-Query-Options": "batchSize=" + strconv.Itoa(c.cfg.QueryBatchSize)}
 	}
-	path := c.QueryPath(soql)
 	var out []Record
 	for page := 0; ; page++ {
 		if page >= maxQueryPages {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // MaxCompositeQueries is how many of a composite call's subrequests may be queries (§5.2).
@@ -25,6 +26,8 @@ type Select struct {
 	OrderBy string
 	// Limit caps the records; 0 = no LIMIT.
 	Limit int
+	// All reads the recycle bin too (queryAll): deleted records come with IsDeleted = true.
+	All bool
 }
 
 // Cond is one WHERE term.
@@ -36,6 +39,11 @@ type Cond struct {
 
 // Eq is field = value; value is a string or a bool.
 func Eq(field string, value any) Cond { return Cond{field: field, op: "=", value: literal(value)} }
+
+// AtOrAfter is field >= t, a datetime literal (UTC, whole seconds as SOQL writes them).
+func AtOrAfter(field string, t time.Time) Cond {
+	return Cond{field: field, op: ">=", value: t.UTC().Format("2006-01-02T15:04:05Z")}
+}
 
 // In is field IN (values...).
 func In(field string, values ...string) Cond {
@@ -86,7 +94,16 @@ func (s Select) SOQL() string {
 
 // Select runs one query and returns every record (all pages).
 func (c *Client) Select(ctx context.Context, s Select) ([]Record, error) {
-	return c.Query(ctx, s.SOQL())
+	return c.queryPages(ctx, c.queryPath(s))
+}
+
+// queryPath is the query's instance-relative URL: query, or queryAll for All.
+func (c *Client) queryPath(s Select) string {
+	resource := "/query"
+	if s.All {
+		resource = "/queryAll"
+	}
+	return c.dataPath() + resource + "?q=" + encodeQueryValue(s.SOQL())
 }
 
 // Result is one query's outcome within SelectMany: its records (first page), or its own failure.
@@ -104,7 +121,7 @@ func (c *Client) SelectMany(ctx context.Context, queries ...Select) ([]Result, e
 	}
 	reqs := make([]SubRequest, len(queries))
 	for i, q := range queries {
-		reqs[i] = SubRequest{Method: http.MethodGet, ReferenceID: "q" + strconv.Itoa(i), URL: c.QueryPath(q.SOQL())}
+		reqs[i] = SubRequest{Method: http.MethodGet, ReferenceID: "q" + strconv.Itoa(i), URL: c.queryPath(q)}
 	}
 	subs, err := c.Composite(ctx, CompositeRequest{Requests: reqs})
 	if err != nil {

@@ -360,9 +360,10 @@ func cmdWatch(ctx context.Context, args []string, stdout io.Writer, getenv func(
 	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	interval := fs.Duration("interval", workflows.DefaultFeedInterval, "how often to poll Account Engagement")
+	crmInterval := fs.Duration("crm-interval", workflows.DefaultCrmFeedInterval, "how often to poll Salesforce (0: no Salesforce feed)")
 	since := fs.String("since", "now", `first changes to pick up: "now", "all" or an RFC 3339 time`)
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 || *interval < time.Second {
-		return usageError{"watch: [--interval 30s] [--since now|all|RFC3339]\n" + usage}
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 || *interval < time.Second || (*crmInterval != 0 && *crmInterval < time.Second) {
+		return usageError{"watch: [--interval 30s] [--crm-interval 30s] [--since now|all|RFC3339]\n" + usage}
 	}
 	var cursor time.Time
 	switch *since {
@@ -385,10 +386,23 @@ func cmdWatch(ctx context.Context, args []string, stdout io.Writer, getenv func(
 	if err != nil {
 		return err
 	}
-	if started {
-		fmt.Fprintf(stdout, "change feed %s started: polling Account Engagement every %s\n", workflows.ChangeFeedWorkflowID, *interval)
-	} else {
-		fmt.Fprintf(stdout, "change feed %s is already running (left as it is)\n", workflows.ChangeFeedWorkflowID)
+	report(stdout, workflows.ChangeFeedWorkflowID, "Account Engagement", *interval, started)
+	if *crmInterval == 0 {
+		return nil
 	}
+	started, err = workflows.StartCrmChangeFeed(ctx, c, workflows.CrmChangeFeedInput{Cursor: time.Now().UTC(), Interval: *crmInterval})
+	if err != nil {
+		return err
+	}
+	report(stdout, workflows.CrmChangeFeedWorkflowID, "Salesforce", *crmInterval, started)
 	return nil
+}
+
+// report says whether a feed was started or left running.
+func report(w io.Writer, id, service string, interval time.Duration, started bool) {
+	if started {
+		fmt.Fprintf(w, "change feed %s started: polling %s every %s\n", id, service, interval)
+	} else {
+		fmt.Fprintf(w, "change feed %s is already running (left as it is)\n", id)
+	}
 }

@@ -57,8 +57,9 @@ const usage = `usage:
   starter status <prospectId> [--json]  where one prospect's sync stands
   starter list [--state STATE] [--json] syncs by state (Evaluating, WaitingForAssignment,
                                         Synced, DoNotSync, CrmDeleted, SyncError)
-  starter watch [--interval 30s] [--since now|all|TIME]
-                                        start the Account Engagement change feed (once)`
+  starter watch [--interval 30s] [--crm-interval 30s] [--since now|all|TIME]
+                                        start the Account Engagement and Salesforce change
+                                        feeds (once each)`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 {

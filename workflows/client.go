@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -81,10 +82,12 @@ type Listed struct {
 // StateQuery is the visibility query for ProspectSync workflows in a state (all when empty).
 func StateQuery(state prospect.SyncState) string { return Filter{State: state}.Query() }
 
-// Filter selects ProspectSync workflows by state and error code; empty fields select all.
+// Filter selects ProspectSync workflows by state, error code and linked records; empty
+// fields select all.
 type Filter struct {
 	State     prospect.SyncState
 	ErrorCode string
+	RecordIDs []string
 }
 
 // Query is the filter as a visibility query (the same a person pastes into the UI).
@@ -96,7 +99,35 @@ func (f Filter) Query() string {
 	if f.ErrorCode != "" {
 		q += fmt.Sprintf(" AND %s = '%s'", AttrSyncErrorCode.GetName(), strings.ReplaceAll(f.ErrorCode, "'", ""))
 	}
+	if len(f.RecordIDs) > 0 {
+		quoted := make([]string, len(f.RecordIDs))
+		for i, id := range f.RecordIDs {
+			quoted[i] = "'" + strings.ReplaceAll(id, "'", "") + "'"
+		}
+		q += fmt.Sprintf(" AND %s IN (%s)", AttrCRMRecordID.GetName(), strings.Join(quoted, ", "))
+	}
 	return q
+}
+
+// linkedBatch bounds the record ids of one visibility query.
+const linkedBatch = 100
+
+// LinkedProspects finds the prospects whose syncs link any of the Salesforce records, through
+// the CrmRecordId search attribute: one visibility query per 100 records.
+func LinkedProspects(ctx context.Context, c client.Client, recordIDs []string) ([]int64, error) {
+	var out []int64
+	for batch := range slices.Chunk(recordIDs, linkedBatch) {
+		err := List(ctx, c, Filter{RecordIDs: batch}, func(l Listed) bool {
+			if id, err := ParseProspectID(l.ProspectID); err == nil && !slices.Contains(out, id) {
+				out = append(out, id)
+			}
+			return true
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // ListByState lists ProspectSync workflows in a state (all states when empty), newest first,
@@ -165,25 +196,37 @@ func SignalMany(ctx context.Context, c client.Client, ids <-chan int64, signal s
 	return failures
 }
 
-// StartChangeFeed starts the change feed unless it already runs (then it is left as it is);
-// it reports whether this call started it. Two concurrent calls still make one feed.
+// StartChangeFeed starts the Account Engagement change feed unless it already runs (then it
+// is left as it is); it reports whether this call started it.
 func StartChangeFeed(ctx context.Context, c client.Client, in ChangeFeedInput) (started bool, _ error) {
-	desc, err := c.DescribeWorkflowExecution(ctx, ChangeFeedWorkflowID, "")
+	return startOnce(ctx, c, ChangeFeedWorkflowID, ChangeFeedWorkflow, in, "Account Engagement change feed every "+in.Interval.String())
+}
+
+// StartCrmChangeFeed starts the Salesforce change feed unless it already runs; it reports
+// whether this call started it.
+func StartCrmChangeFeed(ctx context.Context, c client.Client, in CrmChangeFeedInput) (started bool, _ error) {
+	return startOnce(ctx, c, CrmChangeFeedWorkflowID, CrmChangeFeedWorkflow, in, "Salesforce change feed every "+in.Interval.String())
+}
+
+// startOnce starts a singleton workflow unless it already runs. Two concurrent calls still
+// make one (the conflict policy).
+func startOnce(ctx context.Context, c client.Client, id, workflowType string, in any, summary string) (started bool, _ error) {
+	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
 	var notFound *serviceerror.NotFound
 	switch {
 	case err == nil && desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
 		return false, nil
 	case err != nil && !errors.As(err, &notFound):
-		return false, fmt.Errorf("describe change feed: %w", err)
+		return false, fmt.Errorf("describe %s: %w", id, err)
 	}
 	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       ChangeFeedWorkflowID,
+		ID:                       id,
 		TaskQueue:                TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		StaticSummary:            "Account Engagement change feed every " + in.Interval.String(),
-	}, ChangeFeedWorkflow, in)
+		StaticSummary:            summary,
+	}, workflowType, in)
 	if err != nil {
-		return false, fmt.Errorf("start change feed: %w", err)
+		return false, fmt.Errorf("start %s: %w", id, err)
 	}
 	return true, nil
 }

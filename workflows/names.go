@@ -23,6 +23,10 @@ const (
 	ChangeFeedWorkflow = "ChangeFeed"
 	// ChangeFeedWorkflowID is the single change feed's workflow id.
 	ChangeFeedWorkflowID = "prospect-change-feed"
+	// CrmChangeFeedWorkflow is the workflow type of the Salesforce change feed.
+	CrmChangeFeedWorkflow = "CrmChangeFeed"
+	// CrmChangeFeedWorkflowID is the single Salesforce change feed's workflow id.
+	CrmChangeFeedWorkflowID = "crm-change-feed"
 	// SignalProspectChanged asks the workflow to re-read the prospect and decide again.
 	SignalProspectChanged = "prospect-changed"
 	// SignalUseActiveAssignmentRule sends an unassigned prospect through the active rule (R5).

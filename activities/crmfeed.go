@@ -1,0 +1,92 @@
+package activities
+
+import (
+	"context"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/prospect-sync/prospect-sync/prospect"
+	"github.com/prospect-sync/prospect-sync/salesforce"
+)
+
+// LinkedFunc finds the prospects whose syncs link any of the Salesforce records; the worker
+// wires it to Temporal's visibility (the CrmRecordId search attribute), so no store of our own
+// maps records to prospects.
+type LinkedFunc func(ctx context.Context, recordIDs []string) ([]int64, error)
+
+// CRMChange is one Lead or Contact changed or deleted in Salesforce.
+type CRMChange struct {
+	ID      string
+	Stamp   time.Time // SystemModstamp: moves on every change, automated ones included
+	Deleted bool
+}
+
+// PollCRMChangesInput asks for the Leads and Contacts changed at or after Since.
+type PollCRMChangesInput struct {
+	Since time.Time
+	// Limit caps the records read per object; a full page means more are waiting.
+	Limit int
+}
+
+// PollCRMChangesResult is the changes, oldest first per object.
+type PollCRMChangesResult struct {
+	Changes []CRMChange
+	// More: a page was full; poll again at once from the newest stamp.
+	More bool
+}
+
+// PollCRMChanges reads the Leads and Contacts whose SystemModstamp is at or after Since,
+// deleted ones included (queryAll), in ONE Salesforce call: a composite of two queries
+// (docs/domain.md §5.3: SystemModstamp, not LastModifiedDate, moves on every change).
+func (a *Activities) PollCRMChanges(ctx context.Context, in PollCRMChangesInput) (PollCRMChangesResult, error) {
+	var queries []salesforce.Select
+	for _, typ := range []string{prospect.TypeLead, prospect.TypeContact} {
+		queries = append(queries, salesforce.Select{Object: typ, Fields: []string{"Id", "IsDeleted", "SystemModstamp"},
+			Where: []salesforce.Cond{salesforce.AtOrAfter("SystemModstamp", in.Since)}, OrderBy: "SystemModstamp, Id", Limit: in.Limit, All: true})
+	}
+	results, err := a.SF.SelectMany(ctx, queries...)
+	if err != nil {
+		return PollCRMChangesResult{}, classify(err)
+	}
+	var out PollCRMChangesResult
+	for _, r := range results {
+		if r.Err != nil {
+			return PollCRMChangesResult{}, classify(r.Err)
+		}
+		out.More = out.More || len(r.Records) >= in.Limit
+		for _, rec := range r.Records {
+			out.Changes = append(out.Changes, CRMChange{ID: rec.String("Id"), Stamp: rec.Time("SystemModstamp"), Deleted: rec.Bool("IsDeleted")})
+		}
+	}
+	return out, nil
+}
+
+// SignalLinkedInput names Salesforce records that changed.
+type SignalLinkedInput struct {
+	RecordIDs []string
+	Signal    string
+	// Arg is the signal's payload: a re-sync request, so the syncs read Salesforce although
+	// Account Engagement reports no change.
+	Arg any
+}
+
+// SignalLinkedResult counts the syncs signalled.
+type SignalLinkedResult struct {
+	Signalled int
+}
+
+// SignalLinked signals the syncs linked to the records; records no sync links are ignored.
+func (a *Activities) SignalLinked(ctx context.Context, in SignalLinkedInput) (SignalLinkedResult, error) {
+	if a.Linked == nil || a.Start == nil {
+		return SignalLinkedResult{}, temporal.NewNonRetryableApplicationError("no LinkedFunc or StartFunc wired", ErrTypeNoStarter, nil)
+	}
+	ids, err := a.Linked(ctx, in.RecordIDs)
+	if err != nil {
+		return SignalLinkedResult{}, temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeTransient, temporal.ApplicationErrorOptions{Cause: err})
+	}
+	if err := a.signal(ctx, ids, in.Signal, in.Arg); err != nil {
+		return SignalLinkedResult{}, err
+	}
+	return SignalLinkedResult{Signalled: len(ids)}, nil
+}

@@ -1,0 +1,146 @@
+package workflows
+
+import (
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/prospect-sync/prospect-sync/activities"
+)
+
+// CRM change feed defaults.
+const (
+	// DefaultCrmFeedInterval is how often Salesforce is polled; a change shows in Account
+	// Engagement and the sync's state within about twice this.
+	DefaultCrmFeedInterval = 30 * time.Second
+	// crmFeedPage is the most records read per object and poll: a full page is read again at
+	// once from its newest stamp.
+	crmFeedPage = 1000
+	// crmFeedPollsPerRun bounds a run's history; the next run continues from the cursor.
+	crmFeedPollsPerRun = 500
+)
+
+// CrmChangeFeedInput starts, or continues as new, the Salesforce change feed.
+type CrmChangeFeedInput struct {
+	// Cursor is the newest SystemModstamp handled; records stamped at or after it are read.
+	Cursor   time.Time
+	Interval time.Duration
+	// AtCursor holds the records already handled with a stamp equal to Cursor: the next poll
+	// reads them again (>=) and skips them.
+	AtCursor []string `json:",omitempty"`
+	// Polls stops a run after this many polls (tests); 0 runs until continue-as-new.
+	Polls int `json:",omitempty"`
+}
+
+// CrmChangeFeedResult is returned only when Polls ends a run.
+type CrmChangeFeedResult struct {
+	Cursor    time.Time
+	Signalled int
+}
+
+// CrmChangeFeedStatus is the feed's sync-state query answer.
+type CrmChangeFeedStatus struct {
+	Cursor    time.Time `json:"cursor"`
+	LastPoll  time.Time `json:"lastPoll"`
+	Changes   int       `json:"changes"`
+	Signalled int       `json:"signalled"`
+	Interval  string    `json:"interval"`
+	LastError string    `json:"lastError,omitempty"`
+}
+
+// CrmChangeFeed polls Salesforce for Leads and Contacts changed or deleted since its cursor (one
+// API call a poll, however many changed) and asks the syncs linked to them to re-read both
+// sides: an owner, a field, a deletion or a conversion made in Salesforce reaches Account
+// Engagement and the sync's state within about two intervals, without per-prospect re-checks.
+func CrmChangeFeed(ctx workflow.Context, in CrmChangeFeedInput) (CrmChangeFeedResult, error) {
+	if in.Interval <= 0 {
+		in.Interval = DefaultCrmFeedInterval
+	}
+	if in.Cursor.IsZero() {
+		in.Cursor = workflow.Now(ctx)
+	}
+	status := CrmChangeFeedStatus{Cursor: in.Cursor, Interval: in.Interval.String()}
+	if err := workflow.SetQueryHandler(ctx, QuerySyncState, func() (CrmChangeFeedStatus, error) { return status, nil }); err != nil {
+		return CrmChangeFeedResult{}, err
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 5 * time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
+	})
+	total := 0
+	for poll := 1; ; poll++ {
+		more, n, err := pollCRM(ctx, actx, &in)
+		status.LastPoll = workflow.Now(ctx)
+		if err != nil {
+			// Outages are retried inside the activities; what reaches here will not pass by
+			// retrying now. Show it and poll afresh next time, from the same cursor.
+			workflow.GetLogger(ctx).Error("CRM change feed poll failed", "error", err)
+			status.LastError = err.Error()
+		} else {
+			total += n
+			status.Changes += n
+			status.Cursor, status.LastError = in.Cursor, ""
+		}
+		if in.Polls > 0 && poll >= in.Polls {
+			return CrmChangeFeedResult{Cursor: in.Cursor, Signalled: total}, nil
+		}
+		if poll >= crmFeedPollsPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			in.Polls = 0
+			return CrmChangeFeedResult{}, workflow.NewContinueAsNewError(ctx, CrmChangeFeedWorkflow, in)
+		}
+		if more {
+			continue // a full page: the rest is waiting
+		}
+		if err := workflow.NewTimerWithOptions(ctx, in.Interval, workflow.TimerOptions{Summary: "next poll"}).Get(ctx, nil); err != nil {
+			return CrmChangeFeedResult{}, err
+		}
+	}
+}
+
+// pollCRM reads one page of changes, signals the syncs linked to the new ones, and only then
+// moves the cursor: a failed signal is read and sent again next time.
+func pollCRM(ctx, actx workflow.Context, in *CrmChangeFeedInput) (more bool, changed int, _ error) {
+	var a *activities.Activities
+	var page activities.PollCRMChangesResult
+	if err := workflow.ExecuteActivity(actx, a.PollCRMChanges, activities.PollCRMChangesInput{Since: in.Cursor, Limit: crmFeedPage}).Get(ctx, &page); err != nil {
+		return false, 0, err
+	}
+	ids, cursor, atCursor := newChanges(page.Changes, in.Cursor, in.AtCursor)
+	if len(ids) > 0 {
+		err := workflow.ExecuteActivity(actx, a.SignalLinked, activities.SignalLinkedInput{
+			RecordIDs: ids, Signal: SignalProspectChanged, Arg: ChangeRequest{Resync: true}}).Get(ctx, nil)
+		if err != nil {
+			return false, 0, err
+		}
+	}
+	in.Cursor, in.AtCursor = cursor, atCursor
+	return page.More, len(ids), nil
+}
+
+// newChanges picks the records not handled yet (a record stamped exactly at the cursor was
+// handled if it is in atCursor) and the cursor after them, with the records at that stamp.
+func newChanges(changes []activities.CRMChange, cursor time.Time, atCursor []string) (ids []string, next time.Time, atNext []string) {
+	next = cursor
+	for _, c := range changes {
+		if c.Stamp.Equal(cursor) && slices.Contains(atCursor, c.ID) {
+			continue
+		}
+		if !slices.Contains(ids, c.ID) {
+			ids = append(ids, c.ID)
+		}
+		if c.Stamp.After(next) {
+			next = c.Stamp
+		}
+	}
+	if next.Equal(cursor) {
+		atNext = append(atNext, atCursor...)
+	}
+	for _, c := range changes {
+		if c.Stamp.Equal(next) && !slices.Contains(atNext, c.ID) {
+			atNext = append(atNext, c.ID)
+		}
+	}
+	return ids, next, atNext
+}
