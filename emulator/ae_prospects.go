@@ -272,32 +272,29 @@ func (e *Emulator) SetProspectCRM(ctx context.Context, id int64, crm ProspectCRM
 	if len(sets) == 0 {
 		return errorf(http.StatusBadRequest, "no CRM field to set: salesforceId, salesforceLeadId or salesforceContactId")
 	}
-	return e.inTx(ctx, true, func(tx *sql.Tx) (bool, error) {
-		res, err := tx.ExecContext(ctx, "UPDATE prospects SET "+strings.Join(sets, ", ")+", updated_at = ? WHERE id = ? AND is_deleted = 0",
-			append(args, e.now().Unix(), id)...)
-		if err != nil {
-			return false, err
-		}
-		n, err := res.RowsAffected()
-		if err == nil && n == 0 {
-			err = errorf(http.StatusNotFound, "prospect %d not found", id)
-		}
-		return err == nil, err
-	})
+	return e.updateOne(ctx, fmt.Sprintf("prospect %d not found", id),
+		"UPDATE prospects SET "+strings.Join(sets, ", ")+", updated_at = ? WHERE id = ? AND is_deleted = 0", append(args, e.now().Unix(), id)...)
 }
 
 // DeleteAEUser deletes an Account Engagement user as an admin would (v5 users are read-only
 // through the API): reads of it answer not found, and it maps no Salesforce user any more.
 // Prospects assigned to it keep their assignedToId.
 func (e *Emulator) DeleteAEUser(ctx context.Context, id int64) error {
+	return e.updateOne(ctx, fmt.Sprintf("Account Engagement user %d not found", id),
+		"UPDATE ae_users SET is_deleted = 1, updated_at = ? WHERE id = ? AND is_deleted = 0", e.now().Unix(), id)
+}
+
+// updateOne runs a control's UPDATE in a transaction; a row it does not find is a 404 with
+// notFound as the message.
+func (e *Emulator) updateOne(ctx context.Context, notFound, query string, args ...any) error {
 	return e.inTx(ctx, true, func(tx *sql.Tx) (bool, error) {
-		res, err := tx.ExecContext(ctx, "UPDATE ae_users SET is_deleted = 1, updated_at = ? WHERE id = ? AND is_deleted = 0", e.now().Unix(), id)
+		res, err := tx.ExecContext(ctx, query, args...)
 		if err != nil {
 			return false, err
 		}
 		n, err := res.RowsAffected()
 		if err == nil && n == 0 {
-			err = errorf(http.StatusNotFound, "Account Engagement user %d not found", id)
+			err = errorf(http.StatusNotFound, "%s", notFound)
 		}
 		return err == nil, err
 	})
