@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prospect-sync/prospect-sync/engagement"
+	"github.com/prospect-sync/prospect-sync/internal/batch"
 	"github.com/prospect-sync/prospect-sync/internal/httperror"
 	"github.com/prospect-sync/prospect-sync/prospect"
 	"github.com/prospect-sync/prospect-sync/salesforce"
@@ -30,6 +31,12 @@ type Activities struct {
 	// ProspectIDField, when set, is a Lead external-id field holding the prospect id: creates
 	// become upserts on it, idempotent even when an earlier attempt is still in flight.
 	ProspectIDField string
+	// Settings are the worker's sync settings, for the change feed's page-wide lookups.
+	Settings prospect.Settings
+
+	// lookups and writes share Salesforce calls across syncs (see EnableBatching); nil: one call each.
+	lookups *batch.Batcher[FindMatchesInput, lookupOutcome]
+	writes  *batch.Batcher[writeOp, writeOutcome]
 
 	mu    sync.Mutex
 	users map[int64]cachedUser
@@ -137,10 +144,14 @@ func (a *Activities) engagementUserFor(ctx context.Context, salesforceID string)
 // UpdateRecord writes changed fields to the linked Lead or Contact.
 func (a *Activities) UpdateRecord(ctx context.Context, in UpdateRecordInput) (UpdateRecordResult, error) {
 	// The client sends Sforce-Auto-Assign: FALSE on Lead writes: an owned Lead never re-runs the rule.
-	if err := a.SF.Update(ctx, in.Type, in.ID, anyMap(in.Fields)); err != nil {
+	if a.writes != nil {
+		out, err := a.writes.Do(ctx, keyUpdate, writeOp{update: &in})
+		if err == nil {
+			err = out.err
+		}
 		return UpdateRecordResult{}, classify(err)
 	}
-	return UpdateRecordResult{}, nil
+	return UpdateRecordResult{}, classify(a.SF.Update(ctx, in.Type, in.ID, anyMap(in.Fields)))
 }
 
 // WriteBack writes Salesforce-mastered fields to the prospect and assigns it to the Account

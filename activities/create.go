@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/prospect-sync/prospect-sync/prospect"
 	"github.com/prospect-sync/prospect-sync/salesforce"
@@ -25,6 +26,16 @@ func (a *Activities) CreateLead(ctx context.Context, in CreateLeadInput) (Create
 			return CreateLeadResult{Record: *existing, Existing: true}, nil
 		}
 	}
+	if a.writes != nil {
+		return a.createShared(ctx, in)
+	}
+	rec, err := a.createOne(ctx, in)
+	return CreateLeadResult{Record: rec}, classify(err)
+}
+
+// createOne creates the Lead in calls of its own: one call, also when Salesforce picks the
+// owner (a composite creates and reads back).
+func (a *Activities) createOne(ctx context.Context, in CreateLeadInput) (prospect.Record, error) {
 	fields := anyMap(in.Fields)
 	var opts []salesforce.WriteOption
 	if a.ProspectIDField != "" {
@@ -36,9 +47,9 @@ func (a *Activities) CreateLead(ctx context.Context, in CreateLeadInput) (Create
 		opts = append(opts, salesforce.AutoAssign(in.UseAssignmentRule))
 		rec, err := a.SF.CreateAndRead(ctx, prospect.TypeLead, fields, fieldsOf(prospect.TypeLead, in.ReadFields), opts...)
 		if err != nil {
-			return CreateLeadResult{}, classify(err)
+			return prospect.Record{}, err
 		}
-		return CreateLeadResult{Record: toRecords([]salesforce.Record{rec}, prospect.TypeLead, in.ReadFields)[0]}, nil
+		return toRecords([]salesforce.Record{rec}, prospect.TypeLead, in.ReadFields)[0], nil
 	}
 	fields["OwnerId"] = in.OwnerID
 	// FALSE (the client's default on Lead writes): the owner we set must not be overridden by
@@ -53,13 +64,9 @@ func (a *Activities) CreateLead(ctx context.Context, in CreateLeadInput) (Create
 		id, err = a.SF.Create(ctx, prospect.TypeLead, fields)
 	}
 	if err != nil {
-		return CreateLeadResult{}, classify(err)
+		return prospect.Record{}, err
 	}
-	rec := prospect.Record{Type: prospect.TypeLead, ID: id, Email: in.Email, OwnerID: in.OwnerID, Fields: map[string]string{}}
-	for _, f := range in.ReadFields {
-		rec.Fields[f] = in.Fields[f]
-	}
-	return CreateLeadResult{Record: rec}, nil
+	return ownedLead(in, id), nil
 }
 
 // existingLead finds the Lead an earlier attempt at this create may have stored before its
@@ -75,4 +82,38 @@ func (a *Activities) existingLead(ctx context.Context, in CreateLeadInput) (*pro
 		return nil, nil
 	}
 	return &toRecords(recs, prospect.TypeLead, in.ReadFields)[0], nil
+}
+
+// createShared creates the Lead in a collections call shared with other syncs' creates of the
+// same kind; Leads whose owner Salesforce picks are read back for the whole batch at once.
+func (a *Activities) createShared(ctx context.Context, in CreateLeadInput) (CreateLeadResult, error) {
+	key := keyCreateOwned
+	switch {
+	case in.UseAssignmentRule:
+		key = keyCreateRule
+	case in.OwnerID == "":
+		key = keyCreateIntegr
+	}
+	out, err := a.writes.Do(ctx, key, writeOp{create: &in})
+	if err == nil {
+		err = out.err
+	}
+	if err != nil {
+		return CreateLeadResult{}, classify(err)
+	}
+	if out.record.ID == "" {
+		// Created, but deleted before the read-back: the retry looks for a live Lead first and
+		// creates one only if there is none.
+		return CreateLeadResult{}, temporal.NewApplicationError("the Lead created for the prospect was deleted before it could be read back", ErrTypeTransient)
+	}
+	return CreateLeadResult{Record: out.record}, nil
+}
+
+// ownedLead is the Lead just created with the owner and fields we set.
+func ownedLead(in CreateLeadInput, id string) prospect.Record {
+	rec := prospect.Record{Type: prospect.TypeLead, ID: id, Email: in.Email, OwnerID: in.OwnerID, Fields: map[string]string{}}
+	for _, f := range in.ReadFields {
+		rec.Fields[f] = in.Fields[f]
+	}
+	return rec
 }

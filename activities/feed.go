@@ -7,10 +7,12 @@ import (
 	"slices"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/prospect-sync/prospect-sync/engagement"
 	"github.com/prospect-sync/prospect-sync/internal/fanout"
+	"github.com/prospect-sync/prospect-sync/internal/httperror"
 	"github.com/prospect-sync/prospect-sync/prospect"
 )
 
@@ -41,13 +43,9 @@ type PollChangesResult struct {
 
 // PollChanges reads one page of prospects changed since a time from Account Engagement.
 func (a *Activities) PollChanges(ctx context.Context, in PollChangesInput) (PollChangesResult, error) {
-	q := engagement.ProspectQuery{UpdatedAfter: in.Since, Limit: in.Limit, IncludeDeleted: true}
-	if in.PageToken != "" {
-		q = engagement.ProspectQuery{PageToken: in.PageToken}
-	}
-	page, err := a.AE.QueryProspects(ctx, q)
+	page, err := a.readPage(ctx, in.Since, in.Limit, in.PageToken)
 	if err != nil {
-		return PollChangesResult{}, classify(err)
+		return PollChangesResult{}, err
 	}
 	out := PollChangesResult{NextPageToken: page.NextPageToken, Changes: make([]prospect.Change, 0, len(page.Prospects))}
 	for _, p := range page.Prospects {
@@ -79,12 +77,18 @@ func (a *Activities) SignalProspects(ctx context.Context, in SignalProspectsInpu
 	return SignalProspectsResult{Signalled: len(in.ProspectIDs)}, nil
 }
 
-// signal signal-with-starts each prospect's sync, a bounded number at a time. Signals are
-// idempotent for a sync (it re-reads the prospect), so a retried batch is harmless.
+// signal signal-with-starts each prospect's sync with the same payload.
 func (a *Activities) signal(ctx context.Context, ids []int64, signal string, arg any) error {
+	return a.signalEach(ctx, ids, signal, func(int64) any { return arg })
+}
+
+// signalEach signal-with-starts each prospect's sync with its own payload, a bounded number at
+// a time. Signals are idempotent for a sync (it re-reads the prospect), so a retried batch is
+// harmless.
+func (a *Activities) signalEach(ctx context.Context, ids []int64, signal string, arg func(int64) any) error {
 	var errs []error
 	fanout.Each(ctx, signalConcurrency, slices.Values(ids), func(ctx context.Context, id int64) error {
-		return a.Start(ctx, id, signal, arg)
+		return a.Start(ctx, id, signal, arg(id))
 	}, func(id int64, err error) {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("prospect %d: %w", id, err))
@@ -98,4 +102,135 @@ func (a *Activities) signal(ctx context.Context, ids []int64, signal string, arg
 			ErrTypeTransient, temporal.ApplicationErrorOptions{Cause: errors.Join(errs...)})
 	}
 	return nil
+}
+
+// Handoff is what the change feed hands a sync with its signal: the prospect as the feed's page
+// read it and, when the sync will need them, its Salesforce matches from one page-wide lookup.
+// The sync uses them instead of reading again when they are at least as new as what it has seen.
+type Handoff struct {
+	Prospect prospect.Prospect
+	// Matches is nil when the page's lookup did not cover the prospect.
+	Matches *prospect.Matches `json:",omitempty"`
+	// At is when the feed read them.
+	At time.Time
+}
+
+// FeedPageInput asks for one page of changed prospects to hand to their syncs.
+type FeedPageInput struct {
+	// Since is inclusive; the feed passes its cursor minus an overlap for the API's read lag.
+	Since     time.Time
+	Limit     int
+	PageToken string
+	// Seen are versions already signalled (the overlap window): they are not signalled again.
+	Seen   []prospect.Change
+	Signal string
+}
+
+// FeedPageResult is what the page held and what was signalled.
+type FeedPageResult struct {
+	// Newest is the page's latest updatedAt (zero for an empty page).
+	Newest time.Time
+	// Signalled are the changes handed to their syncs.
+	Signalled     []prospect.Change
+	NextPageToken string
+}
+
+// FeedPage reads one page of changed prospects (one Account Engagement call for up to 1,000),
+// looks up in Salesforce, in one composite call for the page, those whose syncs will need it,
+// and signal-with-starts each sync with its Handoff. A failed lookup only leaves the syncs to
+// look up themselves; a failed signal fails the page, whose retry signals again (a sync skips
+// a version it has already evaluated).
+func (a *Activities) FeedPage(ctx context.Context, in FeedPageInput) (FeedPageResult, error) {
+	if a.Start == nil {
+		return FeedPageResult{}, temporal.NewNonRetryableApplicationError("no StartFunc wired", ErrTypeNoStarter, nil)
+	}
+	page, err := a.readPage(ctx, in.Since, in.Limit, in.PageToken)
+	if err != nil {
+		return FeedPageResult{}, err
+	}
+	seen := make(map[int64]time.Time, len(in.Seen))
+	for _, c := range in.Seen {
+		if c.UpdatedAt.After(seen[c.ProspectID]) {
+			seen[c.ProspectID] = c.UpdatedAt
+		}
+	}
+	out := FeedPageResult{NextPageToken: page.NextPageToken}
+	var fresh []engagement.Prospect
+	for _, p := range page.Prospects {
+		if p.UpdatedAt.After(out.Newest) {
+			out.Newest = p.UpdatedAt
+		}
+		if v, ok := seen[p.ID]; ok && !p.UpdatedAt.After(v) {
+			continue // this version was already signalled
+		}
+		seen[p.ID] = p.UpdatedAt
+		fresh = append(fresh, p)
+		out.Signalled = append(out.Signalled, prospect.Change{ProspectID: p.ID, UpdatedAt: p.UpdatedAt})
+	}
+	handoffs := a.handoffs(ctx, fresh)
+	ids := make([]int64, len(fresh))
+	args := make(map[int64]any, len(fresh))
+	for i, p := range fresh {
+		ids[i] = p.ID
+		if handoffs[i] != nil {
+			args[p.ID] = handoffs[i]
+		}
+	}
+	if err := a.signalEach(ctx, ids, in.Signal, func(id int64) any { return args[id] }); err != nil {
+		return FeedPageResult{}, err
+	}
+	return out, nil
+}
+
+// readPage reads one page of prospects changed since a time, deleted ones included.
+func (a *Activities) readPage(ctx context.Context, since time.Time, limit int, token string) (engagement.ProspectPage, error) {
+	q := engagement.ProspectQuery{UpdatedAfter: since, Limit: limit, IncludeDeleted: true}
+	if token != "" {
+		q = engagement.ProspectQuery{PageToken: token}
+	}
+	page, err := a.AE.QueryProspects(ctx, q)
+	return page, classify(err)
+}
+
+// handoffs builds each prospect's Handoff (nil where the sync must read for itself: a deleted
+// prospect, an assigned user that could not be mapped) and looks up, for the whole page, the
+// prospects whose next step is a lookup.
+func (a *Activities) handoffs(ctx context.Context, ps []engagement.Prospect) []*Handoff {
+	out := make([]*Handoff, len(ps))
+	var ins []FindMatchesInput
+	var need []int
+	at := time.Now().UTC()
+	for i, p := range ps {
+		if p.IsDeleted {
+			continue
+		}
+		snap := fromEngagement(p)
+		if p.AssignedToID != 0 {
+			sfID, err := a.userSalesforceID(ctx, p.AssignedToID)
+			if err != nil && httperror.KindOf(err) != httperror.Gone {
+				continue
+			}
+			snap.AssignedUserSalesforceID = sfID
+		}
+		out[i] = &Handoff{Prospect: snap, At: at}
+		if len(a.Settings.MatchOrder) > 0 && prospect.Decide(snap, nil, a.Settings).Action == prospect.ActionLookup {
+			ins = append(ins, FindMatchesInput{Email: snap.Email,
+				LeadFields:    prospect.MappedFields(a.Settings, prospect.TypeLead),
+				ContactFields: prospect.MappedFields(a.Settings, prospect.TypeContact)})
+			need = append(need, i)
+		}
+	}
+	if len(ins) == 0 {
+		return out
+	}
+	found, err := a.lookupMany(ctx, ins)
+	if err != nil {
+		activity.GetLogger(ctx).Warn("page-wide Salesforce lookup failed; the syncs look up themselves", "prospects", len(ins), "error", err)
+		return out
+	}
+	for k, i := range need {
+		m := found[k].matches
+		out[i].Matches = &m
+	}
+	return out
 }

@@ -32,6 +32,21 @@ func fieldsOf(recordType string, mapped []string) []string {
 // linked to, in ONE Salesforce API call (a composite request). Converted Leads whose Contact
 // was not among the matches cost one more call, only then.
 func (a *Activities) FindMatches(ctx context.Context, in FindMatchesInput) (FindMatchesResult, error) {
+	if a.lookups != nil {
+		key := strings.Join(in.LeadFields, ",") + "|" + strings.Join(in.ContactFields, ",")
+		out, err := a.lookups.Do(ctx, key, in)
+		if err != nil {
+			return FindMatchesResult{}, err
+		}
+		if !out.alone {
+			return FindMatchesResult{Matches: out.matches}, nil
+		}
+	}
+	return a.findMatches(ctx, in)
+}
+
+// findMatches is FindMatches in a call of its own.
+func (a *Activities) findMatches(ctx context.Context, in FindMatchesInput) (FindMatchesResult, error) {
 	email := strings.TrimSpace(in.Email)
 	queries := []salesforce.Select{
 		{Object: prospect.TypeLead, Fields: fieldsOf(prospect.TypeLead, in.LeadFields),

@@ -29,6 +29,8 @@ type App struct {
 	dev    devParts
 	client client.Client
 	worker worker.Worker
+	// stopFeeds ends the background start of the change feeds.
+	stopFeeds context.CancelFunc
 
 	// TemporalAddress, UIURL and EmulatorURL say what runs where ("" when not local).
 	TemporalAddress string
@@ -115,11 +117,53 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 		return workflows.LinkedProspects(ctx, a.client, recordIDs)
 	}
 	acts.ProspectIDField = cfg.Services.ProspectIDField
+	activities.EnableBatching(acts, cfg.BatchLinger)
 	Register(a.worker, acts, cfg.Settings)
 	if err := a.worker.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
+	if cfg.StartFeeds {
+		var fctx context.Context
+		fctx, a.stopFeeds = context.WithCancel(context.Background())
+		go a.startFeeds(fctx, cfg)
+	}
 	return a, nil
+}
+
+// startFeeds makes sure both change feeds run, as part of running the product: it starts each
+// one that is not running (any worker may; the feeds' fixed ids keep them one each), from now,
+// and retries with backoff while Temporal refuses. `starter watch` starts them by hand with
+// other intervals or cursors.
+func (a *App) startFeeds(ctx context.Context, cfg Config) {
+	now := time.Now().UTC()
+	feeds := []struct {
+		name  string
+		start func(context.Context) (bool, error)
+	}{
+		{"Account Engagement change feed", func(ctx context.Context) (bool, error) {
+			return workflows.StartChangeFeed(ctx, a.client, workflows.ChangeFeedInput{Cursor: now, Interval: cfg.FeedInterval, Overlap: workflows.DefaultFeedOverlap})
+		}},
+		{"Salesforce change feed", func(ctx context.Context) (bool, error) {
+			return workflows.StartCrmChangeFeed(ctx, a.client, workflows.CrmChangeFeedInput{Cursor: now, Interval: cfg.CRMFeedInterval})
+		}},
+	}
+	for _, f := range feeds {
+		for wait := time.Second; ; wait = min(2*wait, time.Minute) {
+			started, err := f.start(ctx)
+			if err == nil {
+				if started {
+					a.log.Info().Str("feed", f.name).Msg("started the change feed (PROSPECT_SYNC_START_FEEDS)")
+				}
+				break
+			}
+			a.log.Error().Err(err).Str("feed", f.name).Dur("retryIn", wait).Msg("could not start the change feed; retrying")
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+		}
+	}
 }
 
 // Register puts the workflows and activities on a worker under their contract names.
@@ -127,6 +171,7 @@ func Register(w worker.Registry, acts *activities.Activities, s prospect.Setting
 	w.RegisterWorkflowWithOptions(workflows.ProspectSync, workflow.RegisterOptions{Name: workflows.ProspectSyncWorkflow})
 	w.RegisterWorkflowWithOptions(workflows.ChangeFeed, workflow.RegisterOptions{Name: workflows.ChangeFeedWorkflow})
 	w.RegisterWorkflowWithOptions(workflows.CrmChangeFeed, workflow.RegisterOptions{Name: workflows.CrmChangeFeedWorkflow})
+	acts.Settings = s
 	w.RegisterActivity(acts)
 	w.RegisterActivityWithOptions(workflows.SettingsLoader(s), activity.RegisterOptions{Name: workflows.LoadSettingsActivity})
 }
@@ -136,6 +181,9 @@ func (a *App) Client() client.Client { return a.client }
 
 // Stop shuts down in reverse order: the worker first, so activities finish against live services.
 func (a *App) Stop() {
+	if a.stopFeeds != nil {
+		a.stopFeeds()
+	}
 	if a.worker != nil {
 		a.worker.Stop()
 	}

@@ -1,17 +1,24 @@
 package app
 
 import (
-	"go.temporal.io/sdk/client"
-
 	"flag"
 	"fmt"
-	"github.com/prospect-sync/prospect-sync/connect"
 	"strconv"
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
+	"github.com/prospect-sync/prospect-sync/activities"
+	"github.com/prospect-sync/prospect-sync/connect"
 	"github.com/prospect-sync/prospect-sync/prospect"
+	"github.com/prospect-sync/prospect-sync/workflows"
 )
+
+// DefaultMaxActivities is the default of PROSPECT_SYNC_MAX_ACTIVITIES. Batched Salesforce
+// writes wait in their slots for others (SALESFORCE_BATCH_LINGER × the sync rate, ~75 at 25/s),
+// so there are more slots than calls in flight; Account Engagement calls stay capped at 5.
+const DefaultMaxActivities = 500
 
 // Config is the worker's whole configuration: environment first, flags over it.
 type Config struct {
@@ -37,8 +44,16 @@ type Config struct {
 
 	MaxConcurrentActivities int
 	StickyCacheSize         int
-	LogLevel                string
-	LogFormat               string
+	// BatchLinger is how long a Salesforce lookup or write waits to share its call with other
+	// syncs' (SALESFORCE_BATCH_LINGER); 0 gives every sync calls of its own.
+	BatchLinger time.Duration
+	// StartFeeds makes the worker start both change feeds if they are not running
+	// (PROSPECT_SYNC_START_FEEDS), polling every FeedInterval and CRMFeedInterval.
+	StartFeeds      bool
+	FeedInterval    time.Duration
+	CRMFeedInterval time.Duration
+	LogLevel        string
+	LogFormat       string
 }
 
 // Embedded reports whether the worker runs its own Temporal server.
@@ -113,8 +128,12 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 		EmulatorPort:            envInt("PROSPECT_SYNC_EMULATOR_PORT", 8280),
 		Services:                connect.ServicesFromEnv(getenv),
 		Settings:                s,
-		MaxConcurrentActivities: envInt("PROSPECT_SYNC_MAX_ACTIVITIES", 100),
+		MaxConcurrentActivities: envInt("PROSPECT_SYNC_MAX_ACTIVITIES", DefaultMaxActivities),
 		StickyCacheSize:         envInt("PROSPECT_SYNC_STICKY_CACHE", 2000),
+		BatchLinger:             envDuration("SALESFORCE_BATCH_LINGER", activities.DefaultBatchLinger),
+		StartFeeds:              envBool("PROSPECT_SYNC_START_FEEDS", true),
+		FeedInterval:            envDuration("SYNC_FEED_INTERVAL", workflows.DefaultFeedInterval),
+		CRMFeedInterval:         envDuration("SYNC_CRM_FEED_INTERVAL", workflows.DefaultCrmFeedInterval),
 		LogLevel:                env("LOG_LEVEL", "info"),
 		LogFormat:               env("LOG_FORMAT", "auto"),
 	}

@@ -52,7 +52,11 @@ func TestMain(m *testing.M) {
 	if os.Getenv("E2E_LOG") != "" {
 		testLog = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).Level(zerolog.DebugLevel)
 	}
-	env := map[string]string{"SYNC_ACTIVITY_TIMEOUT": "3s"} // attempts lost with a stopped worker retry sooner
+	env := map[string]string{
+		"SYNC_ACTIVITY_TIMEOUT": "3s", // attempts lost with a stopped worker retry sooner
+		// The tests start the feeds they need, with their own intervals and cursors.
+		"PROSPECT_SYNC_START_FEEDS": "false",
+	}
 	testCfg, err = LoadConfig([]string{"-data-dir", dir, "-temporal-port", "0", "-ui-port", "-1", "-emulator-port", "0"}, func(k string) string { return env[k] })
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

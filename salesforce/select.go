@@ -106,7 +106,7 @@ func (c *Client) queryPath(s Select) string {
 	return c.dataPath() + resource + "?q=" + encodeQueryValue(s.SOQL())
 }
 
-// Result is one query's outcome within SelectMany: its records (first page), or its own failure.
+// Result is one query's outcome within SelectMany: its records (every page), or its own failure.
 type Result struct {
 	Records []Record
 	Err     error
@@ -132,9 +132,33 @@ func (c *Client) SelectMany(ctx context.Context, queries ...Select) ([]Result, e
 	}
 	out := make([]Result, len(subs))
 	for i, sub := range subs {
-		out[i].Records, out[i].Err = sub.Records()
+		out[i].Records, out[i].Err = c.allRecords(ctx, sub)
 	}
 	return out, nil
+}
+
+// allRecords is a query subresponse's records, its later pages read with one call each (only
+// a result larger than a page, 2,000 records by default, has them).
+func (c *Client) allRecords(ctx context.Context, sub SubResponse) ([]Record, error) {
+	if err := sub.Err(); err != nil {
+		return nil, err
+	}
+	var p queryPage
+	if err := json.Unmarshal(sub.Body, &p); err != nil {
+		return nil, fmt.Errorf("salesforce: decode %s query result: %w", sub.ReferenceID, err)
+	}
+	if p.Done || p.NextRecordsURL == "" {
+		return p.Records, nil
+	}
+	next, err := instancePath(p.NextRecordsURL)
+	if err != nil {
+		return nil, err
+	}
+	rest, err := c.queryPages(ctx, next)
+	if err != nil {
+		return nil, err
+	}
+	return append(p.Records, rest...), nil
 }
 
 // CreateAndRead creates a record and reads fields of it back in ONE API call (a composite

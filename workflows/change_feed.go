@@ -23,6 +23,10 @@ const (
 	feedPagesPerRun = 200
 )
 
+// changeFeedHandoff: one activity reads a page, looks its prospects up in Salesforce and hands
+// each sync its snapshot and matches (version 1); runs from before polled and signalled apart.
+const changeFeedHandoff = "feed-page-handoff"
+
 // ChangeFeedInput starts, or continues as new, the change feed.
 type ChangeFeedInput struct {
 	// Cursor is the newest updatedAt already handled; changes at or after Cursor-Overlap are read.
@@ -63,11 +67,12 @@ func ChangeFeed(ctx workflow.Context, in ChangeFeedInput) (ChangeFeedResult, err
 	if err := workflow.SetQueryHandler(ctx, QuerySyncState, func() (ChangeFeedStatus, error) { return status, nil }); err != nil {
 		return ChangeFeedResult{}, err
 	}
-	var a *activities.Activities
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 5 * time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
 	})
+	// Runs from before the hand-off polled and signalled in two activities, without snapshots.
+	handoff := workflow.GetVersion(ctx, changeFeedHandoff, workflow.DefaultVersion, 1) >= 1
 	seen := map[int64]time.Time{}
 	for _, c := range in.Seen {
 		seen[c.ProspectID] = c.UpdatedAt
@@ -77,45 +82,31 @@ func ChangeFeed(ctx workflow.Context, in ChangeFeedInput) (ChangeFeedResult, err
 		since := in.Cursor.Add(-in.Overlap)
 		token := ""
 		for {
-			var page activities.PollChangesResult
-			err := workflow.ExecuteActivity(actx, a.PollChanges, activities.PollChangesInput{Since: since, Limit: feedPageLimit, PageToken: token}).Get(ctx, &page)
+			res, err := pollPage(ctx, actx, handoff, since, token, in.Seen, seen)
 			if err != nil {
-				// Outages are retried inside the activity; what reaches here will not pass by
+				// Outages are retried inside the activities; what reaches here will not pass by
 				// retrying now (a rejected page token, say). Show it and poll afresh next time.
 				workflow.GetLogger(ctx).Error("change feed poll failed", "error", err)
 				status.LastError = err.Error()
 				break
 			}
-			var ids []int64
 			newest := in.Cursor
-			for _, c := range page.Changes {
-				if c.UpdatedAt.After(newest) {
-					newest = c.UpdatedAt
-				}
-				if v, ok := seen[c.ProspectID]; ok && !c.UpdatedAt.After(v) {
-					continue // this version was already signalled
-				}
+			if res.Newest.After(newest) {
+				newest = res.Newest
+			}
+			for _, c := range res.Signalled {
 				seen[c.ProspectID] = c.UpdatedAt
 				in.Seen = append(in.Seen, c)
-				ids = append(ids, c.ProspectID)
 			}
-			if len(ids) > 0 {
-				err := workflow.ExecuteActivity(actx, a.SignalProspects, activities.SignalProspectsInput{ProspectIDs: ids, Signal: SignalProspectChanged}).Get(ctx, nil)
-				if err != nil {
-					workflow.GetLogger(ctx).Error("change feed signals failed", "error", err)
-					status.LastError = err.Error()
-					break
-				}
-				total += len(ids)
-				status.Signalled += len(ids)
-			}
+			total += len(res.Signalled)
+			status.Signalled += len(res.Signalled)
 			// Results come ordered by updatedAt: everything up to newest is handled, so a long
 			// backlog moves the cursor page by page and a new run can pick up from it.
 			in.Cursor = newest
 			in.Seen = pruneSeen(in.Seen, seen, in.Cursor.Add(-in.Overlap))
 			status.Cursor, status.LastError = in.Cursor, ""
 			pages++
-			token = page.NextPageToken
+			token = res.NextPageToken
 			if token == "" {
 				break
 			}
@@ -135,6 +126,48 @@ func ChangeFeed(ctx workflow.Context, in ChangeFeedInput) (ChangeFeedResult, err
 			return ChangeFeedResult{}, err
 		}
 	}
+}
+
+// pollPage reads one page and signals the syncs of the changes not yet signalled: with the
+// hand-off, one activity that also hands each sync its snapshot and matches; before it, a poll
+// and a signal activity (kept for the histories of running feeds).
+func pollPage(ctx, actx workflow.Context, handoff bool, since time.Time, token string, seenList []prospect.Change, seen map[int64]time.Time) (activities.FeedPageResult, error) {
+	var a *activities.Activities
+	if handoff {
+		var res activities.FeedPageResult
+		err := workflow.ExecuteActivity(actx, a.FeedPage, activities.FeedPageInput{Since: since, Limit: feedPageLimit, PageToken: token,
+			Seen: seenList, Signal: SignalProspectChanged}).Get(ctx, &res)
+		return res, err
+	}
+	var page activities.PollChangesResult
+	if err := workflow.ExecuteActivity(actx, a.PollChanges, activities.PollChangesInput{Since: since, Limit: feedPageLimit, PageToken: token}).Get(ctx, &page); err != nil {
+		return activities.FeedPageResult{}, err
+	}
+	res := activities.FeedPageResult{NextPageToken: page.NextPageToken}
+	var ids []int64
+	batch := map[int64]time.Time{}
+	for _, c := range page.Changes {
+		if c.UpdatedAt.After(res.Newest) {
+			res.Newest = c.UpdatedAt
+		}
+		v, ok := batch[c.ProspectID]
+		if !ok {
+			v, ok = seen[c.ProspectID]
+		}
+		if ok && !c.UpdatedAt.After(v) {
+			continue // this version was already signalled
+		}
+		batch[c.ProspectID] = c.UpdatedAt
+		res.Signalled = append(res.Signalled, c)
+		ids = append(ids, c.ProspectID)
+	}
+	if len(ids) > 0 {
+		err := workflow.ExecuteActivity(actx, a.SignalProspects, activities.SignalProspectsInput{ProspectIDs: ids, Signal: SignalProspectChanged}).Get(ctx, nil)
+		if err != nil {
+			return activities.FeedPageResult{}, err
+		}
+	}
+	return res, nil
 }
 
 // continueFeed continues the feed as a new run from its cursor.

@@ -27,8 +27,11 @@ func TestChangeFeedSignalsEachVersionOnce(t *testing.T) {
 		{ProspectID: 3, UpdatedAt: t0.Add(3 * time.Second)},
 	}
 	polls := 0
-	env.OnActivity(a.PollChanges, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.PollChangesInput) (activities.PollChangesResult, error) {
+	var signalled []int64
+	// FeedPage's contract: a page of what changed since the time asked, signalling only the
+	// versions newer than those the feed says it has seen.
+	env.OnActivity(a.FeedPage, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.FeedPageInput) (activities.FeedPageResult, error) {
 			if in.PageToken == "" {
 				polls++
 				if polls == 2 {
@@ -49,17 +52,19 @@ func TestChangeFeedSignalsEachVersionOnce(t *testing.T) {
 				start = 2
 			}
 			end := min(start+2, len(page))
-			res := activities.PollChangesResult{Changes: page[start:end]}
+			var res activities.FeedPageResult
+			for _, c := range page[start:end] {
+				res.Newest = c.UpdatedAt
+				if slices.ContainsFunc(in.Seen, func(s prospect.Change) bool { return s.ProspectID == c.ProspectID && !c.UpdatedAt.After(s.UpdatedAt) }) {
+					continue
+				}
+				res.Signalled = append(res.Signalled, c)
+				signalled = append(signalled, c.ProspectID)
+			}
 			if end < len(page) {
 				res.NextPageToken = "p2"
 			}
 			return res, nil
-		})
-	var signalled []int64
-	env.OnActivity(a.SignalProspects, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.SignalProspectsInput) (activities.SignalProspectsResult, error) {
-			signalled = append(signalled, in.ProspectIDs...)
-			return activities.SignalProspectsResult{Signalled: len(in.ProspectIDs)}, nil
 		})
 	env.ExecuteWorkflow(ChangeFeedWorkflow, ChangeFeedInput{Cursor: t0, Interval: time.Second, Overlap: time.Minute, Polls: 3})
 	if err := env.GetWorkflowError(); err != nil {

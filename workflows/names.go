@@ -9,6 +9,8 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/prospect-sync/prospect-sync/activities"
 )
 
 // Names shared by the worker, the starter and outside tools (architecture.md "Contracts").
@@ -44,11 +46,18 @@ type ChangeRequest struct {
 	Resync bool `json:"resync,omitempty"`
 	// AllowRecreate clears CrmDeleted: the next evaluation matches or creates a record again.
 	AllowRecreate bool `json:"allowRecreate,omitempty"`
+	// Handoff, from the change feed, is the prospect as its page read it and its Salesforce
+	// matches: the sync uses them instead of reading again when they are new enough.
+	*activities.Handoff
 }
 
-// merge is what several pending requests ask for together.
+// merge is what several pending requests ask for together: the newest hand-off among them.
 func (r ChangeRequest) merge(o ChangeRequest) ChangeRequest {
-	return ChangeRequest{Resync: r.Resync || o.Resync, AllowRecreate: r.AllowRecreate || o.AllowRecreate}
+	h := r.Handoff
+	if o.Handoff != nil && (h == nil || !o.Prospect.UpdatedAt.Before(h.Prospect.UpdatedAt)) {
+		h = o.Handoff
+	}
+	return ChangeRequest{Resync: r.Resync || o.Resync, AllowRecreate: r.AllowRecreate || o.AllowRecreate, Handoff: h}
 }
 
 const workflowIDPrefix = "prospect-sync/"

@@ -41,6 +41,9 @@ type Carry struct {
 	// recheck or a signal for an unchanged prospect costs no Salesforce call. It covers every
 	// field, not only updatedAt: Account Engagement's updatedAt has one-second precision.
 	SeenVersion string
+	// SeenUpdatedAt is the updatedAt of SeenVersion: a hand-off from the change feed is used
+	// only when newer. Zero for runs from before hand-offs, which then read for themselves.
+	SeenUpdatedAt time.Time `json:",omitzero"`
 	// LastChange is when the sync last changed something; idle time counts from it.
 	LastChange time.Time
 	// RuleRequested is set by a use-active-assignment-rule signal until an evaluation answers it.
@@ -272,6 +275,8 @@ type evaluation struct {
 	settings prospect.Settings
 	matches  *prospect.Matches
 	lookups  int
+	// handoff is what the change feed handed over with the signal, if the sync used it.
+	handoff *activities.Handoff
 }
 
 // evaluate reads the prospect, decides, and carries out the decision: Decide names a step,
@@ -312,10 +317,18 @@ func (s *syncer) evaluate(ctx workflow.Context, why trigger) error {
 // read fetches the prospect and starts an evaluation; nil when there is nothing to decide (the
 // prospect is unknown, or unchanged since the last evaluation).
 func (s *syncer) read(ctx workflow.Context, why trigger) (*evaluation, error) {
-	var a *activities.Activities
+	req := s.request
+	s.request = ChangeRequest{}
 	var fetched activities.FetchProspectResult
-	if err := workflow.ExecuteActivity(s.activityCtx(ctx), a.FetchProspect, activities.FetchProspectInput{ProspectID: s.id}).Get(ctx, &fetched); err != nil {
-		return nil, err
+	if s.usable(req.Handoff) {
+		// The change feed's page read it: no Account Engagement call.
+		fetched = activities.FetchProspectResult{Found: true, Prospect: req.Prospect}
+	} else {
+		req.Handoff = nil
+		var a *activities.Activities
+		if err := workflow.ExecuteActivity(s.activityCtx(ctx), a.FetchProspect, activities.FetchProspectInput{ProspectID: s.id}).Get(ctx, &fetched); err != nil {
+			return nil, err
+		}
 	}
 	if !fetched.Found {
 		s.record(ctx, prospect.NotFound(s.id))
@@ -323,8 +336,6 @@ func (s *syncer) read(ctx workflow.Context, why trigger) (*evaluation, error) {
 	}
 	p := fetched.Prospect
 	s.carry.Status.AssignedUserID = p.AssignedUserID
-	req := s.request
-	s.request = ChangeRequest{}
 	if req.AllowRecreate && s.carry.Link.Deleted {
 		s.carry.Link = prospect.Link{}
 		st := &s.carry.Status
@@ -347,14 +358,63 @@ func (s *syncer) read(ctx workflow.Context, why trigger) (*evaluation, error) {
 		// The change feed also reports our own write-backs; the prospect is as we left it.
 		return nil, nil
 	}
-	s.carry.SeenVersion = p.Version()
-	ev := &evaluation{p: p, settings: s.settings}
+	s.seen(p)
+	ev := &evaluation{p: p, settings: s.settings, handoff: req.Handoff}
 	ev.settings.UseActiveAssignmentRules = ev.settings.UseActiveAssignmentRules || s.carry.UseAssignmentRule
 	return ev, nil
 }
 
+// usable reports whether a hand-off is this prospect's and newer than what the sync has seen.
+// A version within the same second as the one seen is read again: updatedAt has one-second
+// precision, so the hand-off might be the older of the two.
+func (s *syncer) usable(h *activities.Handoff) bool {
+	if h == nil || h.Prospect.ID != s.id {
+		return false
+	}
+	if s.carry.SeenUpdatedAt.IsZero() {
+		return s.carry.SeenVersion == ""
+	}
+	return h.Prospect.UpdatedAt.After(s.carry.SeenUpdatedAt)
+}
+
+// seen remembers p as the version evaluated (or written by us).
+func (s *syncer) seen(p prospect.Prospect) {
+	s.carry.SeenVersion, s.carry.SeenUpdatedAt = p.Version(), p.UpdatedAt
+}
+
+// handoffMaxAge is how old the change feed's matches may be for a sync to act on them (a
+// create on matches this old could miss a record made meanwhile); older ones are looked up again.
+const handoffMaxAge = 2 * time.Minute
+
+// handedMatches are the hand-off's matches, with the linked record among them, when they can
+// stand for a lookup: fresh, and holding the sync's linked record if it has one.
+func (s *syncer) handedMatches(ctx workflow.Context, ev *evaluation) (*prospect.Matches, bool) {
+	h := ev.handoff
+	if h == nil || h.Matches == nil || ev.lookups > 0 || workflow.Now(ctx).Sub(h.At) > handoffMaxAge {
+		return nil, false
+	}
+	m := *h.Matches
+	if link := ev.p.Link; link.ID != "" {
+		recs := m.Leads
+		if link.Type == prospect.TypeContact {
+			recs = m.Contacts
+		}
+		i := slices.IndexFunc(recs, func(r prospect.Record) bool { return r.ID == link.ID })
+		if i < 0 {
+			return nil, false // not found by email: the record itself must be looked up
+		}
+		m.Linked = &recs[i]
+	}
+	return &m, true
+}
+
 // lookup reads the Leads and Contacts with the prospect's email (and its linked record).
 func (s *syncer) lookup(ctx workflow.Context, ev *evaluation) (again bool, _ error) {
+	if m, ok := s.handedMatches(ctx, ev); ok {
+		ev.matches = m
+		ev.lookups++
+		return true, nil
+	}
 	var a *activities.Activities
 	var found activities.FindMatchesResult
 	err := workflow.ExecuteActivity(s.activityCtx(ctx), a.FindMatches, activities.FindMatchesInput{
@@ -440,7 +500,7 @@ func (s *syncer) writeBack(ctx workflow.Context, p prospect.Prospect, fields map
 	if err == nil && res.Prospect.ID != 0 && res.Prospect.Version() == expectAfterWrite(p, fields, res.Prospect).Version() {
 		// Our own write is no change to react to. Anything else that changed between our read
 		// and our write (a user's edit) keeps the old version, so its signal is not skipped.
-		s.carry.SeenVersion = res.Prospect.Version()
+		s.seen(res.Prospect)
 	}
 	return res.AssignedUserID, err
 }
