@@ -85,7 +85,7 @@ func DefaultSettings() Settings {
 		MatchOrder:          []string{TypeContact, TypeLead},
 		Placeholder:         DefaultPlaceholder,
 		FieldMapping:        DefaultFieldMapping(),
-		RecheckInterval:     24 * time.Hour,
+		RecheckInterval:     0, // the Salesforce change feed reports changes; re-checks are opt-in
 		WaitRecheckInterval: 7 * 24 * time.Hour,
 		IdleTimeout:         7 * 24 * time.Hour,
 		ActivityTimeout:     30 * time.Second,

@@ -199,36 +199,50 @@ func result(t *testing.T, env *testsuite.TestWorkflowEnvironment) ProspectSyncRe
 	return r
 }
 
-// A Synced sync re-checks daily until it idles out, then goes quiet: it keeps running (its link
-// lives nowhere else) with no timer at all, until the test environment's years-long run timeout.
+// A Synced sync goes quiet when it idles out: it keeps running (its link lives nowhere else)
+// with no timer at all, until the test environment's years-long run timeout. By default it
+// re-checks nothing meanwhile (the Salesforce change feed reports changes); with
+// SYNC_RECHECK_INTERVAL set it re-checks both sides daily until then.
 func TestCreateLeadThenQuietWhenIdle(t *testing.T) {
-	w := newWorld(newProspect(assignedTo(bob)))
-	s := prospect.DefaultSettings()
-	env := newEnv(t, w, s)
-	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
-	r := result(t, env)
-	if !temporal.IsTimeoutError(env.GetWorkflowError()) {
-		t.Errorf("run ended with %v, want it still waiting (quiet) when the test's time ran out", env.GetWorkflowError())
-	}
-	if r.Status.State != prospect.StateSynced || r.Status.CRMRecordType != prospect.TypeLead || r.Status.OwnerID != bob {
-		t.Fatalf("status = %+v, want Synced to a Lead owned by Bob", r.Status)
-	}
-	if got := w.count("CreateLead"); got != 1 {
-		t.Errorf("CreateLead calls = %d, want 1", got)
-	}
-	// The link stays in the sync's state (Account Engagement's CRM ids are read-only), and the
-	// Lead's owner is the assigned user already: nothing to write back.
-	if got := w.count("WriteBack"); got != 0 {
-		t.Errorf("WriteBack calls = %d, want 0", got)
-	}
-	// One lookup before the create, then 7 daily rechecks (days 1..7; the idle timeout is due
-	// at day 7, no earlier than the 7th recheck), each reading the prospect and looking at
-	// Salesforce again; none after, however long the sync stays quiet.
-	if got := w.count("FindMatches"); got != 1+7 {
-		t.Errorf("FindMatches calls = %d, want 8: the lookup before the create and 7 rechecks of a Synced prospect", got)
-	}
-	if got := w.count("FetchProspect"); got != 1+7 {
-		t.Errorf("FetchProspect calls = %d, want 8: the first read and 7 rechecks", got)
+	for _, tc := range []struct {
+		name     string
+		recheck  time.Duration
+		rechecks int
+	}{
+		{"default: no re-checks", 0, 0},
+		// Days 1..7: the idle timeout is due at day 7, no earlier than the 7th re-check.
+		{"daily re-checks", 24 * time.Hour, 7},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(newProspect(assignedTo(bob)))
+			s := prospect.DefaultSettings()
+			s.RecheckInterval = tc.recheck
+			env := newEnv(t, w, s)
+			env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
+			r := result(t, env)
+			if !temporal.IsTimeoutError(env.GetWorkflowError()) {
+				t.Errorf("run ended with %v, want it still waiting (quiet) when the test's time ran out", env.GetWorkflowError())
+			}
+			if r.Status.State != prospect.StateSynced || r.Status.CRMRecordType != prospect.TypeLead || r.Status.OwnerID != bob {
+				t.Fatalf("status = %+v, want Synced to a Lead owned by Bob", r.Status)
+			}
+			if got := w.count("CreateLead"); got != 1 {
+				t.Errorf("CreateLead calls = %d, want 1", got)
+			}
+			// The link stays in the sync's state (Account Engagement's CRM ids are read-only), and
+			// the Lead's owner is the assigned user already: nothing to write back.
+			if got := w.count("WriteBack"); got != 0 {
+				t.Errorf("WriteBack calls = %d, want 0", got)
+			}
+			// One lookup before the create and one per re-check, each reading the prospect and
+			// looking at Salesforce again; none after, however long the sync stays quiet.
+			if got := w.count("FindMatches"); got != 1+tc.rechecks {
+				t.Errorf("FindMatches calls = %d, want %d: the lookup before the create and %d re-checks", got, 1+tc.rechecks, tc.rechecks)
+			}
+			if got := w.count("FetchProspect"); got != 1+tc.rechecks {
+				t.Errorf("FetchProspect calls = %d, want %d: the first read and %d re-checks", got, 1+tc.rechecks, tc.rechecks)
+			}
+		})
 	}
 }
 
@@ -260,10 +274,9 @@ func TestMonthLongWaitEndedBySignal(t *testing.T) {
 	if waitingLookups != 0 || waitingReads != 1+6 {
 		t.Errorf("during 45 days of waiting: %d FindMatches, %d FetchProspect calls, want 0 and 7: waiting should not query Salesforce", waitingLookups, waitingReads)
 	}
-	// After the signal: one lookup before the create, then 7 daily rechecks of the Synced
-	// prospect until the 7-day idle timeout.
-	if got := w.count("FindMatches"); got != 1+7 {
-		t.Errorf("FindMatches calls = %d, want 8: none while waiting, 1 after the signal, 7 rechecks once Synced", got)
+	// After the signal: one lookup before the create, and no re-checks of the Synced prospect.
+	if got := w.count("FindMatches"); got != 1 {
+		t.Errorf("FindMatches calls = %d, want 1: none while waiting, 1 after the signal, no re-checks once Synced", got)
 	}
 }
 
@@ -402,9 +415,13 @@ func TestResyncReadsSalesforceAgain(t *testing.T) {
 	}
 }
 
+// With re-checks on (SYNC_RECHECK_INTERVAL), an owner changed in Salesforce flows back at the
+// next one; by default the Salesforce change feed signals the sync instead (crm_feed_test.go).
 func TestOwnerChangedInSalesforceFlowsBack(t *testing.T) {
 	w := newWorld(newProspect(assignedTo(bob)))
-	env := newEnv(t, w, prospect.DefaultSettings())
+	s := prospect.DefaultSettings()
+	s.RecheckInterval = 24 * time.Hour
+	env := newEnv(t, w, s)
 	env.RegisterDelayedCallback(func() {
 		w.mu.Lock()
 		w.leads[0].OwnerID = alice

@@ -1,0 +1,76 @@
+package workflows
+
+import (
+	"testing"
+	"time"
+
+	"github.com/prospect-sync/prospect-sync/activities"
+	"github.com/prospect-sync/prospect-sync/prospect"
+)
+
+// A sync handed a newer snapshot and fresh matches by the change feed acts on them: no read of
+// its own in Account Engagement, no lookup in Salesforce. A snapshot no newer than what it has
+// seen, or matches too old to create on, are read again.
+func TestHandoffSavesReadsAndLookups(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		age            time.Duration // of the hand-off when the sync gets it
+		newer          bool          // the snapshot is newer than the version the sync saw
+		reads, lookups int           // after the hand-off
+	}{
+		{"fresh and newer", 0, true, 0, 0},
+		{"matches too old", handoffMaxAge + time.Minute, true, 0, 1},
+		{"snapshot not newer: read and look up again", 0, false, 1, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(newProspect(assignedTo(bob)))
+			lead := prospect.Record{Type: prospect.TypeLead, ID: "00Q000000000000777", Email: "ann@example.com", OwnerID: bob,
+				Fields: map[string]string{"FirstName": "Ann", "LastName": "Lee", "Company": "Acme"}}
+			w.leads = append(w.leads, lead)
+			env := newEnv(t, w, prospect.DefaultSettings())
+			var reads, lookups int
+			env.RegisterDelayedCallback(func() {
+				reads, lookups = w.count("FetchProspect"), w.count("FindMatches")
+				snap := newProspect(assignedTo(bob))
+				snap.LastName = "Lee-Smith"
+				if tc.newer {
+					snap.UpdatedAt = t0.Add(time.Hour)
+				} else {
+					// The same second as the version seen: might be the older of the two.
+					w.update(func(p *prospect.Prospect) { p.LastName = "Lee-Smith" })
+					snap.UpdatedAt = t0
+				}
+				linked := lead
+				env.SignalWorkflow(SignalProspectChanged, ChangeRequest{Handoff: &activities.Handoff{Prospect: snap, At: env.Now().Add(-tc.age),
+					Matches: &prospect.Matches{Leads: []prospect.Record{linked}}}})
+			}, time.Hour)
+			env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
+			r := result(t, env)
+			if reads != 1 || lookups != 1 {
+				t.Fatalf("before the hand-off: %d reads, %d lookups, want 1 and 1", reads, lookups)
+			}
+			if got := w.count("FetchProspect") - reads; got != tc.reads {
+				t.Errorf("reads after the hand-off = %d, want %d", got, tc.reads)
+			}
+			if got := w.count("FindMatches") - lookups; got != tc.lookups {
+				t.Errorf("lookups after the hand-off = %d, want %d", got, tc.lookups)
+			}
+			if got := w.count("UpdateRecord"); got != 1 || r.Status.CRMRecordID != lead.ID {
+				t.Errorf("UpdateRecord calls = %d, status %+v: want the new last name written to the linked Lead once", got, r.Status)
+			}
+		})
+	}
+}
+
+// Pending requests merge to what they ask together, keeping the newest hand-off.
+func TestChangeRequestMergeKeepsNewestHandoff(t *testing.T) {
+	older := &activities.Handoff{Prospect: prospect.Prospect{ID: 1, UpdatedAt: t0}}
+	newer := &activities.Handoff{Prospect: prospect.Prospect{ID: 1, UpdatedAt: t0.Add(time.Second)}}
+	got := ChangeRequest{Handoff: newer}.merge(ChangeRequest{Resync: true, Handoff: older})
+	if got.Handoff != newer || !got.Resync {
+		t.Fatalf("merge = %+v, want the newer hand-off and Resync", got)
+	}
+	if got := (ChangeRequest{}).merge(ChangeRequest{Handoff: older}); got.Handoff != older {
+		t.Fatalf("merge = %+v, want the only hand-off", got)
+	}
+}
