@@ -1,8 +1,11 @@
-// Command bench measures prospect-sync on this machine: sync throughput against the bare
-// ceiling of the same embedded server, API calls per synced prospect, the cost of prospects
-// waiting for assignment, and how fast an assignment in Account Engagement resumes a waiting
-// sync through the change feed. It prints a table and JSON.
+// Command bench measures prospect-sync on this machine: the same first load run the
+// per-prospect way (before) and the batched way through the change feeds (now), side by side
+// against the bare ceiling of the same embedded server: API calls per synced prospect,
+// throughput, Salesforce calls a day to keep synced prospects current, how fast a change made
+// in Salesforce reaches its sync, a lone sync's latency; then the cost of prospects waiting for
+// assignment and how fast an assignment resumes a waiting sync. It prints a table and JSON.
 //
+//	go run ./bench -n 10000 -waiting 0   # the API-budget table of the README (about 25 minutes)
 //	go run ./bench                       # defaults: 2000 syncs, 20,000 waiting, 1000 resumed
 //	go run ./bench -n 2 -waiting 100000 -assign 1000  # the large run (about 90 minutes on 2 cores)
 //
@@ -20,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -81,27 +85,21 @@ func main() {
 
 // report is the benchmark's outcome; every figure measured in this run.
 type report struct {
-	Machine    string     `json:"machine"`
-	Throughput throughput `json:"throughput"`
-	APICost    apiCost    `json:"apiCost"`
-	Waiting    *waiting   `json:"waiting,omitempty"`
-	Resume     *resume    `json:"resume,omitempty"`
+	Machine string  `json:"machine"`
+	Ceiling ceiling `json:"ceiling"`
+	// Paths are the same first load run the per-prospect way and the batched way.
+	Paths      []path          `json:"paths"`
+	CRMChanges []changeLatency `json:"salesforceChanges"`
+	Waiting    *waiting        `json:"waiting,omitempty"`
+	Resume     *resume         `json:"resume,omitempty"`
 }
 
-type throughput struct {
-	Prospects        int     `json:"prospects"`
-	SyncsPerSecond   float64 `json:"syncsPerSecond"`
-	BaselinePerSec   float64 `json:"baselineWorkflowsPerSecond"`
-	ActivitiesPerRun int     `json:"activitiesPerWorkflow"`
-	Ratio            float64 `json:"ratioToBaseline"`
-	Seconds          float64 `json:"seconds"`
-	BaselineSeconds  float64 `json:"baselineSeconds"`
-}
-
-type apiCost struct {
-	SalesforcePerProspect float64 `json:"salesforceCallsPerProspect"`
-	EngagementPerProspect float64 `json:"engagementCallsPerProspect"`
-	TokenRequests         int     `json:"tokenRequests"`
+// ceiling is the bare server's pace: workflows of no-op activities.
+type ceiling struct {
+	Workflows          int     `json:"workflows"`
+	ActivitiesPerRun   int     `json:"activitiesPerWorkflow"`
+	WorkflowsPerSecond float64 `json:"workflowsPerSecond"`
+	Seconds            float64 `json:"seconds"`
 }
 
 type waiting struct {
@@ -124,14 +122,38 @@ type resume struct {
 }
 
 func printTable(w io.Writer, r report) {
-	fmt.Fprintf(w, "\nprospect-sync benchmark on %s\n\n", r.Machine)
-	t := r.Throughput
-	fmt.Fprintf(w, "%-46s %12s\n", "measure", "value")
-	fmt.Fprintf(w, "%-46s %12.1f\n", fmt.Sprintf("syncs/s (%d prospects, half create, half update)", t.Prospects), t.SyncsPerSecond)
-	fmt.Fprintf(w, "%-46s %12.1f\n", fmt.Sprintf("bare ceiling workflows/s (%d no-op activities)", t.ActivitiesPerRun), t.BaselinePerSec)
-	fmt.Fprintf(w, "%-46s %12.2f\n", "ratio to ceiling (goal >= 0.80)", t.Ratio)
-	fmt.Fprintf(w, "%-46s %12.2f\n", "Salesforce calls per synced prospect (<= 2)", r.APICost.SalesforcePerProspect)
-	fmt.Fprintf(w, "%-46s %12.2f\n", "Account Engagement calls per synced prospect", r.APICost.EngagementPerProspect)
+	fmt.Fprintf(w, "\nprospect-sync benchmark on %s\n", r.Machine)
+	fmt.Fprintf(w, "bare ceiling: %.1f workflows/s (%d workflows of %d no-op activities)\n\n", r.Ceiling.WorkflowsPerSecond, r.Ceiling.Workflows, r.Ceiling.ActivitiesPerRun)
+	if len(r.Paths) == 2 {
+		before, now := r.Paths[0], r.Paths[1]
+		row := func(name, target, a, b string) { fmt.Fprintf(w, "%-62s %14s %14s %12s\n", name, a, b, target) }
+		f := func(format string, v float64) string { return fmt.Sprintf(format, v) }
+		row("measure", "target", "before", "now")
+		load := fmt.Sprintf("%d-prospect first load, half create, half update", now.Prospects)
+		row("Salesforce calls per synced prospect, "+load, "<= 0.05", f("%.3f", before.SalesforcePerProspect), f("%.3f", now.SalesforcePerProspect))
+		row("Account Engagement calls per synced prospect, same load", "<= 1.10", f("%.3f", before.EngagementPerProspect), f("%.3f", now.EngagementPerProspect))
+		row("syncs/s, same load", "", f("%.1f", before.SyncsPerSecond), f("%.1f", now.SyncsPerSecond))
+		row("throughput ratio to the bare ceiling, same load", ">= before", f("%.2f", before.Ratio), f("%.2f", now.Ratio))
+		bySize := func(a, b steady) int { return a.Synced - b.Synced }
+		slices.SortFunc(before.Steady, bySize)
+		slices.SortFunc(now.Steady, bySize)
+		for i := range min(len(before.Steady), len(now.Steady)) {
+			row(fmt.Sprintf("Salesforce calls a day to keep N = %d synced prospects current", now.Steady[i].Synced), "indep. of N",
+				f("%.0f", before.Steady[i].SalesforcePerDay), f("%.0f", now.Steady[i].SalesforcePerDay))
+		}
+		for _, c := range r.CRMChanges {
+			row(fmt.Sprintf("change in Salesforce (%s, %d) reflected, p50 / p99 s", c.Kind, c.Changes), "p99 <= "+c.FeedInterval+"×2+2s",
+				"<= 24 h", fmt.Sprintf("%.2f / %.2f", c.P50Seconds, c.P99Seconds))
+		}
+		row("a lone sync's latency, p50 ms (batching off / on)", "<= +100 ms", f("%.0f", before.LoneSyncP50Ms), f("%.0f", now.LoneSyncP50Ms))
+		fmt.Fprintln(w, "\nhow the calls a day were measured:")
+		for _, p := range r.Paths {
+			for _, st := range p.Steady {
+				fmt.Fprintf(w, "  %s, N = %d: %s\n", p.Name, st.Synced, st.How)
+			}
+		}
+		fmt.Fprintln(w)
+	}
 	if wt := r.Waiting; wt != nil {
 		fmt.Fprintf(w, "%-46s %12d\n", "prospects waiting for assignment", wt.Prospects)
 		fmt.Fprintf(w, "%-46s %12.1f\n", "worker RSS MB while they wait (< 300)", wt.WorkerRSSMB)

@@ -42,7 +42,7 @@ const (
 	activitiesPerSync = 4
 	startConcurrency  = 64
 	// maxActivities matches the worker's default PROSPECT_SYNC_MAX_ACTIVITIES.
-	maxActivities = 100
+	maxActivities = 500
 )
 
 type bench struct {
@@ -56,6 +56,11 @@ type bench struct {
 	sf     *salesforce.Client
 	ae     *engagement.Client
 	worker *exec.Cmd
+	// workerBin is the measured worker, built once.
+	workerBin string
+	// synced counts the syncs now Synced and running; restarts counts readiness probes.
+	synced   int
+	restarts int
 }
 
 func (b *bench) logf(format string, args ...any) {
@@ -71,7 +76,20 @@ func run(ctx context.Context, cfg config, logw io.Writer) (rep report, err error
 	}
 	defer b.teardown()
 
-	if rep.Throughput, rep.APICost, err = b.throughput(ctx); err != nil {
+	if rep.Ceiling, err = b.ceiling(ctx); err != nil {
+		return rep, err
+	}
+	before, err := b.previousPath(ctx, rep.Ceiling.WorkflowsPerSecond)
+	if err != nil {
+		return rep, err
+	}
+	now, lat, err := b.batchedPath(ctx, rep.Ceiling.WorkflowsPerSecond)
+	if err != nil {
+		return rep, err
+	}
+	rep.Paths, rep.CRMChanges = []path{before, now}, lat
+	// The waiting and resume phases run on the default worker, the change feed started by them.
+	if err := b.c.TerminateWorkflow(ctx, workflows.ChangeFeedWorkflowID, "", "benchmark: load done"); err != nil {
 		return rep, err
 	}
 	if cfg.Waiting > 0 {
@@ -130,36 +148,47 @@ func (b *bench) setup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return b.startWorker(ctx)
+	return b.buildWorker(ctx)
 }
 
-// startWorker builds ./worker (by default with -tags nodev, the production build) and runs it as a child configured as in production: an external
-// Temporal (ours) and "real" Salesforce (the emulator's URL).
-func (b *bench) startWorker(ctx context.Context) error {
-	bin := filepath.Join(b.dir, "worker-bin")
+// buildWorker builds ./worker (by default with -tags nodev, the production build) once.
+func (b *bench) buildWorker(ctx context.Context) error {
+	b.workerBin = filepath.Join(b.dir, "worker-bin")
 	b.logf("building ./worker -tags %q", b.cfg.WorkerTags)
-	build := exec.CommandContext(ctx, "go", "build", "-tags", b.cfg.WorkerTags, "-o", bin, "./worker")
+	build := exec.CommandContext(ctx, "go", "build", "-tags", b.cfg.WorkerTags, "-o", b.workerBin, "./worker")
 	build.Stdout, build.Stderr = b.logw, b.logw
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("build worker: %w", err)
 	}
-	b.worker = exec.CommandContext(ctx, bin)
-	b.worker.Env = append(os.Environ(),
+	return nil
+}
+
+// workerCmd is the worker as a child configured as in production: an external Temporal
+// (ours) and "real" Salesforce (the emulator's URL), with env on top.
+func (b *bench) workerCmd(ctx context.Context, env []string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, b.workerBin)
+	cmd.Env = append(append(os.Environ(),
 		"TEMPORAL_ADDRESS="+b.srv.FrontendAddress(), "TEMPORAL_NAMESPACE="+workflows.Namespace,
 		"SALESFORCE_LOGIN_URL="+b.emuURL, "SALESFORCE_CLIENT_ID="+emulator.ClientID, "SALESFORCE_CLIENT_SECRET="+emulator.ClientSecret,
 		"ACCOUNT_ENGAGEMENT_URL="+b.emuURL, "ACCOUNT_ENGAGEMENT_BUSINESS_UNIT_ID="+emulator.BusinessUnitID,
-		"LOG_LEVEL=warn", "LOG_FORMAT=json", "PROSPECT_SYNC_MAX_ACTIVITIES="+strconv.Itoa(maxActivities))
-	b.worker.Stdout, b.worker.Stderr = io.Discard, b.logw
-	b.worker.Cancel = func() error { return b.worker.Process.Signal(os.Interrupt) }
-	b.worker.WaitDelay = 30 * time.Second
-	return b.worker.Start()
+		"LOG_LEVEL=warn", "LOG_FORMAT=json"), env...)
+	cmd.Stdout, cmd.Stderr = io.Discard, b.logw
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 30 * time.Second
+	return cmd
 }
 
-func (b *bench) teardown() {
+// stopWorker stops the measured worker, letting it finish its activities.
+func (b *bench) stopWorker() {
 	if b.worker != nil && b.worker.Process != nil {
 		_ = b.worker.Process.Signal(os.Interrupt)
 		_ = b.worker.Wait()
 	}
+	b.worker = nil
+}
+
+func (b *bench) teardown() {
+	b.stopWorker()
 	if b.c != nil {
 		b.c.Close()
 	}
@@ -174,19 +203,19 @@ func (b *bench) teardown() {
 	}
 }
 
-// throughput measures the bare ceiling (workflows running the same number of no-op
-// activities) and then real syncs, on the same server, in the same run.
-func (b *bench) throughput(ctx context.Context) (throughput, apiCost, error) {
+// ceiling measures the bare ceiling: workflows running the same number of no-op activities as
+// a sync, on the same server, in the same run.
+func (b *bench) ceiling(ctx context.Context) (ceiling, error) {
 	n := b.cfg.N
-	t := throughput{Prospects: n, ActivitiesPerRun: activitiesPerSync}
-
+	t := ceiling{Workflows: n, ActivitiesPerRun: activitiesPerSync}
 	b.logf("ceiling: %d workflows of %d no-op activities", n, activitiesPerSync)
 	w := worker.New(b.c, baselineQueue, worker.Options{MaxConcurrentActivityExecutionSize: maxActivities})
 	w.RegisterWorkflowWithOptions(baseline, workflow.RegisterOptions{Name: baselineWorkflow})
 	w.RegisterActivity(noop)
 	if err := w.Start(); err != nil {
-		return t, apiCost{}, err
+		return t, err
 	}
+	defer w.Stop()
 	start := time.Now()
 	err := b.startMany(ctx, n, func(ctx context.Context, i int) error {
 		id := fmt.Sprintf("bench-baseline/%d", i)
@@ -195,50 +224,23 @@ func (b *bench) throughput(ctx context.Context) (throughput, apiCost, error) {
 		return err
 	})
 	if err != nil {
-		w.Stop()
-		return t, apiCost{}, err
+		return t, err
 	}
 	if err := b.waitCount(ctx, fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Completed'", baselineWorkflow), n); err != nil {
-		w.Stop()
-		return t, apiCost{}, err
-	}
-	t.BaselineSeconds = time.Since(start).Seconds()
-	t.BaselinePerSec = float64(n) / t.BaselineSeconds
-	w.Stop()
-
-	b.logf("preparing %d prospects (%d to create, %d to update)", n, n-n/2, n/2)
-	ids, err := b.prepareSyncs(ctx, n)
-	if err != nil {
-		return t, apiCost{}, err
-	}
-	before := b.emu.Counters()
-	b.logf("syncing %d prospects", n)
-	start = time.Now()
-	if err := b.signalAll(ctx, ids); err != nil {
-		return t, apiCost{}, err
-	}
-	if err := b.waitCount(ctx, workflows.StateQuery(prospect.StateSynced), n); err != nil {
-		return t, apiCost{}, err
+		return t, err
 	}
 	t.Seconds = time.Since(start).Seconds()
-	t.SyncsPerSecond = float64(n) / t.Seconds
-	t.Ratio = t.SyncsPerSecond / t.BaselinePerSec
-	after := b.emu.Counters()
-	cost := apiCost{
-		SalesforcePerProspect: float64(after.Salesforce.Total-before.Salesforce.Total) / float64(n),
-		EngagementPerProspect: float64(after.Engagement.Total-before.Engagement.Total) / float64(n),
-		TokenRequests:         after.Token - before.Token,
-	}
-	b.logf("throughput: %.1f syncs/s vs ceiling %.1f/s (ratio %.2f)", t.SyncsPerSecond, t.BaselinePerSec, t.Ratio)
-	return t, cost, nil
+	t.WorkflowsPerSecond = float64(n) / t.Seconds
+	b.logf("ceiling: %.1f workflows/s", t.WorkflowsPerSecond)
+	return t, nil
 }
 
 // prepareSyncs creates n prospects: the first half assigned with no match (a Lead is
 // created), the second half assigned with a matching Lead whose name differs (it is updated).
-func (b *bench) prepareSyncs(ctx context.Context, n int) ([]int64, error) {
+func (b *bench) prepareSyncs(ctx context.Context, prefix string, n int) ([]int64, error) {
 	ids := make([]int64, n)
 	err := b.startMany(ctx, n, func(ctx context.Context, i int) error {
-		email := fmt.Sprintf("sync%06d@bench.example.com", i)
+		email := fmt.Sprintf("%s%06d@bench.example.com", prefix, i)
 		fields := map[string]any{"email": email, "firstName": "Bench", "lastName": fmt.Sprintf("Prospect %d", i), "company": "Bench Inc", "userId": emulator.AEUserBob}
 		if i >= n-n/2 {
 			fields["userId"] = emulator.AEUserAlice

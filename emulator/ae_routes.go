@@ -3,6 +3,7 @@ package emulator
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -108,6 +109,13 @@ func (e *Emulator) aeDialect() *dialect {
 		badPath:  aeErr(http.StatusNotFound, aeCodeUnknownObject, "Endpoint not found"),
 		badBody:  func(err error) result { return aeErr(http.StatusBadRequest, aeCodeInvalidJSON, err.Error()) },
 		internal: func(err error) result { return aeErr(http.StatusInternalServerError, aeCodeInternal, err.Error()) },
+		// X-Return-Api-Usage: 1 asks for the day's usage (§5.6: "used / daily max"; the exact
+		// format is unconfirmed, written here as USED/MAX).
+		decorate: func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("X-Return-Api-Usage") == "1" {
+				w.Header().Set("x-api-usage", e.aeUsage())
+			}
+		},
 		admit: func(r *http.Request, token string) (func(), *result) {
 			switch bu := strings.TrimSpace(r.Header.Get("Pardot-Business-Unit-Id")); {
 			case bu == "":
@@ -200,4 +208,12 @@ func (e *Emulator) dispatchAE(ctx context.Context, tx *sql.Tx, req *aeReq) (resu
 		return e.deleteProspect(ctx, tx, id, notFound)
 	}
 	return badMethod, nil
+}
+
+// aeUsage is the x-api-usage value: the calls used today and the daily limit.
+func (e *Emulator) aeUsage() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.checkUsageDay()
+	return fmt.Sprintf("%d/%d", e.aeUsed, e.aeLimit)
 }

@@ -93,7 +93,8 @@
 // real requests have been seen giving 51 and 154 for unknown names instead
 // (pardot/api-docs#235), so clients should not tell these codes apart.
 //
-// Every /services/data/vNN.N response carries Sforce-Limit-Info; once Options.DailyAPILimit
+// Every /services/data/vNN.N response carries Sforce-Limit-Info, and every /api/v5 answer to a
+// request with X-Return-Api-Usage: 1 carries x-api-usage: USED/MAX; once Options.DailyAPILimit
 // is spent the answer is 403 REQUEST_LIMIT_EXCEEDED (AE: 429 code 122 after AEDailyLimit).
 // Usage starts again when the UTC day changes. The limits control changes both allowances
 // and today's usage at run time, so a test can reach a limit mid-run and lift it again.

@@ -30,7 +30,7 @@ type dialect struct {
 	// when the request is over. Nil admits everyone.
 	admit func(r *http.Request, token string) (release func(), refused *result)
 	// decorate adds headers every answer carries, refusals included. Nil adds none.
-	decorate func(w http.ResponseWriter)
+	decorate func(w http.ResponseWriter, r *http.Request)
 }
 
 // apiRequest is what the pipeline needs of one request besides its dialect.
@@ -51,7 +51,7 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request, d *dialect, 
 	e.count(d.api, r.Method+" "+req.endpoint)
 	answer := func(res result) {
 		if d.decorate != nil {
-			d.decorate(w)
+			d.decorate(w, r)
 		}
 		writeResult(w, res)
 	}

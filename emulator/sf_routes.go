@@ -36,7 +36,7 @@ func (e *Emulator) sfDialect() *dialect {
 		badPath:  notFound(),
 		badBody:  func(err error) result { return sfErr(http.StatusBadRequest, "JSON_PARSER_ERROR", err.Error()) },
 		internal: func(err error) result { return sfErr(http.StatusInternalServerError, "UNKNOWN_EXCEPTION", err.Error()) },
-		decorate: func(w http.ResponseWriter) { w.Header().Set("Sforce-Limit-Info", e.sfLimitInfo()) },
+		decorate: func(w http.ResponseWriter, _ *http.Request) { w.Header().Set("Sforce-Limit-Info", e.sfLimitInfo()) },
 	}
 }
 

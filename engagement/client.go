@@ -12,8 +12,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/prospect-sync/prospect-sync/internal/budget"
 )
 
 // DefaultBaseURL is the production Account Engagement host.
@@ -56,6 +60,38 @@ type Client struct {
 	sem    chan struct{}
 	// dailyRetry caps the wait after code 122.
 	dailyRetry time.Duration
+
+	usageMu sync.Mutex
+	usage   budget.Usage
+}
+
+// usageHeader carries the business unit's calls today and its daily allocation ("USED/MAX")
+// when a request asks for it with X-Return-Api-Usage: 1 (§5.6).
+const usageHeader = "x-api-usage"
+
+// Usage is the business unit's API usage from the last answer (zero before any): the calls of
+// every client of the business unit today.
+func (c *Client) Usage() budget.Usage {
+	c.usageMu.Lock()
+	defer c.usageMu.Unlock()
+	return c.usage
+}
+
+// recordUsage remembers the usage an answer reported; the documented shape is "used / daily
+// max", so spaces around the slash are accepted.
+func (c *Client) recordUsage(h http.Header) {
+	used, max, ok := strings.Cut(h.Get(usageHeader), "/")
+	if !ok {
+		return
+	}
+	u, err1 := strconv.Atoi(strings.TrimSpace(used))
+	m, err2 := strconv.Atoi(strings.TrimSpace(max))
+	if err1 != nil || err2 != nil {
+		return
+	}
+	c.usageMu.Lock()
+	c.usage = budget.Usage{Used: u, Limit: m, At: time.Now()}
+	c.usageMu.Unlock()
 }
 
 // New validates cfg and returns a Client.
@@ -152,6 +188,7 @@ func (c *Client) send(ctx context.Context, method, rawURL, token string, payload
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set(businessUnitHeader, c.bu)
 	req.Header.Set("Accept", "application/json")
+	req.Header.Set("X-Return-Api-Usage", "1")
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -160,6 +197,7 @@ func (c *Client) send(ctx context.Context, method, rawURL, token string, payload
 		return 0, nil, nil, fmt.Errorf("engagement: %s %s: %w", method, req.URL.Path, err)
 	}
 	defer res.Body.Close()
+	c.recordUsage(res.Header)
 	b, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
 	if err != nil {
 		return 0, nil, nil, fmt.Errorf("engagement: %s %s: read body: %w", method, req.URL.Path, err)

@@ -111,6 +111,11 @@ func TestReadSeededProspectsAndUsers(t *testing.T) {
 	if p.ID != emulator.ProspectMatchLead || p.Email == "" || p.AssignedToID != emulator.AEUserAlice || p.UpdatedAt.IsZero() || p.CreatedAt.IsZero() {
 		t.Fatalf("prospect %+v", p)
 	}
+	// Every request asks for the day's usage (X-Return-Api-Usage: 1): one call of the
+	// emulator's default allocation so far.
+	if u := e.ae.Usage(); u.Used != 1 || u.Limit <= 0 || u.At.IsZero() {
+		t.Fatalf("Usage() = %+v after one call, want 1 of the daily limit", u)
+	}
 	q, err := e.ae.GetProspect(ctx, emulator.ProspectQuoteEmail)
 	if err != nil || q.Email != "o'neil+x@example.com" || q.AssignedToID != emulator.AEUserBob {
 		t.Fatalf("quote prospect %+v %v", q, err)

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/prospect-sync/prospect-sync/internal/budget"
 )
 
 // DefaultLoginURL is the production login host used when Config.LoginURL is empty.
@@ -74,6 +76,7 @@ type Client struct {
 	limitMu   sync.Mutex
 	limitUsed int
 	limitMax  int
+	limitAt   time.Time
 }
 
 // New validates cfg and returns a Client; no network call is made until first use.
@@ -114,11 +117,12 @@ func New(cfg Config) (*Client, error) {
 	return &Client{cfg: cfg, loginURL: login, version: version, http: hc, now: now}, nil
 }
 
-// Limits returns the API usage from the last Sforce-Limit-Info header seen (0, 0 before any).
-func (c *Client) Limits() (used, max int) {
+// Usage is the org's API usage from the last Sforce-Limit-Info header seen (zero before any):
+// the calls of every client of the org in the rolling 24 hours.
+func (c *Client) Usage() budget.Usage {
 	c.limitMu.Lock()
 	defer c.limitMu.Unlock()
-	return c.limitUsed, c.limitMax
+	return budget.Usage{Used: c.limitUsed, Limit: c.limitMax, At: c.limitAt}
 }
 
 // recordLimits remembers "api-usage=USED/LIMIT" so callers can slow down before the org runs dry.
@@ -142,7 +146,7 @@ func (c *Client) recordLimits(h http.Header) {
 			continue
 		}
 		c.limitMu.Lock()
-		c.limitUsed, c.limitMax = used, max
+		c.limitUsed, c.limitMax, c.limitAt = used, max, c.now()
 		c.limitMu.Unlock()
 	}
 }

@@ -166,8 +166,8 @@ func TestCRUDAndAutoAssign(t *testing.T) {
 	}
 	// Sforce-Limit-Info of the last answer: every API call so far, of the emulator's default
 	// daily limit (100,000).
-	if used, max := e.sf.Limits(); used != e.emu.Counters().Salesforce.Total || max != 100000 {
-		t.Fatalf("Limits() = %d/%d after %d calls, want %d/100000", used, max, e.emu.Counters().Salesforce.Total, e.emu.Counters().Salesforce.Total)
+	if u := e.sf.Usage(); u.Used != e.emu.Counters().Salesforce.Total || u.Limit != 100000 || u.At.IsZero() {
+		t.Fatalf("Usage() = %+v after %d calls, want %d/100000 and when", u, e.emu.Counters().Salesforce.Total, e.emu.Counters().Salesforce.Total)
 	}
 }
 

@@ -264,8 +264,8 @@ func TestQueryEncodingAndPaging(t *testing.T) {
 			t.Fatalf("Sforce-Query-Options = %q", b)
 		}
 	}
-	if used, max := c.Limits(); used != 42 || max != 15000 {
-		t.Fatalf("Limits = %d/%d", used, max)
+	if u := c.Usage(); u.Used != 42 || u.Limit != 15000 {
+		t.Fatalf("Usage = %+v", u)
 	}
 	if p := c.QueryPath("SELECT Id FROM Lead WHERE Email = 'a+b@x.com'"); strings.Contains(p, "+") || !strings.HasPrefix(p, "/services/data/v"+salesforce.DefaultAPIVersion+"/query?q=SELECT%20Id") {
 		t.Fatalf("QueryPath = %q: a literal + must be percent-encoded and spaces must not become +", p)
