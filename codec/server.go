@@ -16,8 +16,9 @@ const (
 	// MaxBodyBytes bounds a request body: a few events' payloads, each at most the server's
 	// 2 MiB payload limit.
 	MaxBodyBytes = 16 << 20
-	// allowHeaders are the request headers the Temporal UI sends to a codec server.
-	allowHeaders = "Content-Type, X-Namespace, Authorization"
+	// allowHeaders are the request headers the Temporal UI sends to a codec server (the last
+	// two with "pass access token": the user's token and its extras).
+	allowHeaders = "Content-Type, X-Namespace, Authorization, Authorization-Extras"
 )
 
 // HandlerOptions says who may call the codec server.

@@ -91,7 +91,8 @@ func TestHandlerDecodesUIRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp := post(t, serve(t, c, HandlerOptions{Origins: []string{uiOrigin}})+"/decode", uiOrigin, "", string(body))
+	// The UI appends this query to the endpoint's path.
+	resp := post(t, serve(t, c, HandlerOptions{Origins: []string{uiOrigin}})+"/decode?preserveStorageRefs=true", uiOrigin, "", string(body))
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d: %s", resp.StatusCode, b)
@@ -127,7 +128,7 @@ func TestHandlerCORS(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodOptions, url+"/decode", nil)
 		req.Header.Set("Origin", origin)
 		req.Header.Set("Access-Control-Request-Method", "POST")
-		req.Header.Set("Access-Control-Request-Headers", "content-type,x-namespace,authorization")
+		req.Header.Set("Access-Control-Request-Headers", "content-type,x-namespace,authorization,authorization-extras")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -144,7 +145,7 @@ func TestHandlerCORS(t *testing.T) {
 		t.Errorf("Access-Control-Allow-Origin %q, want exactly %q", got, uiOrigin)
 	}
 	allowed := strings.ToLower(resp.Header.Get("Access-Control-Allow-Headers"))
-	for _, h := range []string{"content-type", "x-namespace", "authorization"} {
+	for _, h := range []string{"content-type", "x-namespace", "authorization", "authorization-extras"} {
 		if !strings.Contains(allowed, h) {
 			t.Errorf("Access-Control-Allow-Headers %q lacks %s", allowed, h)
 		}
