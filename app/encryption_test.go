@@ -266,6 +266,10 @@ func TestKeyRotationKeepsHistoriesReadable(t *testing.T) {
 		t.Errorf("first activity result sealed with %q, want the old key %q", ids[0], oldCodec.Primary())
 	}
 	// Every result, old key or new, decodes to the prospect's data through the rotated ring.
+	first := firstFetch(events)
+	if first == 0 {
+		t.Fatal("no FetchProspect completed in the history")
+	}
 	for _, e := range events {
 		res := e.GetActivityTaskCompletedEventAttributes().GetResult()
 		if res == nil || len(res.Payloads) == 0 {
@@ -275,7 +279,7 @@ func TestKeyRotationKeepsHistoriesReadable(t *testing.T) {
 		if err := dc.FromPayload(res.Payloads[0], &v); err != nil {
 			t.Fatalf("event %d: %v", e.GetEventId(), err)
 		}
-		if e.GetEventId() == firstFetch(events) {
+		if e.GetEventId() == first {
 			if b, _ := json.Marshal(v); !strings.Contains(string(b), p.email) {
 				t.Errorf("the first FetchProspect result %s does not hold the prospect's email", b)
 			}
