@@ -69,6 +69,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 		copts = client.Options{HostPort: a.TemporalAddress, Namespace: workflows.Namespace}
 	}
 	a.TemporalAddress = copts.HostPort
+	cfg.Encryption.Apply(&copts)
 	if cfg.NoWorker {
 		// The local services alone: workers run as separate processes (crash tests, or a
 		// developer restarting a worker without restarting its server).

@@ -35,6 +35,8 @@ type Config struct {
 
 	// Services says how to reach Salesforce and Account Engagement (the emulator when unset).
 	Services connect.Services
+	// Encryption seals payloads when a key is configured, and configures the codec server.
+	Encryption connect.Encryption
 
 	Settings prospect.Settings
 
@@ -159,6 +161,9 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 	var err error
 	if c.Temporal, c.TemporalConfigured, err = connect.Temporal(getenv); err != nil {
+		errs = append(errs, err.Error())
+	}
+	if c.Encryption, err = connect.EncryptionFromEnv(getenv); err != nil {
 		errs = append(errs, err.Error())
 	}
 	if c.NoWorker && c.TemporalConfigured {

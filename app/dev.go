@@ -28,10 +28,15 @@ type devParts struct {
 }
 
 func (d *devParts) startTemporal(ctx context.Context, cfg Config, log zerolog.Logger) error {
-	srv, err := devserver.Start(ctx, devserver.Options{
+	opts := devserver.Options{
 		DataDir: cfg.DataDir, Host: cfg.Host, FrontendPort: cfg.TemporalPort, UIPort: cfg.UIPort,
 		Namespace: workflows.Namespace, SearchAttributes: workflows.SearchAttributes(), Logger: log,
-	})
+	}
+	if cfg.Encryption.Codec != nil {
+		// The UI shows payloads decoded by the worker's codec server.
+		opts.CodecEndpoint = cfg.Encryption.CodecEndpoint
+	}
+	srv, err := devserver.Start(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("embedded Temporal: %w", err)
 	}

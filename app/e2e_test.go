@@ -4,6 +4,8 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -19,11 +21,14 @@ import (
 	"github.com/rs/zerolog"
 	historypb "go.temporal.io/api/history/v1"
 	sdkpb "go.temporal.io/api/sdk/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/prospect-sync/prospect-sync/codec"
+	"github.com/prospect-sync/prospect-sync/connect"
 	"github.com/prospect-sync/prospect-sync/emulator"
 	"github.com/prospect-sync/prospect-sync/engagement"
 	"github.com/prospect-sync/prospect-sync/prospect"
@@ -41,6 +46,8 @@ var (
 	testAE   *engagement.Client
 	testLog  = zerolog.New(io.Discard)
 	startErr error
+	// testKeys is the shared app's key ring: every e2e sync runs with its payloads encrypted.
+	testKeys []codec.Key
 )
 
 func TestMain(m *testing.M) {
@@ -52,12 +59,18 @@ func TestMain(m *testing.M) {
 	if os.Getenv("E2E_LOG") != "" {
 		testLog = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).Level(zerolog.DebugLevel)
 	}
+	testKeys = []codec.Key{{ID: "e2e-1", Secret: make([]byte, codec.KeySize)}}
+	if _, err := rand.Read(testKeys[0].Secret); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	env := map[string]string{
 		"SYNC_ACTIVITY_TIMEOUT": "3s", // attempts lost with a stopped worker retry sooner
 		// The tests start the feeds they need, with their own intervals and cursors.
 		"PROSPECT_SYNC_START_FEEDS": "false",
+		connect.EnvEncryptionKeys:   testKeys[0].ID + "=" + base64.StdEncoding.EncodeToString(testKeys[0].Secret),
 	}
-	testCfg, err = LoadConfig([]string{"-data-dir", dir, "-temporal-port", "0", "-ui-port", "-1", "-emulator-port", "0"}, func(k string) string { return env[k] })
+	testCfg, err = LoadConfig([]string{"-data-dir", dir, "-temporal-port", "0", "-ui-port", "0", "-emulator-port", "0"}, func(k string) string { return env[k] })
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -411,7 +424,7 @@ func TestWaitingProspectAssignedThenSynced(t *testing.T) {
 		t.Fatal(err)
 	}
 	var summary string
-	if err := converter.GetDefaultDataConverter().FromPayload(desc.GetExecutionConfig().GetUserMetadata().GetSummary(), &summary); err != nil || !strings.Contains(summary, fmt.Sprint(id)) {
+	if err := appConverter().FromPayload(desc.GetExecutionConfig().GetUserMetadata().GetSummary(), &summary); err != nil || !strings.Contains(summary, fmt.Sprint(id)) {
 		t.Errorf("static summary %q (%v): want the prospect id", summary, err)
 	}
 	v, err := app().Client().QueryWorkflow(ctx, workflows.ProspectWorkflowID(id), "", "__temporal_workflow_metadata")
@@ -565,20 +578,24 @@ func TestRecordHistories(t *testing.T) {
 	}
 	replayer := worker.NewWorkflowReplayer()
 	replayer.RegisterWorkflowWithOptions(workflows.ProspectSync, workflow.RegisterOptions{Name: workflows.ProspectSyncWorkflow})
+	// The server holds encrypted histories: replay them as the worker reads them, and keep the
+	// fixtures decoded, as workflows/replay_test.go reads them with the default converter.
+	var copts client.Options
+	testCfg.Encryption.Apply(&copts)
+	sealedReplayer, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: copts.DataConverter, FailureConverter: copts.FailureConverter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealedReplayer.RegisterWorkflowWithOptions(workflows.ProspectSync, workflow.RegisterOptions{Name: workflows.ProspectSyncWorkflow})
 	for _, id := range []int64{emulator.ProspectAssignedNoMatch, emulator.ProspectMatchLead, emulator.ProspectUnassignedNoMatch, emulator.ProspectBadEmail} {
 		startSync(t, workflows.SignalProspectChanged, id)
 		waitStatus(t, id, func(st workflows.SyncStatus) bool { return st.State != prospect.StateEvaluating })
-		iter := app().Client().GetWorkflowHistory(context.Background(), workflows.ProspectWorkflowID(id), "", false, 0)
-		var events []*historypb.HistoryEvent
-		for iter.HasNext() {
-			e, err := iter.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			events = append(events, e)
+		events := history(t, workflows.ProspectWorkflowID(id))
+		if err := sealedReplayer.ReplayWorkflowHistory(nil, &historypb.History{Events: events}); err != nil {
+			t.Errorf("replay the encrypted history of prospect %d: %v", id, err)
 		}
 		path := filepath.Join(dir, fmt.Sprintf("prospect-%d.json", id))
-		writeHistory(t, path, events)
+		writeHistory(t, path, decodeHistory(t, events))
 		if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, path); err != nil {
 			t.Errorf("replay the recorded history of prospect %d: %v", id, err)
 		}

@@ -135,8 +135,16 @@ func (b *bench) setup(ctx context.Context) error {
 	go func() { _ = http.Serve(l, b.emu) }()
 
 	// As the worker does for a server on this machine: no gRPC compression.
-	b.c, err = client.DialContext(ctx, client.Options{HostPort: b.srv.FrontendAddress(), Namespace: workflows.Namespace, Logger: connect.Quiet,
-		ConnectionOptions: client.ConnectionOptions{GrpcCompression: &client.GrpcCompressionNone{}}})
+	copts := client.Options{HostPort: b.srv.FrontendAddress(), Namespace: workflows.Namespace, Logger: connect.Quiet,
+		ConnectionOptions: client.ConnectionOptions{GrpcCompression: &client.GrpcCompressionNone{}}}
+	// With a key in the environment the measured worker (a child, same environment) seals
+	// payloads, so this client and the baseline worker must too.
+	enc, err := connect.EncryptionFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	enc.Apply(&copts)
+	b.c, err = client.DialContext(ctx, copts)
 	if err != nil {
 		return err
 	}

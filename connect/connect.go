@@ -161,7 +161,8 @@ func Temporal(getenv func(string) string) (opts client.Options, configured bool,
 	return opts, opts.HostPort != "", nil
 }
 
-// Dial connects a command to Temporal: the configured server, or the dev worker's.
+// Dial connects a command to Temporal: the configured server, or the dev worker's, sealing
+// payloads when a key is configured (the same data converter as the worker's).
 func Dial(ctx context.Context, getenv func(string) string, logger log.Logger) (client.Client, error) {
 	opts, configured, err := Temporal(getenv)
 	if err != nil {
@@ -174,6 +175,11 @@ func Dial(ctx context.Context, getenv func(string) string, logger log.Logger) (c
 		opts.Namespace = client.DefaultNamespace
 	}
 	opts.Logger = logger
+	enc, err := EncryptionFromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	enc.Apply(&opts)
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	c, err := client.DialContext(ctx, opts)

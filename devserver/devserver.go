@@ -57,6 +57,8 @@ type Options struct {
 	Logger zerolog.Logger
 	// HistoryCacheSize is the number of mutable states the history service keeps in memory.
 	HistoryCacheSize int
+	// CodecEndpoint, when set, is the codec server the UI asks to decode payloads.
+	CodecEndpoint string
 }
 
 // Server is a running embedded Temporal server.
@@ -229,6 +231,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			CORS:                uiconfig.CORS{CookieInsecure: true},
 			HideLogs:            true,
 			DisableNewsFetch:    true,
+			// The dev UI has no login: no access token to pass, no cookies to send.
+			Codec: uiconfig.Codec{Endpoint: opts.CodecEndpoint},
 		}))
 		go func() { _ = s.ui.Start() }()
 	}

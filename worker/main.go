@@ -72,6 +72,9 @@ func printBanner(cfg app.Config, a *app.App) {
 	} else {
 		fmt.Fprintf(w, "  Salesforce   %s; Account Engagement %s\n", cfg.Services.LoginURL, cfg.Services.EngagementURL)
 	}
+	if c := cfg.Encryption.Codec; c != nil {
+		fmt.Fprintf(w, "  Encryption   payloads sealed with key %q (%d in the ring)\n", c.Primary(), len(c.KeyIDs()))
+	}
 	if cfg.NoWorker {
 		fmt.Fprintln(w, "\nStart a worker against them, in another terminal (and kill or restart it as you like):")
 		fmt.Fprintf(w, "  TEMPORAL_ADDRESS=%s SALESFORCE_LOGIN_URL=%[2]s ACCOUNT_ENGAGEMENT_URL=%[2]s \\\n", a.TemporalAddress, a.EmulatorURL)
