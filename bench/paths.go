@@ -31,14 +31,14 @@ const (
 
 // path is one way of running the same first load, measured in this run.
 type path struct {
-	Name                  string  `json:"name"`
-	Prospects             int     `json:"prospects"`
-	Seconds               float64 `json:"seconds"`
-	SyncsPerSecond        float64 `json:"syncsPerSecond"`
-	Ratio                 float64 `json:"ratioToBaseline"`
-	SalesforcePerProspect float64 `json:"salesforceCallsPerProspect"`
-	EngagementPerProspect float64 `json:"engagementCallsPerProspect"`
-	LoneSyncP50Ms         float64 `json:"loneSyncP50Ms"`
+	Name                  string   `json:"name"`
+	Prospects             int      `json:"prospects"`
+	Seconds               float64  `json:"seconds"`
+	SyncsPerSecond        float64  `json:"syncsPerSecond"`
+	Ratio                 float64  `json:"ratioToBaseline"`
+	SalesforcePerProspect float64  `json:"salesforceCallsPerProspect"`
+	EngagementPerProspect float64  `json:"engagementCallsPerProspect"`
+	LoneSyncP50Ms         float64  `json:"loneSyncP50Ms"`
 	Steady                []steady `json:"steady"`
 }
 
