@@ -12,6 +12,7 @@ import (
 
 	"github.com/prospect-sync/prospect-sync/engagement"
 	"github.com/prospect-sync/prospect-sync/internal/batch"
+	"github.com/prospect-sync/prospect-sync/internal/budget"
 	"github.com/prospect-sync/prospect-sync/internal/httperror"
 	"github.com/prospect-sync/prospect-sync/prospect"
 	"github.com/prospect-sync/prospect-sync/salesforce"
@@ -33,6 +34,9 @@ type Activities struct {
 	ProspectIDField string
 	// Settings are the worker's sync settings, for the change feed's page-wide lookups.
 	Settings prospect.Settings
+	// SFBudget and AEBudget hold Salesforce- and Account Engagement-bound work back once the
+	// org's or business unit's daily usage passes their reserve; nil: no reserve.
+	SFBudget, AEBudget *budget.Gate
 
 	// lookups and writes share Salesforce calls across syncs (see EnableBatching); nil: one call each.
 	lookups *batch.Batcher[FindMatchesInput, lookupOutcome]
@@ -57,6 +61,9 @@ func New(sf *salesforce.Client, ae *engagement.Client, start StartFunc) *Activit
 
 // FetchProspect reads the prospect and its assigned user's Salesforce id.
 func (a *Activities) FetchProspect(ctx context.Context, in FetchProspectInput) (FetchProspectResult, error) {
+	if err := admit(a.AEBudget); err != nil {
+		return FetchProspectResult{}, err
+	}
 	p, err := a.AE.GetProspect(ctx, in.ProspectID)
 	if httperror.KindOf(err) == httperror.Gone {
 		// Deleted (in the recycle bin) or never there: one more call, on this rare path only,
@@ -143,6 +150,9 @@ func (a *Activities) engagementUserFor(ctx context.Context, salesforceID string)
 
 // UpdateRecord writes changed fields to the linked Lead or Contact.
 func (a *Activities) UpdateRecord(ctx context.Context, in UpdateRecordInput) (UpdateRecordResult, error) {
+	if err := admit(a.SFBudget); err != nil {
+		return UpdateRecordResult{}, err
+	}
 	// The client sends Sforce-Auto-Assign: FALSE on Lead writes: an owned Lead never re-runs the rule.
 	if a.writes != nil {
 		out, err := a.writes.Do(ctx, keyUpdate, writeOp{update: &in})
@@ -158,6 +168,9 @@ func (a *Activities) UpdateRecord(ctx context.Context, in UpdateRecordInput) (Up
 // Engagement user of the record's owner, through userId: v5's documented way to assign, one
 // assignment per request (docs/domain.md §5.6). The CRM ids are read-only there.
 func (a *Activities) WriteBack(ctx context.Context, in WriteBackInput) (WriteBackResult, error) {
+	if err := admit(a.AEBudget); err != nil {
+		return WriteBackResult{}, err
+	}
 	fields := anyMap(in.Fields)
 	if in.AssignOwnerID != "" {
 		userID, err := a.engagementUserFor(ctx, in.AssignOwnerID)

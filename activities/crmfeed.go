@@ -40,6 +40,9 @@ type PollCRMChangesResult struct {
 // deleted ones included (queryAll), in ONE Salesforce call: a composite of two queries
 // (docs/domain.md §5.3: SystemModstamp, not LastModifiedDate, moves on every change).
 func (a *Activities) PollCRMChanges(ctx context.Context, in PollCRMChangesInput) (PollCRMChangesResult, error) {
+	if err := admit(a.SFBudget); err != nil {
+		return PollCRMChangesResult{}, err
+	}
 	var queries []salesforce.Select
 	for _, typ := range []string{prospect.TypeLead, prospect.TypeContact} {
 		queries = append(queries, salesforce.Select{Object: typ, Fields: []string{"Id", "IsDeleted", "SystemModstamp"},

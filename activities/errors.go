@@ -3,10 +3,13 @@ package activities
 import (
 	"context"
 	"errors"
+	"strings"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/prospect-sync/prospect-sync/engagement"
+	"github.com/prospect-sync/prospect-sync/internal/budget"
 	"github.com/prospect-sync/prospect-sync/internal/httperror"
 	"github.com/prospect-sync/prospect-sync/prospect"
 )
@@ -30,7 +33,28 @@ const (
 	ErrTypeAuth = "Auth"
 	// ErrTypeProspectGone: the prospect no longer exists in Account Engagement (not retried).
 	ErrTypeProspectGone = "ProspectGone"
+	// ErrTypeBudgetWait: the API's daily usage passed the share kept for this product; the
+	// details are a BudgetWait. Not retried by the activity: the workflow shows the wait and
+	// tries again after it.
+	ErrTypeBudgetWait = "BudgetWait"
 )
+
+// BudgetWait is what a sync shows while it waits for API budget.
+type BudgetWait struct {
+	// Reason names the API and the figures.
+	Reason  string
+	RetryIn time.Duration
+}
+
+// admit lets a call to an API go, or returns the BudgetWait error that holds it back.
+func admit(g *budget.Gate) error {
+	w := g.Check(time.Now())
+	if w == nil {
+		return nil
+	}
+	reason := strings.TrimPrefix(w.Error(), "waiting for ") // the UI says "Waiting for" itself
+	return temporal.NewNonRetryableApplicationError(w.Error(), ErrTypeBudgetWait, nil, BudgetWait{Reason: reason, RetryIn: w.RetryIn})
+}
 
 // classify turns a client error into a Temporal application error with an explicit type:
 // one switch over the kind each client's APIError reports.

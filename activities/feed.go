@@ -43,6 +43,9 @@ type PollChangesResult struct {
 
 // PollChanges reads one page of prospects changed since a time from Account Engagement.
 func (a *Activities) PollChanges(ctx context.Context, in PollChangesInput) (PollChangesResult, error) {
+	if err := admit(a.AEBudget); err != nil {
+		return PollChangesResult{}, err
+	}
 	page, err := a.readPage(ctx, in.Since, in.Limit, in.PageToken)
 	if err != nil {
 		return PollChangesResult{}, err
@@ -144,6 +147,9 @@ func (a *Activities) FeedPage(ctx context.Context, in FeedPageInput) (FeedPageRe
 	if a.Start == nil {
 		return FeedPageResult{}, temporal.NewNonRetryableApplicationError("no StartFunc wired", ErrTypeNoStarter, nil)
 	}
+	if err := admit(a.AEBudget); err != nil {
+		return FeedPageResult{}, err
+	}
 	page, err := a.readPage(ctx, in.Since, in.Limit, in.PageToken)
 	if err != nil {
 		return FeedPageResult{}, err
@@ -220,8 +226,8 @@ func (a *Activities) handoffs(ctx context.Context, ps []engagement.Prospect) []*
 			need = append(need, i)
 		}
 	}
-	if len(ins) == 0 {
-		return out
+	if len(ins) == 0 || admit(a.SFBudget) != nil {
+		return out // the syncs look up themselves, waiting for budget if they must
 	}
 	found, err := a.lookupMany(ctx, ins)
 	if err != nil {

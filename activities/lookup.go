@@ -32,6 +32,9 @@ func fieldsOf(recordType string, mapped []string) []string {
 // linked to, in ONE Salesforce API call (a composite request). Converted Leads whose Contact
 // was not among the matches cost one more call, only then.
 func (a *Activities) FindMatches(ctx context.Context, in FindMatchesInput) (FindMatchesResult, error) {
+	if err := admit(a.SFBudget); err != nil {
+		return FindMatchesResult{}, err
+	}
 	if a.lookups != nil {
 		key := strings.Join(in.LeadFields, ",") + "|" + strings.Join(in.ContactFields, ",")
 		out, err := a.lookups.Do(ctx, key, in)

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/prospect-sync/prospect-sync/activities"
+	"github.com/prospect-sync/prospect-sync/internal/budget"
 	"github.com/prospect-sync/prospect-sync/prospect"
 	"github.com/prospect-sync/prospect-sync/salesforce"
 	"github.com/prospect-sync/prospect-sync/workflows"
@@ -118,6 +119,9 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 		return workflows.LinkedProspects(ctx, a.client, recordIDs)
 	}
 	acts.ProspectIDField = cfg.Services.ProspectIDField
+	// The usage comes from answers every worker sees, so each keeps the same reserve.
+	acts.SFBudget = &budget.Gate{API: "Salesforce", Reserve: cfg.Services.SalesforceReserve, Usage: sf.Usage, Probe: cfg.Services.SalesforceLimitRetry}
+	acts.AEBudget = &budget.Gate{API: "Account Engagement", Reserve: cfg.Services.EngagementReserve, Usage: ae.Usage, Probe: cfg.Services.EngagementLimitRetry}
 	activities.EnableBatching(acts, cfg.BatchLinger)
 	Register(a.worker, acts, cfg.Settings)
 	if err := a.worker.Start(); err != nil {

@@ -68,7 +68,9 @@ func TestMain(m *testing.M) {
 		"SYNC_ACTIVITY_TIMEOUT": "3s", // attempts lost with a stopped worker retry sooner
 		// The tests start the feeds they need, with their own intervals and cursors.
 		"PROSPECT_SYNC_START_FEEDS": "false",
-		connect.EnvEncryptionKeys:   testKeys[0].ID + "=" + base64.StdEncoding.EncodeToString(testKeys[0].Secret),
+		// A sync held back for API budget probes again this often (production: 1m).
+		"SALESFORCE_LIMIT_RETRY":  "1s",
+		connect.EnvEncryptionKeys: testKeys[0].ID + "=" + base64.StdEncoding.EncodeToString(testKeys[0].Secret),
 	}
 	testCfg, err = LoadConfig([]string{"-data-dir", dir, "-temporal-port", "0", "-ui-port", "0", "-emulator-port", "0"}, func(k string) string { return env[k] })
 	if err != nil {

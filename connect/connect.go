@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +31,9 @@ const (
 	EmulatorClientID       = "emulator"
 	EmulatorClientSecret   = "emulator"
 	EmulatorBusinessUnitID = "0Uv000000000001AAA"
+	// DefaultAPIReserve is the share of each daily API allocation kept for the org's other
+	// integrations.
+	DefaultAPIReserve = 0.10
 	// DefaultTemporalAddress is where the dev worker's embedded server listens.
 	DefaultTemporalAddress = "127.0.0.1:7233"
 )
@@ -55,6 +59,11 @@ type Services struct {
 	// ACCOUNT_ENGAGEMENT_LIMIT_RETRY, default 1h, and never past the next UTC midnight).
 	SalesforceLimitRetry time.Duration
 	EngagementLimitRetry time.Duration
+	// SalesforceReserve and EngagementReserve are the shares of each daily allocation left to
+	// the org's other integrations (SALESFORCE_API_RESERVE, ACCOUNT_ENGAGEMENT_API_RESERVE,
+	// default 0.10; 0 turns the reserve off): past the rest, work waits for the window to free.
+	SalesforceReserve float64
+	EngagementReserve float64
 	// bad holds settings that did not parse.
 	bad []string
 }
@@ -76,7 +85,17 @@ func ServicesFromEnv(getenv func(string) string) Services {
 		}
 		return d
 	}
+	share := func(key string, def float64) float64 {
+		v := env(key, strconv.FormatFloat(def, 'f', -1, 64))
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || f >= 1 {
+			bad = append(bad, fmt.Sprintf("%s=%q: want a share of the daily allocation from 0 to 0.99, such as 0.10", key, v))
+		}
+		return f
+	}
 	return Services{
+		SalesforceReserve:    share("SALESFORCE_API_RESERVE", DefaultAPIReserve),
+		EngagementReserve:    share("ACCOUNT_ENGAGEMENT_API_RESERVE", DefaultAPIReserve),
 		SalesforceLimitRetry: duration("SALESFORCE_LIMIT_RETRY", salesforce.DefaultRateLimitDelay),
 		EngagementLimitRetry: duration("ACCOUNT_ENGAGEMENT_LIMIT_RETRY", time.Hour),
 		bad:                  bad,

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
+
 	"github.com/prospect-sync/prospect-sync/activities"
 	"github.com/prospect-sync/prospect-sync/prospect"
 )
@@ -72,5 +74,29 @@ func TestChangeRequestMergeKeepsNewestHandoff(t *testing.T) {
 	}
 	if got := (ChangeRequest{}).merge(ChangeRequest{Handoff: older}); got.Handoff != older {
 		t.Fatalf("merge = %+v, want the only hand-off", got)
+	}
+}
+
+// A sync held back for API budget shows the wait with its figures, keeps its state and tries
+// again after the wait: the create happens once, a minute later.
+func TestBudgetWaitShowsAndRetries(t *testing.T) {
+	w := newWorld(newProspect(assignedTo(bob)))
+	reason := "Salesforce API budget: 90000 of 100000 daily calls used, 10% kept for the org's other integrations; trying again in 1m0s"
+	w.createErr = temporal.NewNonRetryableApplicationError("waiting for "+reason, activities.ErrTypeBudgetWait, nil,
+		activities.BudgetWait{Reason: reason, RetryIn: time.Minute})
+	env := newEnv(t, w, prospect.DefaultSettings())
+	var during SyncStatus
+	var creates int
+	env.RegisterDelayedCallback(func() {
+		during = syncStatus(t, env)
+		creates = w.count("CreateLead")
+	}, 30*time.Second)
+	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
+	r := result(t, env)
+	if during.WaitingFor != reason || during.State != prospect.StateEvaluating || during.LastError != nil || creates != 1 {
+		t.Fatalf("while waiting: %+v after %d creates, want Evaluating, waiting for the budget with the figures, no error", during, creates)
+	}
+	if r.Status.State != prospect.StateSynced || r.Status.WaitingFor != "" || w.count("CreateLead") != 2 {
+		t.Fatalf("after the wait: %+v after %d creates, want Synced on the second attempt", r.Status, w.count("CreateLead"))
 	}
 }

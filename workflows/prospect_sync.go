@@ -50,6 +50,8 @@ type Carry struct {
 	RuleRequested bool `json:",omitempty"`
 	// Link is the Salesforce record the prospect syncs with: the sync's own record of it.
 	Link prospect.Link `json:",omitzero"`
+	// RetryAt, when set, is when an evaluation held back for API budget runs again.
+	RetryAt time.Time `json:",omitzero"`
 }
 
 // ProspectSyncResult is the final status of a completed run.
@@ -199,6 +201,10 @@ func (s *syncer) wait(ctx workflow.Context, changed, useRule workflow.ReceiveCha
 	} else if !idleAt.IsZero() && (d <= 0 || idleAt.Sub(now) < d) {
 		d, why = max(idleAt.Sub(now), time.Millisecond), triggerIdle
 	}
+	summary := timerSummary(why)
+	if retry := s.carry.RetryAt; !retry.IsZero() && (d <= 0 || retry.Sub(now) < d) {
+		d, why, summary = max(retry.Sub(now), time.Millisecond), triggerRecheck, "API budget"
+	}
 
 	timerCtx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
@@ -215,7 +221,7 @@ func (s *syncer) wait(ctx workflow.Context, changed, useRule workflow.ReceiveCha
 		why = triggerSignal
 	})
 	if d > 0 {
-		timer := workflow.NewTimerWithOptions(timerCtx, d, workflow.TimerOptions{Summary: timerSummary(why)})
+		timer := workflow.NewTimerWithOptions(timerCtx, d, workflow.TimerOptions{Summary: summary})
 		sel.AddFuture(timer, func(workflow.Future) {})
 	}
 	sel.Select(ctx)
@@ -283,6 +289,7 @@ type evaluation struct {
 // the step runs and says whether to decide again (after a lookup, or a record that changed
 // under a write).
 func (s *syncer) evaluate(ctx workflow.Context, why trigger) error {
+	s.carry.RetryAt = time.Time{}
 	ev, err := s.read(ctx, why)
 	if err != nil || ev == nil {
 		return s.failed(ctx, err)
@@ -534,6 +541,19 @@ func (s *syncer) failed(ctx workflow.Context, err error) error {
 	switch {
 	case isType(err, activities.ErrTypeProspectGone):
 		s.record(ctx, prospect.Deleted(s.id))
+	case isType(err, activities.ErrTypeBudgetWait) && errors.As(err, &appErr):
+		// Not a failure: the org's daily calls are nearly spent. Show it with the figures, keep
+		// the state, and evaluate again after the wait.
+		var w activities.BudgetWait
+		_ = appErr.Details(&w)
+		if w.RetryIn <= 0 {
+			w.RetryIn = time.Minute
+		}
+		workflow.GetLogger(ctx).Info("waiting for API budget", "reason", w.Reason)
+		s.carry.Status.WaitingFor = w.Reason
+		s.carry.RetryAt = workflow.Now(ctx).Add(w.RetryIn)
+		s.carry.SeenVersion = "" // evaluate again, changed or not
+		workflow.SetCurrentDetails(ctx, s.details())
 	case isType(err, activities.ErrTypeDataError) && errors.As(err, &appErr):
 		se := prospect.SyncError{Code: prospect.CodeDataError, Message: appErr.Message()}
 		if appErr.HasDetails() {
