@@ -267,11 +267,7 @@ func envExampleNames(t *testing.T) map[string]bool {
 }
 
 func TestWorkerReceivesEveryReadmeSetting(t *testing.T) {
-	services := loadCompose(t)
-	w, ok := services[workerService]
-	if !ok {
-		t.Fatalf("no %s service", workerService)
-	}
+	w := serviceNamed(t, loadCompose(t), workerService)
 	env := environment(t, w.Environment)
 	fromFile := envExampleNames(t)
 	files := envFiles(t, w.EnvFile)
@@ -300,6 +296,17 @@ func TestWorkerReceivesEveryReadmeSetting(t *testing.T) {
 	}
 }
 
+// serviceNamed is the service called name, failing the test when there is none.
+func serviceNamed(t *testing.T, services map[string]service, name string) service {
+	t.Helper()
+	s, ok := services[name]
+	if !ok {
+		t.Fatalf("%s has no %s service", composeFile, name)
+	}
+	return s
+}
+
+// anyStrings reads a decoded YAML list of strings (a health check's test).
 func anyStrings(v any) []string {
 	l, _ := v.([]any)
 	out := make([]string, 0, len(l))
@@ -314,10 +321,7 @@ func anyStrings(v any) []string {
 // stops on errors rather than hiding them.
 func TestNamespaceJobRegistersSearchAttributesLoudly(t *testing.T) {
 	services := loadCompose(t)
-	ns, ok := services[namespaceService]
-	if !ok {
-		t.Fatalf("no %s service", namespaceService)
-	}
+	ns := serviceNamed(t, services, namespaceService)
 	script := strings.Join(append(strs(t, ns.Entrypoint), strs(t, ns.Command)...), "\n")
 	for name, typ := range workflows.SearchAttributes() {
 		if pair := name + ":" + typ.String(); !strings.Contains(script, pair) {
