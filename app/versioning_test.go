@@ -26,23 +26,45 @@ import (
 	"github.com/prospect-sync/prospect-sync/workflows"
 )
 
-// TestWorkerVersioningHandsRunningSyncsToNewBuild deploys two builds of the worker as Worker
-// Deployment Versions on the embedded server, the way docs/deploy.md rolls out a release: build
-// A is current while syncs start (some wait for an assigned user), build B starts and is made
-// current, and the waiting syncs then resume on build B (A still polling), shown by the build
-// each workflow task was completed by, with no workflow task failure (non-determinism
-// included). It runs in a namespace of its own, not the shared worker's default one, which is
-// also the proof that a configured worker assumes no namespace.
+// TestWorkerVersioningHandsRunningSyncsToNewBuild deploys the worker the way docs/deploy.md
+// does, on the embedded server: a sync started by an unversioned worker (before versioning was
+// turned on) resumes on build A once A is current; syncs started on A wait for an assigned
+// user; build B starts and is made current, and the waiting syncs then resume on build B
+// (A still polling). The build that completed each workflow task shows it, and no workflow
+// task fails (a non-determinism error would). It runs in a namespace of its own, not the
+// shared worker's default one, which also shows a configured worker assumes no namespace.
 func TestWorkerVersioningHandsRunningSyncsToNewBuild(t *testing.T) {
 	ctx := context.Background()
 	ns := fmt.Sprintf("versioning-%d", time.Now().UnixNano())
 	registerNamespace(t, ns)
 	const buildA, buildB = "build-a", "build-b"
 
-	a := startVersionedWorker(t, ns, buildA)
-	c := a.Client()
-	deployment := c.WorkerDeploymentClient().GetHandle(DefaultDeploymentName)
-	setCurrentVersion(t, deployment, buildA)
+	unversioned := startWorkerIn(t, ns, "")
+	c := unversioned.Client()
+	legacy, err := testAE.CreateProspect(ctx, map[string]any{"email": unique("versioning.legacy@example.com"), "lastName": "Legacy", "company": "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := workflows.SignalSync(ctx, c, legacy.ID, workflows.SignalProspectChanged, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitStatusOn(t, c, legacy.ID, inState(prospect.StateWaitingForAssignment))
+
+	startWorkerIn(t, ns, buildA)
+	setCurrentVersion(t, c, ns, buildA)
+	if _, err := testAE.UpdateProspect(ctx, legacy.ID, map[string]any{"assignedToId": emulator.AEUserBob}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := workflows.SignalSync(ctx, c, legacy.ID, workflows.SignalProspectChanged, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitStatusOn(t, c, legacy.ID, inState(prospect.StateSynced))
+	if got := ranOn(t, c, legacy.ID); got != buildA {
+		t.Errorf("the sync started unversioned resumed on build %q, want %q", got, buildA)
+	}
+	if builds := taskBuilds(t, c, legacy.ID); len(builds) < 2 || builds[0] != "" || builds[len(builds)-1] != buildA {
+		t.Errorf("the sync started unversioned: workflow tasks completed by builds %q, want unversioned first and build A last", builds)
+	}
 
 	var waiting []int64
 	for i := range 3 {
@@ -69,8 +91,8 @@ func TestWorkerVersioningHandsRunningSyncsToNewBuild(t *testing.T) {
 		}
 	}
 
-	startVersionedWorker(t, ns, buildB)
-	setCurrentVersion(t, deployment, buildB)
+	startWorkerIn(t, ns, buildB)
+	setCurrentVersion(t, c, ns, buildB)
 	promoted := time.Now()
 	for _, id := range waiting {
 		if _, err := testAE.UpdateProspect(ctx, id, map[string]any{"assignedToId": emulator.AEUserAlice}); err != nil {
@@ -131,10 +153,10 @@ func registerNamespace(t *testing.T, ns string) {
 	})
 }
 
-// startVersionedWorker starts the real worker as build buildID of the default Worker
-// Deployment, configured as in production (environment only) against the shared embedded
-// server and emulator.
-func startVersionedWorker(t *testing.T, ns, buildID string) *App {
+// startWorkerIn starts the real worker against the shared embedded server and emulator,
+// configured as in production (environment only), in namespace ns: as build buildID of the
+// default Worker Deployment, or unversioned when buildID is "".
+func startWorkerIn(t *testing.T, ns, buildID string) *App {
 	t.Helper()
 	emu := app().EmulatorURL
 	env := map[string]string{
@@ -148,8 +170,9 @@ func startVersionedWorker(t *testing.T, ns, buildID string) *App {
 		"SYNC_ACTIVITY_TIMEOUT":               "3s",
 		// Two workers in one process: each listener on a port of its own.
 		"PROSPECT_SYNC_HTTP_ADDRESS": "127.0.0.1:0",
-		EnvWorkerVersioning:          "true",
-		EnvBuildID:                   buildID,
+	}
+	if buildID != "" {
+		env[EnvWorkerVersioning], env[EnvBuildID] = "true", buildID
 	}
 	cfg, err := LoadConfig(nil, func(k string) string { return env[k] })
 	if err != nil {
@@ -164,12 +187,29 @@ func startVersionedWorker(t *testing.T, ns, buildID string) *App {
 }
 
 // setCurrentVersion makes buildID the deployment's current version once its workers have
-// polled (the server learns of a version from its first poll).
-func setCurrentVersion(t *testing.T, d client.WorkerDeploymentHandle, buildID string) {
+// polled (the server learns of a version from its first poll), then waits until every task
+// queue of the deployment has the new routing: SetCurrentVersion returns before that, and a
+// task dispatched meanwhile still goes to the previous version.
+func setCurrentVersion(t *testing.T, c client.Client, ns, buildID string) {
 	t.Helper()
+	ctx := context.Background()
 	eventually(t, 60*time.Second, "build "+buildID+" current", func() error {
-		_, err := d.SetCurrentVersion(context.Background(), client.WorkerDeploymentSetCurrentVersionOptions{BuildID: buildID})
+		_, err := c.WorkerDeploymentClient().GetHandle(DefaultDeploymentName).SetCurrentVersion(ctx, client.WorkerDeploymentSetCurrentVersionOptions{BuildID: buildID})
 		return err
+	})
+	eventually(t, 60*time.Second, "routing to build "+buildID+" propagated", func() error {
+		resp, err := c.WorkflowService().DescribeWorkerDeployment(ctx, &workflowservice.DescribeWorkerDeploymentRequest{Namespace: ns, DeploymentName: DefaultDeploymentName})
+		if err != nil {
+			return err
+		}
+		info := resp.GetWorkerDeploymentInfo()
+		if current := info.GetRoutingConfig().GetCurrentDeploymentVersion().GetBuildId(); current != buildID {
+			return fmt.Errorf("current build %q", current)
+		}
+		if state := info.GetRoutingConfigUpdateState(); state != enumspb.ROUTING_CONFIG_UPDATE_STATE_COMPLETED {
+			return fmt.Errorf("routing update %s", state)
+		}
+		return nil
 	})
 }
 
