@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -390,7 +391,7 @@ func TestMountedFilesExist(t *testing.T) {
 	}
 }
 
-// Prometheus scrapes the worker where the worker listens.
+// Prometheus scrapes every worker container where the worker listens.
 func TestPrometheusScrapesTheWorker(t *testing.T) {
 	b, err := os.ReadFile(promConfig)
 	if err != nil {
@@ -398,26 +399,30 @@ func TestPrometheusScrapesTheWorker(t *testing.T) {
 	}
 	var cfg struct {
 		ScrapeConfigs []struct {
-			MetricsPath   string                       `yaml:"metrics_path"`
-			StaticConfigs []struct{ Targets []string } `yaml:"static_configs"`
+			MetricsPath  string `yaml:"metrics_path"`
+			DNSSDConfigs []struct {
+				Names []string
+				Type  string
+				Port  int
+			} `yaml:"dns_sd_configs"`
 		} `yaml:"scrape_configs"`
 	}
 	if err := yaml.Unmarshal(b, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	addr := environment(t, loadCompose(t)[workerService].Environment)["PROSPECT_SYNC_HTTP_ADDRESS"]
-	_, port, ok := strings.Cut(addr, ":")
-	if !ok || !strings.HasPrefix(addr, "0.0.0.0:") {
+	addr := environment(t, serviceNamed(t, loadCompose(t), workerService).Environment)["PROSPECT_SYNC_HTTP_ADDRESS"]
+	host, port, ok := strings.Cut(addr, ":")
+	if !ok || host != "0.0.0.0" {
 		t.Fatalf("worker PROSPECT_SYNC_HTTP_ADDRESS = %q, want 0.0.0.0:PORT so Prometheus reaches it", addr)
 	}
 	for _, sc := range cfg.ScrapeConfigs {
-		for _, st := range sc.StaticConfigs {
-			if slices.Contains(st.Targets, workerService+":"+port) && sc.MetricsPath == "/metrics" {
+		for _, d := range sc.DNSSDConfigs {
+			if slices.Contains(d.Names, workerService) && d.Type == "A" && strconv.Itoa(d.Port) == port && sc.MetricsPath == "/metrics" {
 				return
 			}
 		}
 	}
-	t.Errorf("%s scrapes no %s:%s/metrics", promConfig, workerService, port)
+	t.Errorf("%s does not discover the %s containers (DNS A records) on port %s at /metrics", promConfig, workerService, port)
 }
 
 // docker compose's own validation, where a compose tool is installed (CI machines have none;
