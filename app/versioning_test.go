@@ -170,8 +170,8 @@ func startWorkerIn(t *testing.T, ns, buildID string) *App {
 		"SYNC_ACTIVITY_TIMEOUT":               "3s",
 		// The test signals its syncs itself; feeds would add syncs of other tests' prospects.
 		"PROSPECT_SYNC_START_FEEDS": "false",
-		// Two workers in one process: each listener on a port of its own.
-		"PROSPECT_SYNC_HTTP_ADDRESS": "127.0.0.1:0",
+		// Several workers in one process, beside the shared one: no HTTP listener for these.
+		"PROSPECT_SYNC_HTTP_ADDRESS": "off",
 	}
 	if buildID != "" {
 		env[EnvWorkerVersioning], env[EnvBuildID] = "true", buildID
