@@ -109,6 +109,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 		MaxConcurrentActivityExecutionSize: cfg.MaxConcurrentActivities,
 		// Let running activities finish on shutdown rather than abandon them mid-write.
 		WorkerStopTimeout: 30 * time.Second,
+		DeploymentOptions: cfg.deploymentOptions(),
 	})
 	start := func(ctx context.Context, id int64, signal string, arg any) error {
 		_, err := workflows.SignalSync(ctx, a.client, id, signal, arg)
@@ -126,6 +127,9 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 	Register(a.worker, acts, cfg.Settings)
 	if err := a.worker.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	if cfg.Versioning {
+		reportRouting(ctx, a.client, cfg, log)
 	}
 	if cfg.StartFeeds {
 		var fctx context.Context
@@ -171,11 +175,15 @@ func (a *App) startFeeds(ctx context.Context, cfg Config) {
 	}
 }
 
-// Register puts the workflows and activities on a worker under their contract names.
+// Register puts the workflows and activities on a worker under their contract names. All three
+// workflows auto-upgrade under Worker Versioning: they live for months and continue as new, so
+// pinning them would keep every old build running; their changes stay replay-safe through
+// GetVersion and the replay tests instead.
 func Register(w worker.Registry, acts *activities.Activities, s prospect.Settings) {
-	w.RegisterWorkflowWithOptions(workflows.ProspectSync, workflow.RegisterOptions{Name: workflows.ProspectSyncWorkflow})
-	w.RegisterWorkflowWithOptions(workflows.ChangeFeed, workflow.RegisterOptions{Name: workflows.ChangeFeedWorkflow})
-	w.RegisterWorkflowWithOptions(workflows.CrmChangeFeed, workflow.RegisterOptions{Name: workflows.CrmChangeFeedWorkflow})
+	const auto = workflow.VersioningBehaviorAutoUpgrade
+	w.RegisterWorkflowWithOptions(workflows.ProspectSync, workflow.RegisterOptions{Name: workflows.ProspectSyncWorkflow, VersioningBehavior: auto})
+	w.RegisterWorkflowWithOptions(workflows.ChangeFeed, workflow.RegisterOptions{Name: workflows.ChangeFeedWorkflow, VersioningBehavior: auto})
+	w.RegisterWorkflowWithOptions(workflows.CrmChangeFeed, workflow.RegisterOptions{Name: workflows.CrmChangeFeedWorkflow, VersioningBehavior: auto})
 	acts.Settings = s
 	w.RegisterActivity(acts)
 	w.RegisterActivityWithOptions(workflows.SettingsLoader(s), activity.RegisterOptions{Name: workflows.LoadSettingsActivity})

@@ -44,6 +44,12 @@ type Config struct {
 	// (-no-worker): workers connect to them from other processes.
 	NoWorker bool
 
+	// Versioning makes the worker a Worker Deployment Version (DeploymentName, BuildID), so a
+	// new build takes over running syncs only when the deployment says so (docs/deploy.md).
+	Versioning     bool
+	DeploymentName string
+	BuildID        string
+
 	MaxConcurrentActivities int
 	StickyCacheSize         int
 	// BatchLinger is how long a Salesforce lookup or write waits to share its call with other
@@ -136,6 +142,9 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 		StartFeeds:              envBool("PROSPECT_SYNC_START_FEEDS", true),
 		FeedInterval:            envDuration("SYNC_FEED_INTERVAL", workflows.DefaultFeedInterval),
 		CRMFeedInterval:         envDuration("SYNC_CRM_FEED_INTERVAL", workflows.DefaultCrmFeedInterval),
+		Versioning:              envBool(EnvWorkerVersioning, false),
+		DeploymentName:          env(EnvDeploymentName, DefaultDeploymentName),
+		BuildID:                 env(EnvBuildID, DefaultBuildID()),
 		LogLevel:                env("LOG_LEVEL", "info"),
 		LogFormat:               env("LOG_FORMAT", "auto"),
 	}
@@ -168,6 +177,9 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 	if c.NoWorker && c.TemporalConfigured {
 		errs = append(errs, "-no-worker runs the embedded Temporal server: unset TEMPORAL_ADDRESS (and TEMPORAL_PROFILE)")
+	}
+	if c.Versioning && c.BuildID == "" {
+		errs = append(errs, EnvWorkerVersioning+" is on but this binary knows no build id (built without VCS information): set "+EnvBuildID)
 	}
 	if err := c.Settings.Validate(); err != nil {
 		errs = append(errs, err.Error())

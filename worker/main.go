@@ -62,7 +62,7 @@ func printBanner(cfg app.Config, a *app.App) {
 	if cfg.Embedded() {
 		fmt.Fprintf(w, "  Temporal     %s (embedded; data in %s/)\n", a.TemporalAddress, cfg.DataDir)
 		if a.UIURL != "" {
-			fmt.Fprintf(w, "  Temporal UI  %s/namespaces/default/workflows\n", a.UIURL)
+			fmt.Fprintf(w, "  Temporal UI  %s/namespaces/%s/workflows\n", a.UIURL, workflows.Namespace)
 		}
 	} else {
 		fmt.Fprintf(w, "  Temporal     %s\n", a.TemporalAddress)

@@ -15,7 +15,8 @@ import (
 
 // Names shared by the worker, the starter and outside tools (architecture.md "Contracts").
 const (
-	// Namespace is the default Temporal namespace.
+	// Namespace is the embedded dev server's namespace (and that of the tests and the benchmark
+	// on it); a worker configured for a cluster or Temporal Cloud uses TEMPORAL_NAMESPACE.
 	Namespace = "default"
 	// TaskQueue is the one task queue the worker polls.
 	TaskQueue = "prospect-sync"
