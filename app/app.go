@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -30,8 +31,11 @@ type App struct {
 	dev    devParts
 	client client.Client
 	worker worker.Worker
-	// stopFeeds ends the background start of the change feeds.
+	// stopFeeds ends the background start of the change feeds and the share of Account
+	// Engagement's limit.
 	stopFeeds context.CancelFunc
+	// aeShare is this worker's share of Account Engagement's requests in flight.
+	aeShare atomic.Int64
 
 	// TemporalAddress, UIURL and EmulatorURL say what runs where ("" when not local).
 	TemporalAddress string
@@ -83,6 +87,9 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 	// The SDK logs at the process's level: LOG_LEVEL=debug shows its debug lines, and the
 	// activities' info lines ("found the Lead an earlier attempt created") show at info.
 	copts.Logger = SDKLogger{Z: log.With().Str("component", "temporal-sdk").Logger()}
+	if copts.Identity == "" {
+		copts.Identity = identity()
+	}
 	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	a.client, err = client.DialContext(dialCtx, copts)
@@ -131,10 +138,11 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 	if cfg.Versioning {
 		reportRouting(ctx, a.client, cfg, log)
 	}
+	var bg context.Context
+	bg, a.stopFeeds = context.WithCancel(context.Background())
+	go a.shareEngagement(bg, ae, cfg.Services.EngagementInFlight, cfg.EngagementShareEvery)
 	if cfg.StartFeeds {
-		var fctx context.Context
-		fctx, a.stopFeeds = context.WithCancel(context.Background())
-		go a.startFeeds(fctx, cfg)
+		go a.startFeeds(bg, cfg)
 	}
 	return a, nil
 }

@@ -57,11 +57,14 @@ type Config struct {
 	BatchLinger time.Duration
 	// StartFeeds makes the worker start both change feeds if they are not running
 	// (PROSPECT_SYNC_START_FEEDS), polling every FeedInterval and CRMFeedInterval.
-	StartFeeds      bool
-	FeedInterval    time.Duration
-	CRMFeedInterval time.Duration
-	LogLevel        string
-	LogFormat       string
+	StartFeeds bool
+	// EngagementShareEvery is how often the worker recounts the workers it shares Account
+	// Engagement's requests in flight with.
+	EngagementShareEvery time.Duration
+	FeedInterval         time.Duration
+	CRMFeedInterval      time.Duration
+	LogLevel             string
+	LogFormat            string
 }
 
 // Embedded reports whether the worker runs its own Temporal server.
@@ -140,6 +143,7 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 		StickyCacheSize:         envInt("PROSPECT_SYNC_STICKY_CACHE", 2000),
 		BatchLinger:             envDuration("SALESFORCE_BATCH_LINGER", activities.DefaultBatchLinger),
 		StartFeeds:              envBool("PROSPECT_SYNC_START_FEEDS", true),
+		EngagementShareEvery:    DefaultEngagementShareEvery,
 		FeedInterval:            envDuration("SYNC_FEED_INTERVAL", workflows.DefaultFeedInterval),
 		CRMFeedInterval:         envDuration("SYNC_CRM_FEED_INTERVAL", workflows.DefaultCrmFeedInterval),
 		Versioning:              envBool(EnvWorkerVersioning, false),

@@ -77,6 +77,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	testCfg.EngagementShareEvery = 100 * time.Millisecond // workers joining are seen at once
 	restartApp(nil)
 	code := 1
 	if startErr == nil {

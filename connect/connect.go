@@ -64,6 +64,10 @@ type Services struct {
 	// default 0.10; 0 turns the reserve off): past the rest, work waits for the window to free.
 	SalesforceReserve float64
 	EngagementReserve float64
+	// EngagementInFlight is how many Account Engagement requests the business unit allows in
+	// flight for all its clients together (ACCOUNT_ENGAGEMENT_MAX_IN_FLIGHT, default 5); the
+	// workers share it (app: each takes its share of the workers polling the task queue).
+	EngagementInFlight int
 	// bad holds settings that did not parse.
 	bad []string
 }
@@ -93,7 +97,16 @@ func ServicesFromEnv(getenv func(string) string) Services {
 		}
 		return f
 	}
+	count := func(key string, def int) int {
+		v := env(key, strconv.Itoa(def))
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			bad = append(bad, fmt.Sprintf("%s=%q: want a positive number", key, v))
+		}
+		return n
+	}
 	return Services{
+		EngagementInFlight:   count("ACCOUNT_ENGAGEMENT_MAX_IN_FLIGHT", engagement.DefaultMaxConcurrent),
 		SalesforceReserve:    share("SALESFORCE_API_RESERVE", DefaultAPIReserve),
 		EngagementReserve:    share("ACCOUNT_ENGAGEMENT_API_RESERVE", DefaultAPIReserve),
 		SalesforceLimitRetry: duration("SALESFORCE_LIMIT_RETRY", salesforce.DefaultRateLimitDelay),
@@ -161,7 +174,8 @@ func (s Services) Clients(emulatorURL string) (*salesforce.Client, *engagement.C
 	if err != nil {
 		return nil, nil, fmt.Errorf("salesforce client: %w", err)
 	}
-	ae, err := engagement.New(engagement.Config{BaseURL: aeURL, BusinessUnitID: bu, Tokens: sf, DailyLimitRetry: s.EngagementLimitRetry})
+	ae, err := engagement.New(engagement.Config{BaseURL: aeURL, BusinessUnitID: bu, Tokens: sf, DailyLimitRetry: s.EngagementLimitRetry,
+		MaxConcurrent: s.EngagementInFlight})
 	if err != nil {
 		return nil, nil, fmt.Errorf("account engagement client: %w", err)
 	}

@@ -81,11 +81,13 @@ type Emulator struct {
 	counters Counters
 	sfUsed   int
 	aeUsed   int
-	sfLimit  int
-	aeLimit  int
-	usageDay string
-	cursors  map[string]*queryCursor
-	inflight map[string]int
+	// aeInFlight counts the Account Engagement requests being served (Counters' peak).
+	aeInFlight int
+	sfLimit    int
+	aeLimit    int
+	usageDay   string
+	cursors    map[string]*queryCursor
+	inflight   map[string]int
 }
 
 type tokenInfo struct {

@@ -28,7 +28,8 @@ type Faults struct {
 	// carries, as if each had come alone: a composite request's subrequests (their method
 	// and URL), and the records of an sObject Collections write (POST or PATCH
 	// .../composite/sobjects as "METHOD .../sobjects/{type}[/{id}]", an upsert as "PATCH
-	// .../sobjects/{type}/{field}/{value}"). The whole batch request then takes the fault.
+	// .../sobjects/{type}/{field}/{value}"). Each matching operation draws the rule's faults
+	// as if it had come alone, and the whole batch request takes the first one drawn.
 	// Without a Match it changes nothing.
 	Nested bool `json:"nested,omitempty"`
 	// Rate500 is the probability of a 500 UNKNOWN_EXCEPTION.
@@ -139,15 +140,19 @@ type operation struct {
 	method, path string
 }
 
-// matches reports whether the rule applies to a request of api asking for ops (the
-// request itself first, then the operations nested in it).
-func (f *Faults) matches(ops []operation, api apiKind) bool {
+// matches counts the operations of a request of api asking for ops (the request itself
+// first, then the operations nested in it) that the rule applies to: each draws the rule's
+// faults as if it had come alone.
+func (f *Faults) matches(ops []operation, api apiKind) int {
 	if api == apiControl {
-		return false
+		return 0
 	}
 	m := strings.TrimSpace(f.Match)
 	if m == "" {
-		return api != apiToken
+		if api == apiToken {
+			return 0
+		}
+		return 1
 	}
 	method := ""
 	if sp := strings.IndexByte(m, ' '); sp > 0 && isMethod(m[:sp]) {
@@ -156,12 +161,13 @@ func (f *Faults) matches(ops []operation, api apiKind) bool {
 	if !f.Nested {
 		ops = ops[:1]
 	}
+	n := 0
 	for _, op := range ops {
 		if (method == "" || strings.EqualFold(method, op.method)) && strings.Contains(op.path, m) {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
 }
 
 func isMethod(s string) bool {
@@ -267,7 +273,8 @@ func (e *Emulator) pickFault(ops []operation, api apiKind) (faultKind, time.Dura
 	defer e.mu.Unlock()
 	kind, delay := faultNone, time.Duration(0)
 	for _, f := range e.faults.rules() {
-		if !f.matches(ops, api) {
+		n := f.matches(ops, api)
+		if n == 0 {
 			continue
 		}
 		delay += f.Latency
@@ -275,7 +282,12 @@ func (e *Emulator) pickFault(ops []operation, api apiKind) (faultKind, time.Dura
 			delay += f.Spike
 			e.counters.Faults[apiNames[api]+" spike"]++
 		}
-		if kind == faultNone {
+		// A batch of n matching operations is as likely to fail as n requests, one of which
+		// failing: the whole batch takes the first fault drawn.
+		for range n {
+			if kind != faultNone {
+				break
+			}
 			kind = f.decide(e.dice)
 		}
 	}
@@ -339,6 +351,9 @@ type Counters struct {
 	Salesforce APICounter `json:"salesforce"`
 	// Engagement counts /api/v5 requests.
 	Engagement APICounter `json:"engagement"`
+	// EngagementPeakInFlight is the most /api/v5 requests in flight at once, refused ones
+	// included: what the business unit's limit of 5 is about.
+	EngagementPeakInFlight int `json:"engagementPeakInFlight"`
 	// Token counts /services/oauth2/token requests.
 	Token int `json:"token"`
 	// Faults counts the injected faults by "API kind": the API is salesforce, engagement
@@ -367,12 +382,29 @@ func newCounters() Counters {
 func (c Counters) clone() Counters {
 	out := newCounters()
 	out.Token = c.Token
+	out.EngagementPeakInFlight = c.EngagementPeakInFlight
 	out.Salesforce.Total = c.Salesforce.Total
 	out.Engagement.Total = c.Engagement.Total
 	maps.Copy(out.Salesforce.ByEndpoint, c.Salesforce.ByEndpoint)
 	maps.Copy(out.Engagement.ByEndpoint, c.Engagement.ByEndpoint)
 	maps.Copy(out.Faults, c.Faults)
 	return out
+}
+
+// inFlight marks an Account Engagement request as in flight until the returned func runs.
+func (e *Emulator) inFlight(api apiKind) func() {
+	if api != apiEngagement {
+		return func() {}
+	}
+	e.mu.Lock()
+	e.aeInFlight++
+	e.counters.EngagementPeakInFlight = max(e.counters.EngagementPeakInFlight, e.aeInFlight)
+	e.mu.Unlock()
+	return func() {
+		e.mu.Lock()
+		e.aeInFlight--
+		e.mu.Unlock()
+	}
 }
 
 // count records one request.

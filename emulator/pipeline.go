@@ -49,6 +49,7 @@ type apiRequest struct {
 // then read the body and execute the request in one transaction.
 func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request, d *dialect, req apiRequest) {
 	e.count(d.api, r.Method+" "+req.endpoint)
+	defer e.inFlight(d.api)()
 	answer := func(res result) {
 		if d.decorate != nil {
 			d.decorate(w, r)

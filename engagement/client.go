@@ -57,7 +57,7 @@ type Client struct {
 	bu     string
 	tokens TokenSource
 	http   *http.Client
-	sem    chan struct{}
+	sem    *slots
 	// dailyRetry caps the wait after code 122.
 	dailyRetry time.Duration
 
@@ -68,6 +68,10 @@ type Client struct {
 // usageHeader carries the business unit's calls today and its daily allocation ("USED/MAX")
 // when a request asks for it with X-Return-Api-Usage: 1 (§5.6).
 const usageHeader = "x-api-usage"
+
+// SetMaxInFlight changes how many requests this client keeps in flight. The business unit
+// allows 5 for all its clients together, so N workers each take their share.
+func (c *Client) SetMaxInFlight(n int) { c.sem.setLimit(n) }
 
 // Usage is the business unit's API usage from the last answer (zero before any): the calls of
 // every client of the business unit today.
@@ -121,7 +125,7 @@ func New(cfg Config) (*Client, error) {
 	if daily <= 0 {
 		daily = maxDailyLimitDelay
 	}
-	return &Client{base: base, bu: cfg.BusinessUnitID, tokens: cfg.Tokens, http: hc, sem: make(chan struct{}, n), dailyRetry: daily}, nil
+	return &Client{base: base, bu: cfg.BusinessUnitID, tokens: cfg.Tokens, http: hc, sem: newSlots(n), dailyRetry: daily}, nil
 }
 
 // do sends one API request and decodes a JSON answer into out (if non-nil).
@@ -171,12 +175,10 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 // send performs one exchange while holding a concurrency slot; the token is
 // fetched outside the slot because it comes from Salesforce, not from AE.
 func (c *Client) send(ctx context.Context, method, rawURL, token string, payload []byte) (int, http.Header, []byte, error) {
-	select {
-	case c.sem <- struct{}{}:
-	case <-ctx.Done():
-		return 0, nil, nil, ctx.Err()
+	if err := c.sem.acquire(ctx); err != nil {
+		return 0, nil, nil, err
 	}
-	defer func() { <-c.sem }()
+	defer c.sem.release()
 	var rd io.Reader
 	if payload != nil {
 		rd = bytes.NewReader(payload)
