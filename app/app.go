@@ -18,6 +18,7 @@ import (
 
 	"github.com/prospect-sync/prospect-sync/activities"
 	"github.com/prospect-sync/prospect-sync/internal/budget"
+	"github.com/prospect-sync/prospect-sync/monitor"
 	"github.com/prospect-sync/prospect-sync/prospect"
 	"github.com/prospect-sync/prospect-sync/salesforce"
 	"github.com/prospect-sync/prospect-sync/workflows"
@@ -32,11 +33,17 @@ type App struct {
 	worker worker.Worker
 	// stopFeeds ends the background start of the change feeds.
 	stopFeeds context.CancelFunc
+	// metrics, http and ready are the worker's metrics and HTTP listener (http.go).
+	metrics *monitor.Metrics
+	http    *monitor.Server
+	ready   readiness
 
-	// TemporalAddress, UIURL and EmulatorURL say what runs where ("" when not local).
+	// TemporalAddress, UIURL and EmulatorURL say what runs where ("" when not local);
+	// HTTPAddress is the worker's HTTP listener ("" when disabled).
 	TemporalAddress string
 	UIURL           string
 	EmulatorURL     string
+	HTTPAddress     string
 }
 
 // Start starts the embedded server and emulator when configured, then the worker.
@@ -76,6 +83,10 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 		// developer restarting a worker without restarting its server).
 		return a, nil
 	}
+	if err := a.listen(cfg); err != nil {
+		return nil, err
+	}
+	copts.MetricsHandler = a.metrics.SDKHandler()
 	if loopback(copts.HostPort) {
 		// Compressing gRPC to a server on this machine costs CPU and saves nothing.
 		copts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
@@ -90,7 +101,8 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 		return nil, fmt.Errorf("connect to Temporal at %s: %w", copts.HostPort, err)
 	}
 
-	sf, ae, err := cfg.Services.Clients(a.EmulatorURL)
+	a.ready.client = a.client
+	sf, ae, err := cfg.Services.ObservedClients(a.EmulatorURL, a.metrics)
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +122,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 		// Let running activities finish on shutdown rather than abandon them mid-write.
 		WorkerStopTimeout: 30 * time.Second,
 		DeploymentOptions: cfg.deploymentOptions(),
+		OnFatalError:      func(err error) { a.ready.fatal.Store(&err) },
 	})
 	start := func(ctx context.Context, id int64, signal string, arg any) error {
 		_, err := workflows.SignalSync(ctx, a.client, id, signal, arg)
@@ -124,6 +137,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 	acts.SFBudget = &budget.Gate{API: "Salesforce", Reserve: cfg.Services.SalesforceReserve, Usage: sf.Usage, Probe: cfg.Services.SalesforceLimitRetry}
 	acts.AEBudget = &budget.Gate{API: "Account Engagement", Reserve: cfg.Services.EngagementReserve, Usage: ae.Usage, Probe: cfg.Services.EngagementLimitRetry}
 	activities.EnableBatching(acts, cfg.BatchLinger)
+	acts.FeedRead = a.metrics.FeedRead
 	Register(a.worker, acts, cfg.Settings)
 	if err := a.worker.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
@@ -136,6 +150,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 		fctx, a.stopFeeds = context.WithCancel(context.Background())
 		go a.startFeeds(fctx, cfg)
 	}
+	a.ready.started.Store(true)
 	return a, nil
 }
 
@@ -197,9 +212,11 @@ func (a *App) Stop() {
 	if a.stopFeeds != nil {
 		a.stopFeeds()
 	}
+	a.ready.started.Store(false)
 	if a.worker != nil {
 		a.worker.Stop()
 	}
+	a.stopHTTP()
 	if a.client != nil {
 		a.client.Close()
 	}

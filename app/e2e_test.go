@@ -72,7 +72,7 @@ func TestMain(m *testing.M) {
 		"SALESFORCE_LIMIT_RETRY":  "1s",
 		connect.EnvEncryptionKeys: testKeys[0].ID + "=" + base64.StdEncoding.EncodeToString(testKeys[0].Secret),
 	}
-	testCfg, err = LoadConfig([]string{"-data-dir", dir, "-temporal-port", "0", "-ui-port", "0", "-emulator-port", "0"}, func(k string) string { return env[k] })
+	testCfg, err = LoadConfig([]string{"-data-dir", dir, "-temporal-port", "0", "-ui-port", "0", "-emulator-port", "0", "-http-address", "127.0.0.1:0"}, func(k string) string { return env[k] })
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
