@@ -152,12 +152,19 @@ func app() *App {
 // waitStatus polls the sync-state query until ok holds, failing the test at the deadline.
 func waitStatus(t *testing.T, id int64, ok func(workflows.SyncStatus) bool) workflows.SyncStatus {
 	t.Helper()
+	return waitStatusOf(t, func() client.Client { return app().Client() }, id, ok)
+}
+
+// waitStatusOf is waitStatus through the client c returns (asked again at each poll, since a
+// test may restart the app).
+func waitStatusOf(t *testing.T, c func() client.Client, id int64, ok func(workflows.SyncStatus) bool) workflows.SyncStatus {
+	t.Helper()
 	ctx := context.Background()
 	deadline := time.Now().Add(60 * time.Second)
 	var last workflows.SyncStatus
 	var lastErr error
 	for time.Now().Before(deadline) {
-		last, lastErr = workflows.QueryStatus(ctx, app().Client(), id)
+		last, lastErr = workflows.QueryStatus(ctx, c(), id)
 		if lastErr == nil && ok(last) {
 			return last
 		}
