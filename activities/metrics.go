@@ -16,6 +16,15 @@ func (a *Activities) feedRead(feed string, asked time.Time, more bool, newest ti
 	a.FeedRead(feed, through)
 }
 
+// batchSent is a batcher's Observe: it tells BatchSent, when set, of each call of kind.
+func (a *Activities) batchSent(kind string) func(size int, waited time.Duration) {
+	return func(size int, waited time.Duration) {
+		if a.BatchSent != nil {
+			a.BatchSent(kind, size, waited)
+		}
+	}
+}
+
 // later is the later of two times.
 func later(a, b time.Time) time.Time {
 	if b.After(a) {

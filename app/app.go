@@ -18,6 +18,7 @@ import (
 
 	"github.com/prospect-sync/prospect-sync/activities"
 	"github.com/prospect-sync/prospect-sync/internal/budget"
+	"github.com/prospect-sync/prospect-sync/metrics"
 	"github.com/prospect-sync/prospect-sync/monitor"
 	"github.com/prospect-sync/prospect-sync/prospect"
 	"github.com/prospect-sync/prospect-sync/salesforce"
@@ -106,6 +107,8 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 	if err != nil {
 		return nil, err
 	}
+	a.metrics.Usage(metrics.APISalesforce, sf.Usage)
+	a.metrics.Usage(metrics.APIEngagement, ae.Usage)
 	if err := sf.CheckVersion(ctx); errors.Is(err, salesforce.ErrVersionNotOffered) {
 		return nil, fmt.Errorf("SALESFORCE_API_VERSION: %w", err)
 	} else if err != nil {
@@ -136,8 +139,8 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 	// The usage comes from answers every worker sees, so each keeps the same reserve.
 	acts.SFBudget = &budget.Gate{API: "Salesforce", Reserve: cfg.Services.SalesforceReserve, Usage: sf.Usage, Probe: cfg.Services.SalesforceLimitRetry}
 	acts.AEBudget = &budget.Gate{API: "Account Engagement", Reserve: cfg.Services.EngagementReserve, Usage: ae.Usage, Probe: cfg.Services.EngagementLimitRetry}
+	acts.FeedRead, acts.BatchSent = a.metrics.FeedRead, a.metrics.BatchSent
 	activities.EnableBatching(acts, cfg.BatchLinger)
-	acts.FeedRead = a.metrics.FeedRead
 	Register(a.worker, acts, cfg.Settings)
 	if err := a.worker.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/prospect-sync/prospect-sync/metrics"
-	"github.com/prospect-sync/prospect-sync/salesforce"
 )
 
 // apiTimeout bounds one request, as the clients' own default HTTP client does.
@@ -19,8 +18,6 @@ type APIObserver interface {
 	// APICall reports one request: the API (metrics.APISalesforce or metrics.APIEngagement), its
 	// kind (metrics.Kind*) and its status class ("2xx", ...) or metrics.StatusError.
 	APICall(api, kind, status string)
-	// SalesforceUsage reports the org's API usage read from a Salesforce response.
-	SalesforceUsage(used, limit int)
 }
 
 // observed counts each request at the transport, where retries and token requests are seen too.
@@ -36,9 +33,6 @@ func (t observed) RoundTrip(req *http.Request) (*http.Response, error) {
 	status := metrics.StatusError
 	if err == nil {
 		status = strconv.Itoa(resp.StatusCode/100) + "xx"
-		if used, limit, ok := salesforce.ParseLimitInfo(resp.Header.Get(salesforce.LimitInfoHeader)); ok && t.api == metrics.APISalesforce {
-			t.obs.SalesforceUsage(used, limit)
-		}
 	}
 	kind := EngagementKind(req.Method, req.URL.Path)
 	if t.api == metrics.APISalesforce {

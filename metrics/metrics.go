@@ -19,16 +19,21 @@ const (
 	// APICalls counts the HTTP requests sent to Salesforce and Account Engagement (labels api,
 	// kind, status), counted at the clients' transport, so retries and token requests count.
 	APICalls = "prospect_sync_api_calls_total"
-	// SalesforceAPIUsage and SalesforceAPILimit are the org's API requests used in the rolling
-	// 24 hours and its allocation, from the Sforce-Limit-Info header of the latest response.
-	SalesforceAPIUsage = "prospect_sync_salesforce_api_usage"
-	SalesforceAPILimit = "prospect_sync_salesforce_api_limit"
+	// APIUsage and APILimit are an API's daily usage and allocation (label api) as its latest
+	// answer reported them: Salesforce's Sforce-Limit-Info (the org's rolling 24 hours),
+	// Account Engagement's x-api-usage (the business unit's day). Every client of the org or
+	// business unit counts, not only this worker.
+	APIUsage = "prospect_sync_api_usage"
+	APILimit = "prospect_sync_api_limit"
 	// ChangeFeedLag is how far behind a change feed's view is, in seconds, at scrape time
 	// (label feed): now minus the time up to which its last successful poll read everything.
 	ChangeFeedLag = "prospect_sync_change_feed_lag_seconds"
-
-	// TODO(batching): prospect_sync_batch_size and prospect_sync_batch_linger_seconds, once
-	// Salesforce writes are batched (being built on main); nothing batches yet.
+	// BatchSize is the number of syncs each shared Salesforce call served (a histogram, label
+	// batch: lookup or write); a lone sync on an idle worker makes a batch of one.
+	BatchSize = "prospect_sync_batch_size"
+	// BatchLinger is how long the first request of each shared call waited for the others, in
+	// seconds (a histogram, label batch): at most SALESFORCE_BATCH_LINGER.
+	BatchLinger = "prospect_sync_batch_linger_seconds"
 )
 
 // Label names.
@@ -40,12 +45,19 @@ const (
 	LabelKind   = "kind"
 	LabelStatus = "status"
 	LabelFeed   = "feed"
+	LabelBatch  = "batch"
 )
 
 // Values of the api label, and of the feed label (each feed reads one API).
 const (
 	APISalesforce = "salesforce"
 	APIEngagement = "account_engagement"
+)
+
+// Values of the batch label: which shared Salesforce calls.
+const (
+	BatchLookup = "lookup" // Email IN composites for several syncs' lookups
+	BatchWrite  = "write"  // sObject Collections creates and updates
 )
 
 // Values of the kind label: what a request did, from its method and path.

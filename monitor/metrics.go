@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/client"
 	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
 
+	"github.com/prospect-sync/prospect-sync/internal/budget"
 	"github.com/prospect-sync/prospect-sync/metrics"
 )
 
@@ -44,12 +45,13 @@ type Metrics struct {
 	provider *sdkmetric.MeterProvider
 	sdk      client.MetricsHandler
 	calls    metric.Int64Counter
-	usage    metric.Int64Gauge
-	limit    metric.Int64Gauge
+	sizes    metric.Int64Histogram
+	lingers  metric.Float64Histogram
 	now      func() time.Time
 
 	mu    sync.Mutex
-	feeds map[string]time.Time // feed → the time up to which it has read everything
+	feeds map[string]time.Time           // feed → the time up to which it has read everything
+	usage map[string]func() budget.Usage // api → its clients' latest usage figures
 }
 
 // NewMetrics builds the registry and the meter provider; now is the clock of the change-feed
@@ -58,7 +60,7 @@ func NewMetrics(log zerolog.Logger, now func() time.Time) (*Metrics, error) {
 	if now == nil {
 		now = time.Now
 	}
-	m := &Metrics{registry: prometheus.NewRegistry(), now: now, feeds: map[string]time.Time{}}
+	m := &Metrics{registry: prometheus.NewRegistry(), now: now, feeds: map[string]time.Time{}, usage: map[string]func() budget.Usage{}}
 	m.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	exporter, err := otelprom.New(otelprom.WithRegisterer(m.registry), otelprom.WithoutScopeInfo(), otelprom.WithoutTargetInfo())
 	if err != nil {
@@ -78,17 +80,28 @@ func NewMetrics(log zerolog.Logger, now func() time.Time) (*Metrics, error) {
 		// The default panics; a metric that cannot be made is not worth a worker.
 		OnError: func(err error) { log.Warn().Err(err).Msg("SDK metric") },
 	})
-	var errs [4]error
+	var errs [6]error
 	m.calls, errs[0] = meter.Int64Counter(metrics.APICalls,
 		metric.WithDescription("HTTP requests to Salesforce and Account Engagement, by API, kind and status class."))
-	m.usage, errs[1] = meter.Int64Gauge(metrics.SalesforceAPIUsage,
-		metric.WithDescription("Salesforce API requests used in the rolling 24 hours, from the latest Sforce-Limit-Info header."))
-	m.limit, errs[2] = meter.Int64Gauge(metrics.SalesforceAPILimit,
-		metric.WithDescription("Salesforce daily API request allocation, from the latest Sforce-Limit-Info header."))
-	_, errs[3] = meter.Float64ObservableGauge(metrics.ChangeFeedLag,
+	_, errs[1] = meter.Float64ObservableGauge(metrics.ChangeFeedLag,
 		metric.WithDescription("Seconds since the time up to which a change feed's last successful poll read everything."),
 		metric.WithFloat64Callback(m.observeLag))
+	var used, limit metric.Int64ObservableGauge
+	used, errs[2] = meter.Int64ObservableGauge(metrics.APIUsage,
+		metric.WithDescription("API calls used today by the org (Salesforce: rolling 24 hours) or business unit (Account Engagement), as the latest answer reported."))
+	limit, errs[3] = meter.Int64ObservableGauge(metrics.APILimit,
+		metric.WithDescription("Daily API call allocation of the org or business unit, as the latest answer reported."))
+	m.sizes, errs[4] = meter.Int64Histogram(metrics.BatchSize,
+		metric.WithDescription("Syncs served by each shared Salesforce call, by batch (lookup, write)."),
+		metric.WithExplicitBucketBoundaries(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000))
+	// No unit: the seconds view is for the SDK's latencies; the name says seconds already.
+	m.lingers, errs[5] = meter.Float64Histogram(metrics.BatchLinger,
+		metric.WithDescription("Seconds the first request of each shared Salesforce call waited for others, by batch."),
+		metric.WithExplicitBucketBoundaries(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10))
 	if err := errors.Join(errs[:]...); err != nil {
+		return nil, err
+	}
+	if _, err := meter.RegisterCallback(m.observeUsage(used, limit), used, limit); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -108,10 +121,36 @@ func (m *Metrics) APICall(api, kind, status string) {
 		attribute.String(metrics.LabelAPI, api), attribute.String(metrics.LabelKind, kind), attribute.String(metrics.LabelStatus, status)))
 }
 
-// SalesforceUsage records the org's API usage and allocation (connect.APIObserver).
-func (m *Metrics) SalesforceUsage(used, limit int) {
-	m.usage.Record(context.Background(), int64(used))
-	m.limit.Record(context.Background(), int64(limit))
+// BatchSent records one shared Salesforce call (activities.Activities.BatchSent).
+func (m *Metrics) BatchSent(kind string, size int, waited time.Duration) {
+	attrs := metric.WithAttributes(attribute.String(metrics.LabelBatch, kind))
+	m.sizes.Record(context.Background(), int64(size), attrs)
+	m.lingers.Record(context.Background(), waited.Seconds(), attrs)
+}
+
+// Usage makes the usage gauges of api read usage (a client's Usage) at each scrape.
+func (m *Metrics) Usage(api string, usage func() budget.Usage) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.usage[api] = usage
+}
+
+// observeUsage reports each API's latest figures; an API that has not answered yet has none.
+func (m *Metrics) observeUsage(used, limit metric.Int64Observable) metric.Callback {
+	return func(_ context.Context, o metric.Observer) error {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		for api, usage := range m.usage {
+			u := usage()
+			if u.At.IsZero() {
+				continue
+			}
+			attrs := metric.WithAttributes(attribute.String(metrics.LabelAPI, api))
+			o.ObserveInt64(used, int64(u.Used), attrs)
+			o.ObserveInt64(limit, int64(u.Limit), attrs)
+		}
+		return nil
+	}
 }
 
 // FeedRead records how far a change feed has read (activities.Activities.FeedRead).

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/prospect-sync/prospect-sync/internal/budget"
 	"github.com/prospect-sync/prospect-sync/internal/scrape"
 	"github.com/prospect-sync/prospect-sync/internal/testclock"
 	"github.com/prospect-sync/prospect-sync/metrics"
@@ -49,9 +50,13 @@ func TestMetricsExposition(t *testing.T) {
 	m.APICall(metrics.APISalesforce, metrics.KindComposite, "2xx")
 	m.APICall(metrics.APISalesforce, metrics.KindComposite, "2xx")
 	m.APICall(metrics.APIEngagement, metrics.KindRead, "5xx")
-	m.SalesforceUsage(10, 1000)
-	m.SalesforceUsage(12, 1000) // a gauge: the latest wins
+	sfUsage := budget.Usage{Used: 10, Limit: 1000, At: clock.Now()}
+	m.Usage(metrics.APISalesforce, func() budget.Usage { return sfUsage })
+	m.Usage(metrics.APIEngagement, func() budget.Usage { return budget.Usage{} }) // no answer yet
+	sfUsage.Used = 12                                                             // read at scrape time: the latest answer wins
 	m.FeedRead(metrics.APIEngagement, clock.Now())
+	m.BatchSent(metrics.BatchWrite, 1, 0)
+	m.BatchSent(metrics.BatchWrite, 35, 3*time.Second)
 	metrics.Decision(m.SDKHandler(), "Evaluating", "SyncError", "error", "INVALID_EMAIL")
 	metrics.Decision(m.SDKHandler(), "SyncError", "SyncError", "error", "INVALID_EMAIL")
 	sdk := m.SDKHandler().WithTags(map[string]string{"namespace": "default"})
@@ -69,11 +74,22 @@ func TestMetricsExposition(t *testing.T) {
 	if got := calls(metrics.APIEngagement, metrics.KindRead, "5xx"); got != 1 {
 		t.Errorf("failed reads %v, want 1", got)
 	}
-	if u, l := f.Value(metrics.SalesforceAPIUsage, nil), f.Value(metrics.SalesforceAPILimit, nil); u != 12 || l != 1000 {
-		t.Errorf("usage %v of %v, want 12 of 1000", u, l)
+	sf := map[string]string{metrics.LabelAPI: metrics.APISalesforce}
+	if u, l := f.Value(metrics.APIUsage, sf), f.Value(metrics.APILimit, sf); u != 12 || l != 1000 {
+		t.Errorf("Salesforce usage %v of %v, want 12 of 1000", u, l)
+	}
+	if got := f.Series(metrics.APIUsage, metrics.LabelAPI, nil); len(got) != 1 {
+		t.Errorf("usage series %v: want none for an API that has not answered", got)
 	}
 	if got := f.Value(metrics.ChangeFeedLag, map[string]string{metrics.LabelFeed: metrics.APIEngagement}); got != 90 {
 		t.Errorf("lag %v, want 90 s: the time since the feed read through, at scrape time", got)
+	}
+	writes := map[string]string{metrics.LabelBatch: metrics.BatchWrite}
+	if n, sum := f.Count(metrics.BatchSize, writes), f[metrics.BatchSize].GetMetric()[0].GetHistogram().GetSampleSum(); n != 2 || sum != 36 {
+		t.Errorf("batch sizes: %d calls serving %v syncs, want 2 serving 36", n, sum)
+	}
+	if n, sum := f.Count(metrics.BatchLinger, writes), f[metrics.BatchLinger].GetMetric()[0].GetHistogram().GetSampleSum(); n != 2 || sum != 3 {
+		t.Errorf("batch lingers: %d calls waiting %v s, want 2 waiting 3 s", n, sum)
 	}
 	if got := f.Series(metrics.StateTransitions, metrics.LabelState, nil); len(got) != 1 || got["SyncError"] != 1 {
 		t.Errorf("transitions %v, want SyncError once (the second decision kept the state)", got)

@@ -127,35 +127,28 @@ func (c *Client) Usage() budget.Usage {
 
 // recordLimits remembers "api-usage=USED/LIMIT" so callers can slow down before the org runs dry.
 func (c *Client) recordLimits(h http.Header) {
-	if used, max, ok := ParseLimitInfo(h.Get(LimitInfoHeader)); ok {
+	v := h.Get("Sforce-Limit-Info")
+	if v == "" {
+		return
+	}
+	for _, part := range strings.Split(v, ",") {
+		k, val, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || k != "api-usage" {
+			continue
+		}
+		u, m, ok := strings.Cut(val, "/")
+		if !ok {
+			continue
+		}
+		used, err1 := strconv.Atoi(strings.TrimSpace(u))
+		max, err2 := strconv.Atoi(strings.TrimSpace(m))
+		if err1 != nil || err2 != nil {
+			continue
+		}
 		c.limitMu.Lock()
 		c.limitUsed, c.limitMax, c.limitAt = used, max, c.now()
 		c.limitMu.Unlock()
 	}
-}
-
-// LimitInfoHeader is the response header in which Salesforce reports the org's API usage.
-const LimitInfoHeader = "Sforce-Limit-Info"
-
-// ParseLimitInfo reads the "api-usage=USED/LIMIT" part of a Sforce-Limit-Info value: the
-// requests used in the rolling 24 hours and the allocation; ok is false when there is none.
-func ParseLimitInfo(v string) (used, limit int, ok bool) {
-	for _, part := range strings.Split(v, ",") {
-		k, val, found := strings.Cut(strings.TrimSpace(part), "=")
-		if !found || k != "api-usage" {
-			continue
-		}
-		u, m, found := strings.Cut(val, "/")
-		if !found {
-			continue
-		}
-		used, err1 := strconv.Atoi(strings.TrimSpace(u))
-		limit, err2 := strconv.Atoi(strings.TrimSpace(m))
-		if err1 == nil && err2 == nil {
-			return used, limit, true
-		}
-	}
-	return 0, 0, false
 }
 
 // dataPath is the versioned REST root, e.g. "/services/data/v62.0".
