@@ -32,6 +32,13 @@ type Activities struct {
 	// ProspectIDField, when set, is a Lead external-id field holding the prospect id: creates
 	// become upserts on it, idempotent even when an earlier attempt is still in flight.
 	ProspectIDField string
+	// FeedRead, when set, is told after each successful change-feed poll how far that feed
+	// has read (the worker's change-feed lag metric).
+	FeedRead func(feed string, through time.Time)
+	// BatchSent, when set, is told of each shared Salesforce call as it goes: its kind
+	// (metrics.BatchLookup, metrics.BatchWrite), how many syncs it serves and how long the
+	// first of them waited (the worker's batch metrics).
+	BatchSent func(kind string, size int, waited time.Duration)
 	// Settings are the worker's sync settings, for the change feed's page-wide lookups.
 	Settings prospect.Settings
 	// SFBudget and AEBudget hold Salesforce- and Account Engagement-bound work back once the

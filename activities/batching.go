@@ -9,6 +9,7 @@ import (
 
 	"github.com/prospect-sync/prospect-sync/internal/batch"
 	"github.com/prospect-sync/prospect-sync/internal/httperror"
+	"github.com/prospect-sync/prospect-sync/metrics"
 	"github.com/prospect-sync/prospect-sync/prospect"
 	"github.com/prospect-sync/prospect-sync/salesforce"
 )
@@ -32,9 +33,11 @@ func EnableBatching(a *Activities, linger time.Duration) {
 	// One composite carries 5 queries of up to 100,000 characters: ~1,000 emails of 40
 	// characters fit in one Lead and one Contact query.
 	lookups.Max = 1000
+	lookups.Observe = a.batchSent(metrics.BatchLookup)
 	a.lookups = batch.New(lookups, a.lookupBatch)
 	writes := opts
 	writes.Max = salesforce.MaxCollectionRecords
+	writes.Observe = a.batchSent(metrics.BatchWrite)
 	a.writes = batch.New(writes, a.writeBatch)
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/prospect-sync/prospect-sync/metrics"
 	"github.com/prospect-sync/prospect-sync/prospect"
 	"github.com/prospect-sync/prospect-sync/salesforce"
 )
@@ -48,11 +49,13 @@ func (a *Activities) PollCRMChanges(ctx context.Context, in PollCRMChangesInput)
 		queries = append(queries, salesforce.Select{Object: typ, Fields: []string{"Id", "IsDeleted", "SystemModstamp"},
 			Where: []salesforce.Cond{salesforce.AtOrAfter("SystemModstamp", in.Since)}, OrderBy: "SystemModstamp, Id", Limit: in.Limit, All: true})
 	}
+	asked := time.Now()
 	results, err := a.SF.SelectMany(ctx, queries...)
 	if err != nil {
 		return PollCRMChangesResult{}, classify(err)
 	}
 	var out PollCRMChangesResult
+	var newest time.Time
 	for _, r := range results {
 		if r.Err != nil {
 			return PollCRMChangesResult{}, classify(r.Err)
@@ -60,8 +63,10 @@ func (a *Activities) PollCRMChanges(ctx context.Context, in PollCRMChangesInput)
 		out.More = out.More || len(r.Records) >= in.Limit
 		for _, rec := range r.Records {
 			out.Changes = append(out.Changes, CRMChange{ID: rec.String("Id"), Stamp: rec.Time("SystemModstamp"), Deleted: rec.Bool("IsDeleted")})
+			newest = later(newest, rec.Time("SystemModstamp"))
 		}
 	}
+	a.feedRead(metrics.APISalesforce, asked, out.More, newest)
 	return out, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/prospect-sync/prospect-sync/engagement"
 	"github.com/prospect-sync/prospect-sync/internal/fanout"
 	"github.com/prospect-sync/prospect-sync/internal/httperror"
+	"github.com/prospect-sync/prospect-sync/metrics"
 	"github.com/prospect-sync/prospect-sync/prospect"
 )
 
@@ -194,7 +195,15 @@ func (a *Activities) readPage(ctx context.Context, since time.Time, limit int, t
 	if token != "" {
 		q = engagement.ProspectQuery{PageToken: token}
 	}
+	asked := time.Now()
 	page, err := a.AE.QueryProspects(ctx, q)
+	if err == nil {
+		var newest time.Time
+		for _, p := range page.Prospects {
+			newest = later(newest, p.UpdatedAt)
+		}
+		a.feedRead(metrics.APIEngagement, asked, page.NextPageToken != "", newest)
+	}
 	return page, classify(err)
 }
 

@@ -19,6 +19,8 @@ import (
 
 	"github.com/prospect-sync/prospect-sync/activities"
 	"github.com/prospect-sync/prospect-sync/internal/budget"
+	"github.com/prospect-sync/prospect-sync/metrics"
+	"github.com/prospect-sync/prospect-sync/monitor"
 	"github.com/prospect-sync/prospect-sync/prospect"
 	"github.com/prospect-sync/prospect-sync/salesforce"
 	"github.com/prospect-sync/prospect-sync/workflows"
@@ -36,11 +38,17 @@ type App struct {
 	stopFeeds context.CancelFunc
 	// aeShare is this worker's share of Account Engagement's requests in flight.
 	aeShare atomic.Int64
+	// metrics, http and ready are the worker's metrics and HTTP listener (http.go).
+	metrics *monitor.Metrics
+	http    *monitor.Server
+	ready   readiness
 
-	// TemporalAddress, UIURL and EmulatorURL say what runs where ("" when not local).
+	// TemporalAddress, UIURL and EmulatorURL say what runs where ("" when not local);
+	// HTTPAddress is the worker's HTTP listener ("" when disabled).
 	TemporalAddress string
 	UIURL           string
 	EmulatorURL     string
+	HTTPAddress     string
 }
 
 // Start starts the embedded server and emulator when configured, then the worker.
@@ -80,6 +88,10 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 		// developer restarting a worker without restarting its server).
 		return a, nil
 	}
+	if err := a.listen(cfg); err != nil {
+		return nil, err
+	}
+	copts.MetricsHandler = a.metrics.SDKHandler()
 	if loopback(copts.HostPort) {
 		// Compressing gRPC to a server on this machine costs CPU and saves nothing.
 		copts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
@@ -97,10 +109,13 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 		return nil, fmt.Errorf("connect to Temporal at %s: %w", copts.HostPort, err)
 	}
 
-	sf, ae, err := cfg.Services.Clients(a.EmulatorURL)
+	a.ready.client = a.client
+	sf, ae, err := cfg.Services.ObservedClients(a.EmulatorURL, a.metrics)
 	if err != nil {
 		return nil, err
 	}
+	a.metrics.Usage(metrics.APISalesforce, sf.Usage)
+	a.metrics.Usage(metrics.APIEngagement, ae.Usage)
 	if err := sf.CheckVersion(ctx); errors.Is(err, salesforce.ErrVersionNotOffered) {
 		return nil, fmt.Errorf("SALESFORCE_API_VERSION: %w", err)
 	} else if err != nil {
@@ -117,6 +132,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 		// Let running activities finish on shutdown rather than abandon them mid-write.
 		WorkerStopTimeout: 30 * time.Second,
 		DeploymentOptions: cfg.deploymentOptions(),
+		OnFatalError:      func(err error) { a.ready.fatal.Store(&err) },
 	})
 	start := func(ctx context.Context, id int64, signal string, arg any) error {
 		_, err := workflows.SignalSync(ctx, a.client, id, signal, arg)
@@ -130,6 +146,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 	// The usage comes from answers every worker sees, so each keeps the same reserve.
 	acts.SFBudget = &budget.Gate{API: "Salesforce", Reserve: cfg.Services.SalesforceReserve, Usage: sf.Usage, Probe: cfg.Services.SalesforceLimitRetry}
 	acts.AEBudget = &budget.Gate{API: "Account Engagement", Reserve: cfg.Services.EngagementReserve, Usage: ae.Usage, Probe: cfg.Services.EngagementLimitRetry}
+	acts.FeedRead, acts.BatchSent = a.metrics.FeedRead, a.metrics.BatchSent
 	activities.EnableBatching(acts, cfg.BatchLinger)
 	Register(a.worker, acts, cfg.Settings)
 	if err := a.worker.Start(); err != nil {
@@ -144,6 +161,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 	if cfg.StartFeeds {
 		go a.startFeeds(bg, cfg)
 	}
+	a.ready.started.Store(true)
 	return a, nil
 }
 
@@ -205,9 +223,11 @@ func (a *App) Stop() {
 	if a.stopFeeds != nil {
 		a.stopFeeds()
 	}
+	a.ready.started.Store(false)
 	if a.worker != nil {
 		a.worker.Stop()
 	}
+	a.stopHTTP()
 	if a.client != nil {
 		a.client.Close()
 	}

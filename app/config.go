@@ -11,6 +11,7 @@ import (
 
 	"github.com/prospect-sync/prospect-sync/activities"
 	"github.com/prospect-sync/prospect-sync/connect"
+	"github.com/prospect-sync/prospect-sync/monitor"
 	"github.com/prospect-sync/prospect-sync/prospect"
 	"github.com/prospect-sync/prospect-sync/workflows"
 )
@@ -49,6 +50,11 @@ type Config struct {
 	Versioning     bool
 	DeploymentName string
 	BuildID        string
+
+	// HTTPAddress is the worker's HTTP listener (/metrics, /healthz, /readyz); "off", "-1" or
+	// empty disables it. Healthcheck asks that listener whether the worker is ready, and exits.
+	HTTPAddress string
+	Healthcheck bool
 
 	MaxConcurrentActivities int
 	StickyCacheSize         int
@@ -138,6 +144,7 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 		UIPort:                  envInt("PROSPECT_SYNC_UI_PORT", 8233),
 		EmulatorPort:            envInt("PROSPECT_SYNC_EMULATOR_PORT", 8280),
 		Services:                connect.ServicesFromEnv(getenv),
+		HTTPAddress:             env(monitor.EnvAddress, monitor.DefaultAddress),
 		Settings:                s,
 		MaxConcurrentActivities: envInt("PROSPECT_SYNC_MAX_ACTIVITIES", DefaultMaxActivities),
 		StickyCacheSize:         envInt("PROSPECT_SYNC_STICKY_CACHE", 2000),
@@ -160,6 +167,8 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.IntVar(&c.UIPort, "ui-port", c.UIPort, "embedded Temporal Web UI port; -1 disables it (env PROSPECT_SYNC_UI_PORT)")
 	fs.IntVar(&c.EmulatorPort, "emulator-port", c.EmulatorPort, "emulator port (env PROSPECT_SYNC_EMULATOR_PORT)")
 	fs.BoolVar(&c.NoWorker, "no-worker", c.NoWorker, "run the embedded Temporal server, UI and emulator only; workers connect from other processes (env PROSPECT_SYNC_NO_WORKER)")
+	fs.StringVar(&c.HTTPAddress, "http-address", c.HTTPAddress, "the worker's HTTP listener (/metrics, /healthz, /readyz); off disables it (env "+monitor.EnvAddress+")")
+	fs.BoolVar(&c.Healthcheck, "healthcheck", false, "ask the running worker's HTTP listener (-http-address) whether it is ready; exit 0 if so, else 1")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "trace, debug, info, warn or error (env LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "auto (console on a terminal, else json), console or json (env LOG_FORMAT)")
 	if err := fs.Parse(args); err != nil {

@@ -72,7 +72,7 @@ func TestMain(m *testing.M) {
 		"SALESFORCE_LIMIT_RETRY":  "1s",
 		connect.EnvEncryptionKeys: testKeys[0].ID + "=" + base64.StdEncoding.EncodeToString(testKeys[0].Secret),
 	}
-	testCfg, err = LoadConfig([]string{"-data-dir", dir, "-temporal-port", "0", "-ui-port", "0", "-emulator-port", "0"}, func(k string) string { return env[k] })
+	testCfg, err = LoadConfig([]string{"-data-dir", dir, "-temporal-port", "0", "-ui-port", "0", "-emulator-port", "0", "-http-address", "127.0.0.1:0"}, func(k string) string { return env[k] })
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -153,12 +153,19 @@ func app() *App {
 // waitStatus polls the sync-state query until ok holds, failing the test at the deadline.
 func waitStatus(t *testing.T, id int64, ok func(workflows.SyncStatus) bool) workflows.SyncStatus {
 	t.Helper()
+	return waitStatusOf(t, func() client.Client { return app().Client() }, id, ok)
+}
+
+// waitStatusOf is waitStatus through the client c returns (asked again at each poll, since a
+// test may restart the app).
+func waitStatusOf(t *testing.T, c func() client.Client, id int64, ok func(workflows.SyncStatus) bool) workflows.SyncStatus {
+	t.Helper()
 	ctx := context.Background()
 	deadline := time.Now().Add(60 * time.Second)
 	var last workflows.SyncStatus
 	var lastErr error
 	for time.Now().Before(deadline) {
-		last, lastErr = workflows.QueryStatus(ctx, app().Client(), id)
+		last, lastErr = workflows.QueryStatus(ctx, c(), id)
 		if lastErr == nil && ok(last) {
 			return last
 		}

@@ -29,6 +29,7 @@ import (
 	"github.com/prospect-sync/prospect-sync/emulator"
 	"github.com/prospect-sync/prospect-sync/engagement"
 	"github.com/prospect-sync/prospect-sync/internal/fanout"
+	"github.com/prospect-sync/prospect-sync/monitor"
 	"github.com/prospect-sync/prospect-sync/prospect"
 	"github.com/prospect-sync/prospect-sync/salesforce"
 	"github.com/prospect-sync/prospect-sync/workflows"
@@ -179,7 +180,8 @@ func (b *bench) workerCmd(ctx context.Context, env []string) *exec.Cmd {
 		"TEMPORAL_ADDRESS="+b.srv.FrontendAddress(), "TEMPORAL_NAMESPACE="+workflows.Namespace,
 		"SALESFORCE_LOGIN_URL="+b.emuURL, "SALESFORCE_CLIENT_ID="+emulator.ClientID, "SALESFORCE_CLIENT_SECRET="+emulator.ClientSecret,
 		"ACCOUNT_ENGAGEMENT_URL="+b.emuURL, "ACCOUNT_ENGAGEMENT_BUSINESS_UNIT_ID="+emulator.BusinessUnitID,
-		"LOG_LEVEL=warn", "LOG_FORMAT=json"), env...)
+		"LOG_LEVEL=warn", "LOG_FORMAT=json",
+		monitor.EnvAddress+"=127.0.0.1:0"), env...) // never the default port a dev worker may hold
 	cmd.Stdout, cmd.Stderr = io.Discard, b.logw
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 30 * time.Second

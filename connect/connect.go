@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 	"go.temporal.io/sdk/log"
 
 	"github.com/prospect-sync/prospect-sync/engagement"
+	"github.com/prospect-sync/prospect-sync/metrics"
 	"github.com/prospect-sync/prospect-sync/salesforce"
 )
 
@@ -153,6 +155,11 @@ func (s Services) Problems() []string {
 // Clients builds the Salesforce and Account Engagement clients: against the real services when
 // configured, else against the emulator at emulatorURL ("" = s.EmulatorURL).
 func (s Services) Clients(emulatorURL string) (*salesforce.Client, *engagement.Client, error) {
+	return s.ObservedClients(emulatorURL, nil)
+}
+
+// ObservedClients is Clients whose every request obs is told of (none when obs is nil).
+func (s Services) ObservedClients(emulatorURL string, obs APIObserver) (*salesforce.Client, *engagement.Client, error) {
 	sfCfg := salesforce.Config{LoginURL: s.LoginURL, ClientID: s.ClientID, ClientSecret: s.ClientSecret,
 		Username: s.Username, APIVersion: s.APIVersion, LimitRetry: s.SalesforceLimitRetry}
 	aeURL, bu := s.EngagementURL, s.BusinessUnitID
@@ -170,12 +177,16 @@ func (s Services) Clients(emulatorURL string) (*salesforce.Client, *engagement.C
 		}
 		sfCfg.PrivateKey = key
 	}
+	var aeHTTP *http.Client
+	if obs != nil {
+		sfCfg.HTTPClient, aeHTTP = observedClient(metrics.APISalesforce, obs), observedClient(metrics.APIEngagement, obs)
+	}
 	sf, err := salesforce.New(sfCfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("salesforce client: %w", err)
 	}
 	ae, err := engagement.New(engagement.Config{BaseURL: aeURL, BusinessUnitID: bu, Tokens: sf, DailyLimitRetry: s.EngagementLimitRetry,
-		MaxConcurrent: s.EngagementInFlight})
+		MaxConcurrent: s.EngagementInFlight, HTTPClient: aeHTTP})
 	if err != nil {
 		return nil, nil, fmt.Errorf("account engagement client: %w", err)
 	}

@@ -26,8 +26,11 @@ const (
 	EnvCodecOrigins = "PROSPECT_SYNC_CODEC_CORS_ORIGINS"
 	// EnvCodecEndpoint is the codec server URL the embedded UI calls.
 	EnvCodecEndpoint = "PROSPECT_SYNC_CODEC_ENDPOINT"
+	// DefaultHTTPAddress is where the worker's HTTP listener (metrics, health, codec server)
+	// binds by default: loopback, so nothing leaves the machine unless asked.
+	DefaultHTTPAddress = "127.0.0.1:8290"
 	// DefaultCodecEndpoint is the codec path on the worker's HTTP listener at its default address.
-	DefaultCodecEndpoint = "http://127.0.0.1:8290" + codec.Path
+	DefaultCodecEndpoint = "http://" + DefaultHTTPAddress + codec.Path
 )
 
 // Encryption says how payloads are sealed and who may ask the codec server to open them.

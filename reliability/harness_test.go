@@ -32,6 +32,7 @@ import (
 	"github.com/prospect-sync/prospect-sync/connect"
 	"github.com/prospect-sync/prospect-sync/emulator"
 	"github.com/prospect-sync/prospect-sync/engagement"
+	"github.com/prospect-sync/prospect-sync/monitor"
 	"github.com/prospect-sync/prospect-sync/prospect"
 	"github.com/prospect-sync/prospect-sync/salesforce"
 	"github.com/prospect-sync/prospect-sync/workflows"
@@ -148,7 +149,9 @@ func (c *cluster) start(args []string, env ...string) *proc {
 		"SYNC_ACTIVITY_TIMEOUT=5s",
 		// A spent daily limit is probed again this often (production: 1m and 1h), so a run
 		// does not wait an hour for the limit the suite resets itself.
-		"SALESFORCE_LIMIT_RETRY=2s", "ACCOUNT_ENGAGEMENT_LIMIT_RETRY=2s"}, env...)
+		"SALESFORCE_LIMIT_RETRY=2s", "ACCOUNT_ENGAGEMENT_LIMIT_RETRY=2s",
+		// Several workers run at once and restart: each binds a port of its own.
+		monitor.EnvAddress + "=127.0.0.1:0"}, env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		c.t.Fatal(err)

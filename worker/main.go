@@ -12,6 +12,7 @@ import (
 
 	"github.com/prospect-sync/prospect-sync/app"
 	"github.com/prospect-sync/prospect-sync/connect"
+	"github.com/prospect-sync/prospect-sync/monitor"
 	"github.com/prospect-sync/prospect-sync/workflows"
 )
 
@@ -26,6 +27,10 @@ func run(args []string) error {
 	cfg, err := app.LoadConfig(args, os.Getenv)
 	if err != nil {
 		return err
+	}
+	if cfg.Healthcheck {
+		// A container health check: the running worker's /readyz, its reason on failure.
+		return monitor.Probe(context.Background(), cfg.HTTPAddress)
 	}
 	log, err := app.NewLogger(os.Stderr, cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
@@ -66,6 +71,9 @@ func printBanner(cfg app.Config, a *app.App) {
 		}
 	} else {
 		fmt.Fprintf(w, "  Temporal     %s\n", a.TemporalAddress)
+	}
+	if a.HTTPAddress != "" {
+		fmt.Fprintf(w, "  Metrics      http://%s%s (health: %s, %s)\n", a.HTTPAddress, monitor.PathMetrics, monitor.PathHealthz, monitor.PathReadyz)
 	}
 	if cfg.UseEmulator() {
 		fmt.Fprintf(w, "  Emulator     %s (Salesforce + Account Engagement, sample prospects)\n", a.EmulatorURL)

@@ -582,6 +582,7 @@ func (s *syncer) record(ctx workflow.Context, d prospect.Decision) {
 		s.ended = true
 	}
 	st := &s.carry.Status
+	countDecision(ctx, st.State, d)
 	now := workflow.Now(ctx)
 	// Idle time counts from the last real change, not from rechecks that found nothing to do.
 	if st.State != d.State || d.Action == prospect.ActionCreateLead || d.RecordUpdates != nil || d.ProspectUpdates != nil {

@@ -24,6 +24,9 @@ type Options struct {
 	Quiet time.Duration
 	// Timeout bounds one call, which serves several callers and so cannot use any one's context.
 	Timeout time.Duration
+	// Observe, when set, is told of each call as it goes: how many requests it carries and how
+	// long the oldest of them waited for the others (the worker's batch metrics).
+	Observe func(size int, waited time.Duration)
 }
 
 // Func makes one call for a batch: one result per request, in order, or one error for all.
@@ -51,6 +54,7 @@ type queue[Req, Res any] struct {
 type waiter[Req, Res any] struct {
 	req  Req
 	done chan outcome[Res]
+	at   time.Time // when it was handed over
 }
 
 type outcome[Res any] struct {
@@ -83,6 +87,7 @@ func (b *Batcher[Req, Res]) Do(ctx context.Context, key string, req Req) (Res, e
 		b.queues[key] = q
 	}
 	now := b.now()
+	w.at = now
 	idle := len(q.pending) == 0 && now.Sub(q.last) >= b.opts.Linger
 	q.last = now
 	if idle || b.opts.Linger <= 0 {
@@ -140,6 +145,9 @@ func (b *Batcher[Req, Res]) take(q *queue[Req, Res]) []waiter[Req, Res] {
 
 // send makes the call and hands each waiter its result.
 func (b *Batcher[Req, Res]) send(key string, batch []waiter[Req, Res]) {
+	if b.opts.Observe != nil {
+		b.opts.Observe(len(batch), b.now().Sub(batch[0].at))
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.opts.Timeout)
 	defer cancel()
 	reqs := make([]Req, len(batch))
