@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -405,5 +406,32 @@ func TestEmbeddedUIUsesCodecServer(t *testing.T) {
 	}
 	if settings.Codec.Endpoint != connect.DefaultCodecEndpoint {
 		t.Errorf("UI codec endpoint %q, want %q", settings.Codec.Endpoint, connect.DefaultCodecEndpoint)
+	}
+}
+
+// The worker's listener serves the codec server: what /codec/encode seals, /codec/decode opens,
+// and the sealed form names the key, not the plain encoding.
+func TestListenerServesCodec(t *testing.T) {
+	base := "http://" + app().HTTPAddress + codec.Path
+	plain := `{"payloads":[{"metadata":{"encoding":"anNvbi9wbGFpbg=="},"data":"eyJlbWFpbCI6ImFubkBleGFtcGxlLmNvbSJ9"}]}`
+	post := func(path, body string) string {
+		t.Helper()
+		resp, err := http.Post(base+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s: %d %s %v", path, resp.StatusCode, b, err)
+		}
+		return string(b)
+	}
+	sealed := post("/encode", plain)
+	if strings.Contains(sealed, "eyJlbWFpbCI6") || !strings.Contains(sealed, "YmluYXJ5L2VuY3J5cHRlZA") { // base64 of binary/encrypted
+		t.Fatalf("encode answered %s: want the payload sealed", sealed)
+	}
+	if opened := post("/decode", sealed); !strings.Contains(opened, "eyJlbWFpbCI6ImFubkBleGFtcGxlLmNvbSJ9") {
+		t.Fatalf("decode answered %s: want the original payload", opened)
 	}
 }
