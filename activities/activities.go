@@ -95,6 +95,10 @@ func (a *Activities) FetchProspect(ctx context.Context, in FetchProspectInput) (
 	return FetchProspectResult{Found: true, Prospect: out}, nil
 }
 
+// Snapshot is a prospect as the client read it, in the domain's terms (without its assigned
+// user's Salesforce id, which takes a user lookup): what a page read hands a sync.
+func Snapshot(p engagement.Prospect) prospect.Prospect { return fromEngagement(p) }
+
 // fromEngagement copies every field the client read into the domain's prospect, matched by
 // Account Engagement name (the client's JSON tags, the domain's table), so a field added to
 // both needs no code here.

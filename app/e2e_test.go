@@ -653,3 +653,50 @@ func TestChangeFeedResumesAssignedProspect(t *testing.T) {
 		t.Fatalf("status %+v: want a Lead owned by Bob", st)
 	}
 }
+
+// A first load through the change feed: one page read and one page-wide lookup carry every
+// prospect, each sync acts on its hand-off (no read of its own, no lookup of its own), and the
+// creates share collections calls. Counted at the emulator.
+func TestFeedFirstLoadSharesCalls(t *testing.T) {
+	ctx := context.Background()
+	cursor := time.Now().UTC().Truncate(time.Second)
+	const n = 20
+	ids := make([]int64, n)
+	for i := range n {
+		p, err := testAE.CreateProspect(ctx, map[string]any{"email": unique(fmt.Sprintf("load%d@example.com", i)), "lastName": "Load", "company": "Acme", "userId": emulator.AEUserBob})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = p.ID
+	}
+	emu := app().Emulator()
+	emu.ResetCounters()
+	in := workflows.ChangeFeedInput{Cursor: cursor, Interval: time.Hour, Polls: 1}
+	if _, err := workflows.StartChangeFeed(ctx, app().Client(), in); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		st := waitStatus(t, id, inState(prospect.StateSynced))
+		if st.OwnerID != emulator.UserBobID {
+			t.Fatalf("prospect %d: %+v, want a Lead owned by Bob", id, st)
+		}
+	}
+	c := emu.Counters()
+	reads := 0
+	for k, v := range c.Engagement.ByEndpoint {
+		if strings.HasPrefix(k, "GET prospects/") {
+			reads += v // a sync's own read of one prospect
+		}
+	}
+	creates := c.Salesforce.ByEndpoint["POST sobjects/Lead"] + c.Salesforce.ByEndpoint["POST composite/sobjects"]
+	t.Logf("%d prospects: %d Salesforce calls (%v), %d Account Engagement calls (%v)", n, c.Salesforce.Total, c.Salesforce.ByEndpoint, c.Engagement.Total, c.Engagement.ByEndpoint)
+	if reads != 0 {
+		t.Errorf("%d reads of single prospects: want none, every sync had its hand-off", reads)
+	}
+	if q := c.Salesforce.ByEndpoint["POST composite"]; q != 1 {
+		t.Errorf("%d composite calls, want 1: the page's lookup", q)
+	}
+	if creates >= n/2 || c.Salesforce.Total > 1+n/2 {
+		t.Errorf("%d creates in %d Salesforce calls for %d prospects: want them to share calls", creates, c.Salesforce.Total, n)
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/prospect-sync/prospect-sync/activities"
 	"github.com/prospect-sync/prospect-sync/connect"
 	"github.com/prospect-sync/prospect-sync/engagement"
 	"github.com/prospect-sync/prospect-sync/prospect"
@@ -87,16 +88,19 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	}
 	defer c.Close()
 
+	// What --all read, handed to each sync so it need not read the prospect again.
+	var handoffs map[int64]*activities.Handoff
 	if *all {
 		_, ae, err := connect.ServicesFromEnv(getenv).Clients("")
 		if err != nil {
 			return err
 		}
-		listed, err := allProspectIDs(ctx, ae, stderr)
-		if err != nil {
+		if handoffs, err = allProspects(ctx, ae, stderr); err != nil {
 			return err
 		}
-		ids = append(ids, listed...)
+		for id := range handoffs {
+			ids = append(ids, id)
+		}
 	}
 	if byFilter {
 		err := workflows.List(ctx, c, filter, func(l workflows.Listed) bool {
@@ -120,11 +124,19 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	case kindAllowRecreate:
 		arg = &workflows.ChangeRequest{Resync: true, AllowRecreate: true}
 	}
-	return bulkSignal(ctx, c, ids, signal, arg, stdout, stderr)
+	argOf := func(id int64) any {
+		if h := handoffs[id]; h != nil && kind != kindAssignRule {
+			req := *arg.(*workflows.ChangeRequest)
+			req.Handoff = h
+			return &req
+		}
+		return arg
+	}
+	return bulkSignal(ctx, c, ids, signal, argOf, stdout, stderr)
 }
 
 // bulkSignal signal-with-starts every id, showing progress, and ends with a summary.
-func bulkSignal(ctx context.Context, c client.Client, ids []int64, signal string, arg any, stdout, stderr io.Writer) error {
+func bulkSignal(ctx context.Context, c client.Client, ids []int64, signal string, arg func(int64) any, stdout, stderr io.Writer) error {
 	ch := make(chan int64)
 	go func() {
 		defer close(ch)
@@ -152,7 +164,7 @@ func bulkSignal(ctx context.Context, c client.Client, ids []int64, signal string
 	if total > 1 {
 		progress = report
 	}
-	failures := workflows.SignalMany(ctx, c, ch, signal, arg, bulkConcurrency, progress)
+	failures := workflows.SignalEach(ctx, c, ch, signal, arg, bulkConcurrency, progress)
 	elapsed := time.Since(start)
 	ok := total - len(failures)
 	if err := ctx.Err(); err != nil {
@@ -225,21 +237,37 @@ func readIDFile(path string) ([]int64, error) {
 	return ids, nil
 }
 
-// allProspectIDs pages through every prospect in Account Engagement.
-func allProspectIDs(ctx context.Context, ae *engagement.Client, stderr io.Writer) ([]int64, error) {
-	var ids []int64
+// allProspects pages through every prospect in Account Engagement, 1,000 a call, and makes
+// each a hand-off: the prospect as read, its assigned user mapped to Salesforce through one
+// more call for all users. A prospect whose user is not found is left to read itself.
+func allProspects(ctx context.Context, ae *engagement.Client, stderr io.Writer) (map[int64]*activities.Handoff, error) {
+	users, err := ae.ListUsers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list users in Account Engagement: %w", err)
+	}
+	sfID := make(map[int64]string, len(users))
+	for _, u := range users {
+		sfID[u.ID] = u.SalesforceID
+	}
+	out := map[int64]*activities.Handoff{}
 	q := engagement.ProspectQuery{Limit: 1000}
 	for {
 		page, err := ae.QueryProspects(ctx, q)
 		if err != nil {
 			return nil, fmt.Errorf("list prospects in Account Engagement: %w", err)
 		}
+		at := time.Now().UTC()
 		for _, p := range page.Prospects {
-			ids = append(ids, p.ID)
+			out[p.ID] = nil
+			if id, ok := sfID[p.AssignedToID]; ok || p.AssignedToID == 0 {
+				snap := activities.Snapshot(p)
+				snap.AssignedUserSalesforceID = id
+				out[p.ID] = &activities.Handoff{Prospect: snap, At: at}
+			}
 		}
 		if page.NextPageToken == "" {
-			fmt.Fprintf(stderr, "  %d prospects in Account Engagement\n", len(ids))
-			return ids, nil
+			fmt.Fprintf(stderr, "  %d prospects in Account Engagement\n", len(out))
+			return out, nil
 		}
 		q = engagement.ProspectQuery{PageToken: page.NextPageToken}
 	}

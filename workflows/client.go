@@ -178,10 +178,15 @@ type SignalFailure struct {
 // until closed; progress, when not nil, is called after each prospect (from one goroutine at
 // a time). It returns the failures; a cancelled ctx stops it early.
 func SignalMany(ctx context.Context, c client.Client, ids <-chan int64, signal string, arg any, concurrency int, progress func(Progress)) []SignalFailure {
+	return SignalEach(ctx, c, ids, signal, func(int64) any { return arg }, concurrency, progress)
+}
+
+// SignalEach is SignalMany with each prospect's own payload (a hand-off of what was read).
+func SignalEach(ctx context.Context, c client.Client, ids <-chan int64, signal string, arg func(int64) any, concurrency int, progress func(Progress)) []SignalFailure {
 	var failures []SignalFailure
 	var p Progress
 	fanout.Each(ctx, concurrency, fanout.Chan(ctx, ids), func(ctx context.Context, id int64) error {
-		_, err := SignalSync(ctx, c, id, signal, arg)
+		_, err := SignalSync(ctx, c, id, signal, arg(id))
 		return err
 	}, func(id int64, err error) {
 		p.Done++
