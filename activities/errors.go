@@ -52,6 +52,11 @@ func admit(g *budget.Gate) error {
 	if w == nil {
 		return nil
 	}
+	if w.Spent {
+		// The whole allocation is used: wait as the API would have said (RateLimited, retried
+		// after the delay), without spending a refused call per sync to hear it.
+		return temporal.NewApplicationErrorWithOptions(w.Error(), ErrTypeRateLimited, temporal.ApplicationErrorOptions{NextRetryDelay: w.RetryIn})
+	}
 	reason := strings.TrimPrefix(w.Error(), "waiting for ") // the UI says "Waiting for" itself
 	return temporal.NewNonRetryableApplicationError(w.Error(), ErrTypeBudgetWait, nil, BudgetWait{Reason: reason, RetryIn: w.RetryIn})
 }

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/prospect-sync/prospect-sync/activities"
+	"github.com/prospect-sync/prospect-sync/engagement"
 	"github.com/prospect-sync/prospect-sync/internal/budget"
 	"github.com/prospect-sync/prospect-sync/metrics"
 	"github.com/prospect-sync/prospect-sync/monitor"
@@ -144,8 +145,8 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 	}
 	acts.ProspectIDField = cfg.Services.ProspectIDField
 	// The usage comes from answers every worker sees, so each keeps the same reserve.
-	acts.SFBudget = &budget.Gate{API: "Salesforce", Reserve: cfg.Services.SalesforceReserve, Usage: sf.Usage, Probe: cfg.Services.SalesforceLimitRetry}
-	acts.AEBudget = &budget.Gate{API: "Account Engagement", Reserve: cfg.Services.EngagementReserve, Usage: ae.Usage, Probe: cfg.Services.EngagementLimitRetry}
+	acts.SFBudget = &budget.Gate{API: "Salesforce", SpentCode: salesforce.CodeRequestLimitExceeded, Reserve: cfg.Services.SalesforceReserve, Usage: sf.Usage, Probe: cfg.Services.SalesforceLimitRetry}
+	acts.AEBudget = &budget.Gate{API: "Account Engagement", SpentCode: fmt.Sprintf("code %d", engagement.CodeDailyLimit), Reserve: cfg.Services.EngagementReserve, Usage: ae.Usage, Probe: cfg.Services.EngagementLimitRetry}
 	acts.FeedRead, acts.BatchSent = a.metrics.FeedRead, a.metrics.BatchSent
 	activities.EnableBatching(acts, cfg.BatchLinger)
 	Register(a.worker, acts, cfg.Settings)

@@ -23,6 +23,9 @@ type Usage struct {
 type Gate struct {
 	// API names the API in messages ("Salesforce").
 	API string
+	// SpentCode is how the API itself refuses once the allocation is spent
+	// ("REQUEST_LIMIT_EXCEEDED", "code 122"), named when the gate holds work back for that.
+	SpentCode string
 	// Reserve is the share of the allocation left to others, e.g. 0.10; 0 turns the gate off.
 	Reserve float64
 	// Usage reports the API's last known usage.
@@ -41,10 +44,18 @@ type Wait struct {
 	Used, Limit int
 	Reserve     float64
 	RetryIn     time.Duration
+	// Spent is set when the whole allocation is used, not only the share for this product:
+	// the API would refuse the call itself (with SpentCode).
+	Spent     bool
+	SpentCode string
 }
 
 // Error says what waits and why, with the figures.
 func (w *Wait) Error() string {
+	if w.Spent {
+		return fmt.Sprintf("%s daily API limit spent (%s): %d of %d calls used; trying again in %s",
+			w.API, w.SpentCode, w.Used, w.Limit, w.RetryIn)
+	}
 	return fmt.Sprintf("waiting for %s API budget: %d of %d daily calls used, %.0f%% kept for the org's other integrations; trying again in %s",
 		w.API, w.Used, w.Limit, w.Reserve*100, w.RetryIn)
 }
@@ -64,5 +75,6 @@ func (g *Gate) Check(now time.Time) *Wait {
 		g.lastProbe = now // one call a period goes, and brings fresh figures
 		return nil
 	}
-	return &Wait{API: g.API, Used: u.Used, Limit: u.Limit, Reserve: g.Reserve, RetryIn: g.Probe}
+	return &Wait{API: g.API, Used: u.Used, Limit: u.Limit, Reserve: g.Reserve, RetryIn: g.Probe,
+		Spent: u.Used >= u.Limit, SpentCode: g.SpentCode}
 }

@@ -29,6 +29,11 @@ func TestGate(t *testing.T) {
 	if w := g.Check(t0.Add(time.Minute + 2*time.Second)); w != nil {
 		t.Fatalf("the window freed calls: %v", w)
 	}
+	u = Usage{Used: 100_000, Limit: 100_000, At: t0.Add(2 * time.Minute)}
+	g.SpentCode = "REQUEST_LIMIT_EXCEEDED"
+	if w := g.Check(t0.Add(2*time.Minute + time.Second)); w == nil || !w.Spent || !strings.Contains(w.Error(), "REQUEST_LIMIT_EXCEEDED") {
+		t.Fatalf("spent: %v, want the API's own refusal named", w)
+	}
 	off := &Gate{API: "Salesforce", Usage: func() Usage { return Usage{Used: 100, Limit: 100} }}
 	if w := off.Check(t0); w != nil {
 		t.Fatalf("reserve 0 is off: %v", w)
