@@ -38,6 +38,7 @@ func TestRecordHistoriesOfFeeds(t *testing.T) {
 		}
 		ids = append(ids, p.ID)
 	}
+	awaitClosed(ctx, t, workflows.ChangeFeedWorkflowID)
 	in := workflows.ChangeFeedInput{Cursor: cursor, Interval: time.Second, Overlap: time.Second, Polls: 2}
 	if started, err := workflows.StartChangeFeed(ctx, c, in); err != nil || !started {
 		t.Fatalf("start the change feed: %v, started %v", err, started)
@@ -70,6 +71,7 @@ func TestRecordHistoriesOfFeeds(t *testing.T) {
 	if err := testSF.Update(ctx, prospect.TypeLead, st.CRMRecordID, map[string]any{"OwnerId": emulator.UserAliceID}); err != nil {
 		t.Fatal(err)
 	}
+	awaitClosed(ctx, t, workflows.CrmChangeFeedWorkflowID)
 	crmIn := workflows.CrmChangeFeedInput{Cursor: crmCursor, Interval: time.Second, Polls: 2}
 	if started, err := workflows.StartCrmChangeFeed(ctx, c, crmIn); err != nil || !started {
 		t.Fatalf("start the CRM change feed: %v, started %v", err, started)
@@ -85,6 +87,16 @@ func TestRecordHistoriesOfFeeds(t *testing.T) {
 	events = keepHistory(t, sealed, plain, workflows.CrmChangeFeedWorkflowID, filepath.Join(dir, "crm-change-feed.json"))
 	if acts := activityTypes(events); !slices.Contains(acts, "SignalLinked") {
 		t.Errorf("CRM change feed ran %v: want the changed Lead's sync signalled (SignalLinked)", acts)
+	}
+}
+
+// awaitClosed waits until workflow id's last run, if any, has closed, however it ended: the
+// feeds are singletons, and another test's run bounded by Polls may still be finishing.
+func awaitClosed(ctx context.Context, t *testing.T, id string) {
+	t.Helper()
+	err := app().Client().GetWorkflow(ctx, id, "").Get(ctx, nil)
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		t.Fatalf("%s still running: %v (%v)", id, ctxErr, err)
 	}
 }
 
