@@ -578,38 +578,66 @@ func TestRestartMidBatchLeavesNoDuplicates(t *testing.T) {
 	}
 }
 
+// envRecordHistories names the directory TestRecordHistories and TestRecordHistoriesOfFeeds
+// (-run TestRecordHistories runs both) keep their histories in (workflows/testdata/histories);
+// unset, they only replay them.
+const envRecordHistories = "RECORD_HISTORIES"
+
 // TestRecordHistories records the histories of real runs and replays them against the current
 // workflow code. With RECORD_HISTORIES naming a directory (workflows/testdata/histories) it
 // also keeps them as the replay fixtures of workflows/replay_test.go.
 func TestRecordHistories(t *testing.T) {
-	dir := os.Getenv("RECORD_HISTORIES")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	replayer := worker.NewWorkflowReplayer()
-	replayer.RegisterWorkflowWithOptions(workflows.ProspectSync, workflow.RegisterOptions{Name: workflows.ProspectSyncWorkflow})
-	// The server holds encrypted histories: replay them as the worker reads them, and keep the
-	// fixtures decoded, as workflows/replay_test.go reads them with the default converter.
-	var copts client.Options
-	testCfg.Encryption.Apply(&copts)
-	sealedReplayer, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: copts.DataConverter, FailureConverter: copts.FailureConverter})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealedReplayer.RegisterWorkflowWithOptions(workflows.ProspectSync, workflow.RegisterOptions{Name: workflows.ProspectSyncWorkflow})
+	dir := historiesDir(t)
+	sealed, plain := historyReplayers(t)
 	for _, id := range []int64{emulator.ProspectAssignedNoMatch, emulator.ProspectMatchLead, emulator.ProspectUnassignedNoMatch, emulator.ProspectBadEmail} {
 		startSync(t, workflows.SignalProspectChanged, id)
 		waitStatus(t, id, func(st workflows.SyncStatus) bool { return st.State != prospect.StateEvaluating })
-		events := history(t, workflows.ProspectWorkflowID(id))
-		if err := sealedReplayer.ReplayWorkflowHistory(nil, &historypb.History{Events: events}); err != nil {
-			t.Errorf("replay the encrypted history of prospect %d: %v", id, err)
-		}
-		path := filepath.Join(dir, fmt.Sprintf("prospect-%d.json", id))
-		writeHistory(t, path, decodeHistory(t, events))
-		if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, path); err != nil {
-			t.Errorf("replay the recorded history of prospect %d: %v", id, err)
-		}
+		keepHistory(t, sealed, plain, workflows.ProspectWorkflowID(id), filepath.Join(dir, fmt.Sprintf("prospect-%d.json", id)))
 	}
+}
+
+// historiesDir is where the recorded histories go: RECORD_HISTORIES, or a temporary directory.
+func historiesDir(t *testing.T) string {
+	if dir := os.Getenv(envRecordHistories); dir != "" {
+		return dir
+	}
+	return t.TempDir()
+}
+
+// historyReplayers are two replayers with every workflow under its contract name: sealed reads
+// the server's encrypted histories as the worker does; plain reads the decoded fixtures as
+// workflows/replay_test.go does, with the default converter.
+func historyReplayers(t *testing.T) (sealed, plain worker.WorkflowReplayer) {
+	t.Helper()
+	var copts client.Options
+	testCfg.Encryption.Apply(&copts)
+	sealed, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: copts.DataConverter, FailureConverter: copts.FailureConverter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain = worker.NewWorkflowReplayer()
+	for _, r := range []worker.WorkflowReplayer{sealed, plain} {
+		r.RegisterWorkflowWithOptions(workflows.ProspectSync, workflow.RegisterOptions{Name: workflows.ProspectSyncWorkflow})
+		r.RegisterWorkflowWithOptions(workflows.ChangeFeed, workflow.RegisterOptions{Name: workflows.ChangeFeedWorkflow})
+		r.RegisterWorkflowWithOptions(workflows.CrmChangeFeed, workflow.RegisterOptions{Name: workflows.CrmChangeFeedWorkflow})
+	}
+	return sealed, plain
+}
+
+// keepHistory replays workflow id's (latest run's) encrypted history, writes it decoded to path
+// and replays the file written; it returns the decoded events.
+func keepHistory(t *testing.T, sealed, plain worker.WorkflowReplayer, id, path string) []*historypb.HistoryEvent {
+	t.Helper()
+	events := history(t, id)
+	if err := sealed.ReplayWorkflowHistory(nil, &historypb.History{Events: events}); err != nil {
+		t.Errorf("replay the encrypted history of %s: %v", id, err)
+	}
+	events = decodeHistory(t, events)
+	writeHistory(t, path, events)
+	if err := plain.ReplayWorkflowHistoryFromJSONFile(nil, path); err != nil {
+		t.Errorf("replay the recorded history of %s: %v", id, err)
+	}
+	return events
 }
 
 func writeHistory(t *testing.T, path string, events []*historypb.HistoryEvent) {
