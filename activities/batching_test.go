@@ -244,3 +244,26 @@ func users(c emulator.Counters) int {
 	}
 	return n
 }
+
+// A change in the same second as the version signalled last is still signalled: updatedAt has
+// one-second precision, the fingerprint does not.
+func TestAlreadySignalled(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	s := prospect.Change{ProspectID: 1, UpdatedAt: t0, Version: "a"}
+	for _, c := range []struct {
+		c    prospect.Change
+		want bool
+	}{
+		{prospect.Change{ProspectID: 1, UpdatedAt: t0, Version: "a"}, true},
+		{prospect.Change{ProspectID: 1, UpdatedAt: t0, Version: "b"}, false},
+		{prospect.Change{ProspectID: 1, UpdatedAt: t0.Add(-time.Second), Version: "b"}, true},
+		{prospect.Change{ProspectID: 1, UpdatedAt: t0.Add(time.Second), Version: "a"}, false},
+	} {
+		if got := alreadySignalled(s, c.c); got != c.want {
+			t.Errorf("alreadySignalled(%+v, %+v) = %v", s, c.c, got)
+		}
+	}
+	if !alreadySignalled(prospect.Change{ProspectID: 1, UpdatedAt: t0}, prospect.Change{ProspectID: 1, UpdatedAt: t0, Version: "b"}) {
+		t.Error("a version recorded before fingerprints (none) counts as seen, as it did")
+	}
+}

@@ -155,10 +155,10 @@ func (a *Activities) FeedPage(ctx context.Context, in FeedPageInput) (FeedPageRe
 	if err != nil {
 		return FeedPageResult{}, err
 	}
-	seen := make(map[int64]time.Time, len(in.Seen))
+	seen := make(map[int64]prospect.Change, len(in.Seen))
 	for _, c := range in.Seen {
-		if c.UpdatedAt.After(seen[c.ProspectID]) {
-			seen[c.ProspectID] = c.UpdatedAt
+		if !c.UpdatedAt.Before(seen[c.ProspectID].UpdatedAt) {
+			seen[c.ProspectID] = c
 		}
 	}
 	out := FeedPageResult{NextPageToken: page.NextPageToken}
@@ -167,12 +167,13 @@ func (a *Activities) FeedPage(ctx context.Context, in FeedPageInput) (FeedPageRe
 		if p.UpdatedAt.After(out.Newest) {
 			out.Newest = p.UpdatedAt
 		}
-		if v, ok := seen[p.ID]; ok && !p.UpdatedAt.After(v) {
-			continue // this version was already signalled
+		c := prospect.Change{ProspectID: p.ID, UpdatedAt: p.UpdatedAt, Version: fromEngagement(p).VersionKey()}
+		if s, ok := seen[p.ID]; ok && alreadySignalled(s, c) {
+			continue
 		}
-		seen[p.ID] = p.UpdatedAt
+		seen[p.ID] = c
 		fresh = append(fresh, p)
-		out.Signalled = append(out.Signalled, prospect.Change{ProspectID: p.ID, UpdatedAt: p.UpdatedAt})
+		out.Signalled = append(out.Signalled, c)
 	}
 	handoffs := a.handoffs(ctx, fresh)
 	ids := make([]int64, len(fresh))
@@ -248,4 +249,14 @@ func (a *Activities) handoffs(ctx context.Context, ps []engagement.Prospect) []*
 		out[i].Matches = &m
 	}
 	return out
+}
+
+// alreadySignalled reports whether change c is the version s signalled (or an older one). Two
+// versions can share an updatedAt (one-second precision): the fingerprint tells them apart, so
+// a change made in the same second as the last one is still signalled.
+func alreadySignalled(s, c prospect.Change) bool {
+	if !c.UpdatedAt.Equal(s.UpdatedAt) {
+		return c.UpdatedAt.Before(s.UpdatedAt)
+	}
+	return s.Version == "" || s.Version == c.Version
 }

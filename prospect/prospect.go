@@ -6,7 +6,9 @@ package prospect
 
 import (
 	"fmt"
+	"hash/fnv"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -255,4 +257,15 @@ type Matches struct {
 type Change struct {
 	ProspectID int64
 	UpdatedAt  time.Time
+	// Version fingerprints the prospect as read (VersionKey): updatedAt has one-second
+	// precision, so two versions can share it. Empty in changes recorded before it existed.
+	Version string `json:",omitempty"`
+}
+
+// VersionKey is a short fingerprint of the prospect's version, for telling apart two versions
+// with the same updatedAt.
+func (p Prospect) VersionKey() string {
+	h := fnv.New64a()
+	h.Write([]byte(p.Version()))
+	return strconv.FormatUint(h.Sum64(), 36)
 }

@@ -99,6 +99,10 @@ func CrmChangeFeed(ctx workflow.Context, in CrmChangeFeedInput) (CrmChangeFeedRe
 	}
 }
 
+// changeCRMSkipBeforeCursor: records stamped before the cursor (read again because Salesforce
+// reads the cursor to the second) are not signalled again (version 1).
+const changeCRMSkipBeforeCursor = "crm-feed-skip-before-cursor"
+
 // pollCRM reads one page of changes, signals the syncs linked to the new ones, and only then
 // moves the cursor: a failed signal is read and sent again next time.
 func pollCRM(ctx, actx workflow.Context, in *CrmChangeFeedInput) (more bool, changed int, _ error) {
@@ -107,7 +111,11 @@ func pollCRM(ctx, actx workflow.Context, in *CrmChangeFeedInput) (more bool, cha
 	if err := workflow.ExecuteActivity(actx, a.PollCRMChanges, activities.PollCRMChangesInput{Since: in.Cursor, Limit: crmFeedPage}).Get(ctx, &page); err != nil {
 		return false, 0, err
 	}
-	ids, cursor, atCursor := newChanges(page.Changes, in.Cursor, in.AtCursor)
+	// Salesforce reads the cursor to the second, so a poll also returns what was stamped
+	// earlier in that second, handled by an earlier poll; runs from before this change signalled
+	// those again.
+	skipBefore := workflow.GetVersion(ctx, changeCRMSkipBeforeCursor, workflow.DefaultVersion, 1) >= 1
+	ids, cursor, atCursor := newChanges(page.Changes, in.Cursor, in.AtCursor, skipBefore)
 	if len(ids) > 0 {
 		err := workflow.ExecuteActivity(actx, a.SignalLinked, activities.SignalLinkedInput{
 			RecordIDs: ids, Signal: SignalProspectChanged, Arg: ChangeRequest{Resync: true}}).Get(ctx, nil)
@@ -121,10 +129,10 @@ func pollCRM(ctx, actx workflow.Context, in *CrmChangeFeedInput) (more bool, cha
 
 // newChanges picks the records not handled yet (a record stamped exactly at the cursor was
 // handled if it is in atCursor) and the cursor after them, with the records at that stamp.
-func newChanges(changes []activities.CRMChange, cursor time.Time, atCursor []string) (ids []string, next time.Time, atNext []string) {
+func newChanges(changes []activities.CRMChange, cursor time.Time, atCursor []string, skipBefore bool) (ids []string, next time.Time, atNext []string) {
 	next = cursor
 	for _, c := range changes {
-		if c.Stamp.Equal(cursor) && slices.Contains(atCursor, c.ID) {
+		if c.Stamp.Equal(cursor) && slices.Contains(atCursor, c.ID) || skipBefore && c.Stamp.Before(cursor) {
 			continue
 		}
 		if !slices.Contains(ids, c.ID) {
