@@ -81,18 +81,16 @@ func TestDailyLimitReachedMidRun(t *testing.T) {
 	c.startServices()
 	ps := c.seed(sz.prospects)
 	c.startWorker()
-	start := time.Now()
-	c.startSyncs(ps)
-	c.waitSynced(expected(ps)[syncedState]/3, settleWithin(sz.prospects))
-
-	// Salesforce's limit first (a sync reads Account Engagement before it calls Salesforce, so
-	// with both spent at once no sync would reach Salesforce), then Account Engagement's.
+	// Both allowances run out during the run, spent by the run itself: Account Engagement's
+	// after a tenth of the prospects are read, so some syncs reach Salesforce, whose allowance
+	// runs out after a few calls. (Setting them once a third had synced no longer works: a run
+	// of this size now makes all its Salesforce calls, batched, in its first seconds.)
 	var now limits
 	c.control(http.MethodGet, "/limits", nil, &now)
-	c.control(http.MethodPut, "/limits", map[string]int{"dailyApiLimit": now.APIUsed}, nil)
+	c.control(http.MethodPut, "/limits", map[string]int{"dailyApiLimit": now.APIUsed + 3, "aeDailyLimit": now.AEUsed + len(ps)/10}, nil)
+	start := time.Now()
+	c.startSyncs(ps)
 	c.waitRateLimited(ps, "REQUEST_LIMIT_EXCEEDED")
-	c.control(http.MethodGet, "/limits", nil, &now)
-	c.control(http.MethodPut, "/limits", map[string]int{"aeDailyLimit": now.AEUsed}, nil)
 	c.waitRateLimited(ps, "code 122")
 	// Paused, not failed: the only errors are the bad emails', which cost no Salesforce call.
 	var wrong []string
