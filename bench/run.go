@@ -42,6 +42,8 @@ const (
 	// CreateLead or UpdateRecord, WriteBack (plus the LoadSettings local activity).
 	activitiesPerSync = 4
 	startConcurrency  = 64
+	// ceilingWorkflows bounds the ceiling's run: its pace is steady long before 10,000.
+	ceilingWorkflows = 3000
 	// maxActivities matches the worker's default PROSPECT_SYNC_MAX_ACTIVITIES.
 	maxActivities = 500
 )
@@ -216,7 +218,7 @@ func (b *bench) teardown() {
 // ceiling measures the bare ceiling: workflows running the same number of no-op activities as
 // a sync, on the same server, in the same run.
 func (b *bench) ceiling(ctx context.Context) (ceiling, error) {
-	n := b.cfg.N
+	n := min(b.cfg.N, ceilingWorkflows)
 	t := ceiling{Workflows: n, ActivitiesPerRun: activitiesPerSync}
 	b.logf("ceiling: %d workflows of %d no-op activities", n, activitiesPerSync)
 	w := worker.New(b.c, baselineQueue, worker.Options{MaxConcurrentActivityExecutionSize: maxActivities})

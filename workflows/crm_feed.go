@@ -118,7 +118,7 @@ func pollCRM(ctx, actx workflow.Context, in *CrmChangeFeedInput) (more bool, cha
 	ids, cursor, atCursor := newChanges(page.Changes, in.Cursor, in.AtCursor, skipBefore)
 	if len(ids) > 0 {
 		err := workflow.ExecuteActivity(actx, a.SignalLinked, activities.SignalLinkedInput{
-			RecordIDs: ids, Signal: SignalProspectChanged, Arg: ChangeRequest{Resync: true}}).Get(ctx, nil)
+			RecordIDs: ids, Signal: SignalProspectChanged, Arg: ChangeRequest{Resync: true, CRM: true}}).Get(ctx, nil)
 		if err != nil {
 			return false, 0, err
 		}

@@ -75,6 +75,10 @@ func TestChangeRequestMergeKeepsNewestHandoff(t *testing.T) {
 	if got := (ChangeRequest{}).merge(ChangeRequest{Handoff: older}); got.Handoff != older {
 		t.Fatalf("merge = %+v, want the only hand-off", got)
 	}
+	// Pending with a person's request (or a plain change signal), a feed's re-sync reads too.
+	if got := (ChangeRequest{Resync: true, CRM: true}).merge(ChangeRequest{Resync: true}); got.CRM {
+		t.Fatalf("merge = %+v, want CRM only when every request is", got)
+	}
 }
 
 // A sync held back for API budget shows the wait with its figures, keeps its state and tries
@@ -98,5 +102,42 @@ func TestBudgetWaitShowsAndRetries(t *testing.T) {
 	}
 	if r.Status.State != prospect.StateSynced || r.Status.WaitingFor != "" || w.count("CreateLead") != 2 {
 		t.Fatalf("after the wait: %+v after %d creates, want Synced on the second attempt", r.Status, w.count("CreateLead"))
+	}
+}
+
+// A re-sync from the Salesforce change feed looks Salesforce up again but takes the prospect as
+// last seen (its own write reported back costs no Account Engagement call); a person's re-sync
+// reads Account Engagement too.
+func TestCRMResyncUsesProspectAsLastSeen(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		reqs  []ChangeRequest
+		reads int
+	}{
+		{"from the feed", []ChangeRequest{{Resync: true, CRM: true}}, 0},
+		{"from a person", []ChangeRequest{{Resync: true}}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(newProspect(assignedTo(bob)))
+			env := newEnv(t, w, prospect.DefaultSettings())
+			var reads, lookups int
+			env.RegisterDelayedCallback(func() {
+				reads, lookups = w.count("FetchProspect"), w.count("FindMatches")
+				for _, r := range tc.reqs {
+					env.SignalWorkflow(SignalProspectChanged, r)
+				}
+			}, time.Hour)
+			env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
+			r := result(t, env)
+			if got := w.count("FetchProspect") - reads; got != tc.reads {
+				t.Errorf("reads after the re-sync = %d, want %d", got, tc.reads)
+			}
+			if got := w.count("FindMatches") - lookups; got != 1 {
+				t.Errorf("lookups after the re-sync = %d, want 1", got)
+			}
+			if r.Status.State != prospect.StateSynced || r.Status.OwnerID != bob {
+				t.Errorf("status %+v, want still Synced to Bob's Lead", r.Status)
+			}
+		})
 	}
 }

@@ -50,15 +50,21 @@ type ChangeRequest struct {
 	// Handoff, from the change feed, is the prospect as its page read it and its Salesforce
 	// matches: the sync uses them instead of reading again when they are new enough.
 	*activities.Handoff
+	// CRM marks a request from the Salesforce change feed: the change is on the Salesforce
+	// side, so the sync looks Salesforce up again but takes the prospect as it last saw it
+	// (a change in Account Engagement comes with its own signal). Its own writes, which the
+	// feed reports too, then cost no Account Engagement call.
+	CRM bool `json:"crm,omitempty"`
 }
 
-// merge is what several pending requests ask for together: the newest hand-off among them.
+// merge is what several pending requests ask for together: the newest hand-off among them;
+// CRM only if every one came from the Salesforce change feed.
 func (r ChangeRequest) merge(o ChangeRequest) ChangeRequest {
 	h := r.Handoff
 	if o.Handoff != nil && (h == nil || !o.Prospect.UpdatedAt.Before(h.Prospect.UpdatedAt)) {
 		h = o.Handoff
 	}
-	return ChangeRequest{Resync: r.Resync || o.Resync, AllowRecreate: r.AllowRecreate || o.AllowRecreate, Handoff: h}
+	return ChangeRequest{Resync: r.Resync || o.Resync, AllowRecreate: r.AllowRecreate || o.AllowRecreate, Handoff: h, CRM: r.CRM && o.CRM}
 }
 
 const workflowIDPrefix = "prospect-sync/"

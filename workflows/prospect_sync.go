@@ -52,6 +52,8 @@ type Carry struct {
 	Link prospect.Link `json:",omitzero"`
 	// RetryAt, when set, is when an evaluation held back for API budget runs again.
 	RetryAt time.Time `json:",omitzero"`
+	// Prospect is the prospect as last seen, for requests from the Salesforce change feed.
+	Prospect *prospect.Prospect `json:",omitempty"`
 }
 
 // ProspectSyncResult is the final status of a completed run.
@@ -100,8 +102,20 @@ type syncer struct {
 	attrs map[string]string
 	// createdAt, when set, is written to CrmCreatedAt with the next search attribute upsert.
 	createdAt time.Time
-	// request is what people asked for in the signals the next evaluation answers.
-	request ChangeRequest
+	// request is what people asked for in the signals the next evaluation answers; received
+	// counts those signals.
+	request  ChangeRequest
+	received int
+}
+
+// receive adds a signal's request to those the next evaluation answers.
+func (s *syncer) receive(req ChangeRequest) {
+	if s.received == 0 {
+		s.request = req
+	} else {
+		s.request = s.request.merge(req)
+	}
+	s.received++
 }
 
 // ProspectSync keeps one Account Engagement prospect and its Salesforce record in step under
@@ -212,7 +226,7 @@ func (s *syncer) wait(ctx workflow.Context, changed, useRule workflow.ReceiveCha
 	sel.AddReceive(changed, func(c workflow.ReceiveChannel, _ bool) {
 		var req ChangeRequest
 		c.Receive(ctx, &req)
-		s.request = s.request.merge(req)
+		s.receive(req)
 		why = triggerSignal
 	})
 	sel.AddReceive(useRule, func(c workflow.ReceiveChannel, _ bool) {
@@ -239,7 +253,7 @@ func (s *syncer) drain(changed, useRule workflow.ReceiveChannel) bool {
 		if !changed.ReceiveAsync(&req) {
 			break
 		}
-		s.request = s.request.merge(req)
+		s.receive(req)
 		any = true
 	}
 	for useRule.ReceiveAsync(nil) {
@@ -325,12 +339,16 @@ func (s *syncer) evaluate(ctx workflow.Context, why trigger) error {
 // prospect is unknown, or unchanged since the last evaluation).
 func (s *syncer) read(ctx workflow.Context, why trigger) (*evaluation, error) {
 	req := s.request
-	s.request = ChangeRequest{}
+	s.request, s.received = ChangeRequest{}, 0
 	var fetched activities.FetchProspectResult
-	if s.usable(req.Handoff) {
+	switch {
+	case s.usable(req.Handoff):
 		// The change feed's page read it: no Account Engagement call.
 		fetched = activities.FetchProspectResult{Found: true, Prospect: req.Prospect}
-	} else {
+	case req.CRM && req.Handoff == nil && s.carry.Prospect != nil:
+		// A change on the Salesforce side: the prospect as last seen, Salesforce looked up anew.
+		fetched = activities.FetchProspectResult{Found: true, Prospect: *s.carry.Prospect}
+	default:
 		req.Handoff = nil
 		var a *activities.Activities
 		if err := workflow.ExecuteActivity(s.activityCtx(ctx), a.FetchProspect, activities.FetchProspectInput{ProspectID: s.id}).Get(ctx, &fetched); err != nil {
@@ -387,6 +405,8 @@ func (s *syncer) usable(h *activities.Handoff) bool {
 // seen remembers p as the version evaluated (or written by us).
 func (s *syncer) seen(p prospect.Prospect) {
 	s.carry.SeenVersion, s.carry.SeenUpdatedAt = p.Version(), p.UpdatedAt
+	p.Link = prospect.Link{} // the sync's own, kept in Carry.Link
+	s.carry.Prospect = &p
 }
 
 // handoffMaxAge is how old the change feed's matches may be for a sync to act on them (a
@@ -507,7 +527,17 @@ func (s *syncer) writeBack(ctx workflow.Context, p prospect.Prospect, fields map
 	if err == nil && res.Prospect.ID != 0 && res.Prospect.Version() == expectAfterWrite(p, fields, res.Prospect).Version() {
 		// Our own write is no change to react to. Anything else that changed between our read
 		// and our write (a user's edit) keeps the old version, so its signal is not skipped.
-		s.seen(res.Prospect)
+		after := res.Prospect
+		switch {
+		case after.AssignedUserID == p.AssignedUserID:
+			after.AssignedUserSalesforceID = p.AssignedUserSalesforceID
+		case owner != "":
+			after.AssignedUserSalesforceID = owner // assigned to the owner's user
+		}
+		s.seen(after)
+		if after.AssignedUserID != 0 && after.AssignedUserSalesforceID == "" {
+			s.carry.Prospect = nil // its user's Salesforce id unknown here: read it next time
+		}
 	}
 	return res.AssignedUserID, err
 }
