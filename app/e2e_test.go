@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/client"
@@ -720,16 +719,7 @@ func TestFeedFirstLoadSharesCalls(t *testing.T) {
 	// each of these syncs did is in its history.
 	t.Logf("%d prospects: %d Salesforce calls (%v), %d Account Engagement calls (%v)", n, c.Salesforce.Total, c.Salesforce.ByEndpoint, c.Engagement.Total, c.Engagement.ByEndpoint)
 	for _, id := range ids {
-		iter := app().Client().GetWorkflowHistory(ctx, workflows.ProspectWorkflowID(id), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		var events []*historypb.HistoryEvent
-		for iter.HasNext() {
-			e, err := iter.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			events = append(events, e)
-		}
-		if got := activityTypes(events); !slices.Equal(got, []string{"CreateLead"}) {
+		if got := activityTypes(history(t, workflows.ProspectWorkflowID(id))); !slices.Equal(got, []string{"CreateLead"}) {
 			t.Errorf("prospect %d ran %v: want only CreateLead, the read and the lookup handed over", id, got)
 		}
 	}
