@@ -132,6 +132,12 @@ func (b *bench) batchedPath(ctx context.Context, ceiling float64) (path, []chang
 	if err != nil {
 		return p, nil, err
 	}
+	// Both feeds run through the load, as in production: the Salesforce feed also reports the
+	// load's own creates and updates, and what that costs is counted.
+	crm := workflows.CrmChangeFeedInput{Cursor: time.Now().UTC(), Interval: crmFeedScaled}
+	if _, err := workflows.StartCrmChangeFeed(ctx, b.c, crm); err != nil {
+		return p, nil, err
+	}
 	before := b.emu.Counters()
 	start := time.Now()
 	feed := workflows.ChangeFeedInput{Cursor: cursor, Interval: 2 * time.Second}
@@ -141,12 +147,9 @@ func (b *bench) batchedPath(ctx context.Context, ceiling float64) (path, []chang
 	if err := b.waitSynced(ctx, ids); err != nil {
 		return p, nil, err
 	}
-	b.measured(&p, len(ids), time.Since(start), before, ceiling)
-
-	crm := workflows.CrmChangeFeedInput{Cursor: time.Now().UTC(), Interval: crmFeedScaled}
-	if _, err := workflows.StartCrmChangeFeed(ctx, b.c, crm); err != nil {
-		return p, nil, err
-	}
+	// The feed's report of the load's own writes comes within an interval or two after it.
+	b.sfCallsOver(ctx, 2*crmFeedScaled)
+	b.measured(&p, len(ids), time.Since(start)-2*crmFeedScaled, before, ceiling)
 	for _, keep := range []int{len(ids), min(steadyPrevious, len(ids))} {
 		if err := b.terminate(ctx, ids[keep:]); err != nil {
 			return p, nil, err
