@@ -1,8 +1,8 @@
 // Package batch gathers requests from concurrent callers into shared calls (the "data loader"
 // pattern): each caller hands its request over and waits for its own result.
 //
-// A request on an idle batcher goes out at once, so a lone caller is not slowed. While requests
-// keep arriving, they gather until the batch is full, until none has arrived for Quiet, or until
+// A request on an idle batcher (nothing pending, nothing arrived for Quiet) goes out at once, so
+// a lone caller is not slowed. While requests keep arriving, they gather until the batch is full, until none has arrived for Quiet, or until
 // the first has waited Linger: under a sustained load a call carries about Linger × the arrival
 // rate, and a burst goes out as soon as it ends.
 package batch
@@ -88,7 +88,8 @@ func (b *Batcher[Req, Res]) Do(ctx context.Context, key string, req Req) (Res, e
 	}
 	now := b.now()
 	w.at = now
-	idle := len(q.pending) == 0 && now.Sub(q.last) >= b.opts.Linger
+	// Idle: nothing pending and nothing arrived for Quiet (a burst or a stream would have).
+	idle := len(q.pending) == 0 && now.Sub(q.last) >= b.opts.Quiet
 	q.last = now
 	if idle || b.opts.Linger <= 0 {
 		b.mu.Unlock()
