@@ -199,7 +199,9 @@ func setCurrentVersion(t *testing.T, c client.Client, ns, buildID string) {
 		_, err := c.WorkerDeploymentClient().GetHandle(DefaultDeploymentName).SetCurrentVersion(ctx, client.WorkerDeploymentSetCurrentVersionOptions{BuildID: buildID})
 		return err
 	})
-	eventually(t, 60*time.Second, "routing to build "+buildID+" propagated", func() error {
+	// The server propagates routing through its own system workflows: under -race, with the
+	// whole suite on 2 cores, this took over a minute once.
+	eventually(t, 3*time.Minute, "routing to build "+buildID+" propagated", func() error {
 		resp, err := c.WorkflowService().DescribeWorkerDeployment(ctx, &workflowservice.DescribeWorkerDeploymentRequest{Namespace: ns, DeploymentName: DefaultDeploymentName})
 		if err != nil {
 			return err
