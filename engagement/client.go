@@ -12,7 +12,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -84,17 +83,12 @@ func (c *Client) Usage() budget.Usage {
 // recordUsage remembers the usage an answer reported; the documented shape is "used / daily
 // max", so spaces around the slash are accepted.
 func (c *Client) recordUsage(h http.Header) {
-	used, max, ok := strings.Cut(h.Get(usageHeader), "/")
+	u, ok := budget.ParseUsage(h.Get(usageHeader), time.Now())
 	if !ok {
 		return
 	}
-	u, err1 := strconv.Atoi(strings.TrimSpace(used))
-	m, err2 := strconv.Atoi(strings.TrimSpace(max))
-	if err1 != nil || err2 != nil {
-		return
-	}
 	c.usageMu.Lock()
-	c.usage = budget.Usage{Used: u, Limit: m, At: time.Now()}
+	c.usage = u
 	c.usageMu.Unlock()
 }
 

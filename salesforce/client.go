@@ -14,7 +14,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -136,17 +135,12 @@ func (c *Client) recordLimits(h http.Header) {
 		if !ok || k != "api-usage" {
 			continue
 		}
-		u, m, ok := strings.Cut(val, "/")
+		u, ok := budget.ParseUsage(val, c.now())
 		if !ok {
 			continue
 		}
-		used, err1 := strconv.Atoi(strings.TrimSpace(u))
-		max, err2 := strconv.Atoi(strings.TrimSpace(m))
-		if err1 != nil || err2 != nil {
-			continue
-		}
 		c.limitMu.Lock()
-		c.limitUsed, c.limitMax, c.limitAt = used, max, c.now()
+		c.limitUsed, c.limitMax, c.limitAt = u.Used, u.Limit, u.At
 		c.limitMu.Unlock()
 	}
 }

@@ -8,6 +8,8 @@ package budget
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -77,4 +79,19 @@ func (g *Gate) Check(now time.Time) *Wait {
 	}
 	return &Wait{API: g.API, Used: u.Used, Limit: u.Limit, Reserve: g.Reserve, RetryIn: g.Probe,
 		Spent: u.Used >= u.Limit, SpentCode: g.SpentCode}
+}
+
+// ParseUsage reads "USED/LIMIT" (spaces around the slash allowed), as both APIs report it, into
+// a Usage seen at at.
+func ParseUsage(s string, at time.Time) (Usage, bool) {
+	used, limit, ok := strings.Cut(s, "/")
+	if !ok {
+		return Usage{}, false
+	}
+	u, err1 := strconv.Atoi(strings.TrimSpace(used))
+	l, err2 := strconv.Atoi(strings.TrimSpace(limit))
+	if err1 != nil || err2 != nil {
+		return Usage{}, false
+	}
+	return Usage{Used: u, Limit: l, At: at}, true
 }

@@ -42,3 +42,15 @@ func TestGate(t *testing.T) {
 		t.Fatalf("no figures yet: %v", w)
 	}
 }
+
+func TestParseUsage(t *testing.T) {
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	if u, ok := ParseUsage("25 / 5000", at); !ok || u != (Usage{Used: 25, Limit: 5000, At: at}) {
+		t.Fatalf("ParseUsage = %+v, %v", u, ok)
+	}
+	for _, bad := range []string{"", "25", "x/5000", "25/"} {
+		if _, ok := ParseUsage(bad, at); ok {
+			t.Errorf("ParseUsage(%q) accepted", bad)
+		}
+	}
+}
