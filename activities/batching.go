@@ -63,8 +63,8 @@ const maxInChars = 90000
 
 // lookupMany finds many prospects' matches in as few calls as SOQL's limits allow: one
 // composite carries a Lead and a Contact query by `Email IN (...)` and the linked records by
-// `Id IN (...)`, for about a thousand prospects. Conversions are followed per prospect, only
-// where a converted Lead's Contact was not found by email.
+// `Id IN (...)`, for about a thousand prospects. Conversions are followed with one more query
+// for all, only where a converted Lead's Contact was not found by email.
 func (a *Activities) lookupMany(ctx context.Context, ins []FindMatchesInput) ([]lookupOutcome, error) {
 	if len(ins) == 0 {
 		return nil, nil
@@ -163,10 +163,16 @@ func (a *Activities) lookupMany(ctx context.Context, ins []FindMatchesInput) ([]
 				m.LinkedGone = true
 			}
 		}
-		if err := a.followConversions(ctx, &m, in); err != nil {
-			return nil, err
-		}
 		out[i].matches = m
+	}
+	ms := make([]*prospect.Matches, 0, len(out))
+	for i := range out {
+		if !out[i].alone {
+			ms = append(ms, &out[i].matches)
+		}
+	}
+	if err := a.followAllConversions(ctx, ms, contactFields); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

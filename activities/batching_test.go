@@ -3,6 +3,8 @@ package activities
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -265,5 +267,44 @@ func TestAlreadySignalled(t *testing.T) {
 	}
 	if !alreadySignalled(prospect.Change{ProspectID: 1, UpdatedAt: t0}, prospect.Change{ProspectID: 1, UpdatedAt: t0, Version: "b"}) {
 		t.Error("a version recorded before fingerprints (none) counts as seen, as it did")
+	}
+}
+
+// Contacts that converted Leads became, missing from the email lookup (their email changed
+// after the conversion), are read with one more query for the whole batch, not one per prospect.
+func TestLookupManyFollowsConversionsOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var contacts []string
+	for i := range 2 {
+		email := fmt.Sprintf("conv%d@batch.example.com", i)
+		lead, err := f.acts.SF.Create(ctx, "Lead", map[string]any{"Email": email, "LastName": "L", "Company": "C"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		contact, err := f.emu.ConvertLead(ctx, lead)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.acts.SF.Update(ctx, "Contact", contact, map[string]any{"Email": fmt.Sprintf("moved%d@batch.example.com", i)}); err != nil {
+			t.Fatal(err)
+		}
+		contacts = append(contacts, contact)
+	}
+	f.emu.ResetCounters()
+	out, err := f.acts.lookupMany(ctx, []FindMatchesInput{lookupIn("conv0@batch.example.com"), lookupIn("conv1@batch.example.com"), lookupIn("other@batch.example.com")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := f.emu.Counters().Salesforce.Total; n != 2 {
+		t.Errorf("%d Salesforce calls, want 2: the composite and one query for both converted Leads' Contacts", n)
+	}
+	for i, id := range contacts {
+		if !slices.ContainsFunc(out[i].matches.Contacts, func(c prospect.Record) bool { return c.ID == id }) {
+			t.Errorf("lookup %d: %+v, want its converted Lead's Contact %s", i, out[i].matches.Contacts, id)
+		}
+	}
+	if len(out[2].matches.Contacts) != 0 {
+		t.Errorf("lookup 2: %+v, want no Contact", out[2].matches)
 	}
 }

@@ -103,6 +103,44 @@ func mappedFor(in FindMatchesInput, recordType string) []string {
 // followConversions adds the Contacts that converted Leads became, when the email lookup
 // did not already find them (a converted Contact may carry another email).
 func (a *Activities) followConversions(ctx context.Context, m *prospect.Matches, in FindMatchesInput) error {
+	return a.followAllConversions(ctx, []*prospect.Matches{m}, in.ContactFields)
+}
+
+// followAllConversions does it for many prospects' matches with one query for all the
+// Contacts missing (none when every converted Lead's Contact was found by email).
+func (a *Activities) followAllConversions(ctx context.Context, ms []*prospect.Matches, contactFields []string) error {
+	var missing []string
+	for _, m := range ms {
+		missing = append(missing, missingContacts(m)...)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	slices.Sort(missing)
+	missing = slices.Compact(missing)
+	byID := map[string]prospect.Record{}
+	for _, chunk := range chunkByChars(missing) {
+		recs, err := a.SF.Select(ctx, salesforce.Select{Object: prospect.TypeContact, Fields: fieldsOf(prospect.TypeContact, contactFields),
+			Where: []salesforce.Cond{salesforce.In("Id", chunk...)}})
+		if err != nil {
+			return classify(err)
+		}
+		for _, r := range toRecords(recs, prospect.TypeContact, contactFields) {
+			byID[r.ID] = r
+		}
+	}
+	for _, m := range ms {
+		for _, id := range missingContacts(m) {
+			if r, ok := byID[id]; ok {
+				m.Contacts = append(m.Contacts, r)
+			}
+		}
+	}
+	return nil
+}
+
+// missingContacts are the Contacts converted Leads among m became that m does not hold.
+func missingContacts(m *prospect.Matches) []string {
 	var missing []string
 	have := func(id string) bool {
 		return slices.ContainsFunc(m.Contacts, func(c prospect.Record) bool { return c.ID == id }) || slices.Contains(missing, id)
@@ -116,16 +154,7 @@ func (a *Activities) followConversions(ctx context.Context, m *prospect.Matches,
 			missing = append(missing, l.ConvertedContactID)
 		}
 	}
-	if len(missing) == 0 {
-		return nil
-	}
-	recs, err := a.SF.Select(ctx, salesforce.Select{Object: prospect.TypeContact, Fields: fieldsOf(prospect.TypeContact, in.ContactFields),
-		Where: []salesforce.Cond{salesforce.In("Id", missing...)}})
-	if err != nil {
-		return classify(err)
-	}
-	m.Contacts = append(m.Contacts, toRecords(recs, prospect.TypeContact, in.ContactFields)...)
-	return nil
+	return missing
 }
 
 func toRecords(recs []salesforce.Record, typ string, mapped []string) []prospect.Record {
