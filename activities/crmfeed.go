@@ -21,6 +21,9 @@ type CRMChange struct {
 	ID      string
 	Stamp   time.Time // SystemModstamp: moves on every change, automated ones included
 	Deleted bool
+	// Own: the integration user made the change (LastModifiedById): a sync's own write
+	// coming back. The feed moves its cursor past it without signalling anyone.
+	Own bool `json:",omitempty"`
 }
 
 // PollCRMChangesInput asks for the Leads and Contacts changed at or after Since.
@@ -40,13 +43,16 @@ type PollCRMChangesResult struct {
 // PollCRMChanges reads the Leads and Contacts whose SystemModstamp is at or after Since,
 // deleted ones included (queryAll), in ONE Salesforce call: a composite of two queries
 // (docs/domain.md §5.3: SystemModstamp, not LastModifiedDate, moves on every change).
+// A live record last modified by the client's own user is marked Own: every record a sync
+// creates or updates comes back this way, and re-syncing it would cost a signal, a workflow
+// task and a lookup per write to learn nothing. Deletions are never Own: we never delete.
 func (a *Activities) PollCRMChanges(ctx context.Context, in PollCRMChangesInput) (PollCRMChangesResult, error) {
 	if err := admit(a.SFBudget); err != nil {
 		return PollCRMChangesResult{}, err
 	}
 	var queries []salesforce.Select
 	for _, typ := range []string{prospect.TypeLead, prospect.TypeContact} {
-		queries = append(queries, salesforce.Select{Object: typ, Fields: []string{"Id", "IsDeleted", "SystemModstamp"},
+		queries = append(queries, salesforce.Select{Object: typ, Fields: []string{"Id", "IsDeleted", "SystemModstamp", "LastModifiedById"},
 			Where: []salesforce.Cond{salesforce.AtOrAfter("SystemModstamp", in.Since)}, OrderBy: "SystemModstamp, Id", Limit: in.Limit, All: true})
 	}
 	asked := time.Now()
@@ -54,6 +60,7 @@ func (a *Activities) PollCRMChanges(ctx context.Context, in PollCRMChangesInput)
 	if err != nil {
 		return PollCRMChangesResult{}, classify(err)
 	}
+	self := a.SF.UserID() // known once a token was fetched, as it was for this call
 	var out PollCRMChangesResult
 	var newest time.Time
 	for _, r := range results {
@@ -62,12 +69,23 @@ func (a *Activities) PollCRMChanges(ctx context.Context, in PollCRMChangesInput)
 		}
 		out.More = out.More || len(r.Records) >= in.Limit
 		for _, rec := range r.Records {
-			out.Changes = append(out.Changes, CRMChange{ID: rec.String("Id"), Stamp: rec.Time("SystemModstamp"), Deleted: rec.Bool("IsDeleted")})
+			deleted := rec.Bool("IsDeleted")
+			own := !deleted && self != "" && sameID(rec.String("LastModifiedById"), self)
+			out.Changes = append(out.Changes, CRMChange{ID: rec.String("Id"), Stamp: rec.Time("SystemModstamp"), Deleted: deleted, Own: own})
 			newest = later(newest, rec.Time("SystemModstamp"))
 		}
 	}
 	a.feedRead(metrics.APISalesforce, asked, out.More, newest)
 	return out, nil
+}
+
+// sameID compares Salesforce ids, either of which may be the 15-character case-sensitive form
+// of the other's 18.
+func sameID(a, b string) bool {
+	if len(a) < 15 || len(b) < 15 {
+		return a == b
+	}
+	return a[:15] == b[:15]
 }
 
 // SignalLinkedInput names Salesforce records that changed.

@@ -4,8 +4,11 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/client"
 
 	"github.com/prospect-sync/prospect-sync/emulator"
 	"github.com/prospect-sync/prospect-sync/prospect"
@@ -36,12 +39,36 @@ func TestCrmChangeFeedReflectsSalesforceChanges(t *testing.T) {
 		}
 	})
 
+	// The sync's own write (a field changed in Account Engagement, written to the Lead) comes
+	// back through the feed as a change by the integration user: passed over, nobody signalled.
+	if _, err := testAE.UpdateProspect(ctx, p.ID, map[string]any{"lastName": "Feed Two"}); err != nil {
+		t.Fatal(err)
+	}
+	startSync(t, workflows.SignalProspectChanged, p.ID)
+	eventually(t, 60*time.Second, "the sync's own write passed over by the feed", func() error {
+		if recs := leadsByEmail(t, p.Email); len(recs) != 1 || recs[0].String("LastName") != "Feed Two" {
+			return fmt.Errorf("Lead %v, want LastName Feed Two", recs)
+		}
+		st, err := crmFeedStatus(ctx, c)
+		if err != nil || st.OwnWrites < 1 {
+			return fmt.Errorf("feed status %+v, %v: want an own write", st, err)
+		}
+		if st.Changes != 0 || st.Signalled != 0 {
+			return fmt.Errorf("feed status %+v: the own write was signalled", st)
+		}
+		return nil
+	})
+
+	// A person's change (Alice, through the API) is signalled.
 	changed := time.Now()
-	if err := testSF.Update(ctx, prospect.TypeLead, st.CRMRecordID, map[string]any{"OwnerId": emulator.UserAliceID}); err != nil {
+	if err := testPerson.Update(ctx, prospect.TypeLead, st.CRMRecordID, map[string]any{"OwnerId": emulator.UserAliceID}); err != nil {
 		t.Fatal(err)
 	}
 	waitStatus(t, p.ID, func(st workflows.SyncStatus) bool { return st.OwnerID == emulator.UserAliceID })
 	t.Logf("owner changed in Salesforce → sync state in %s", time.Since(changed).Round(time.Millisecond))
+	if st, err := crmFeedStatus(ctx, c); err != nil || st.Changes < 1 || st.Signalled < 1 {
+		t.Errorf("feed status %+v, %v: want Alice's change signalled", st, err)
+	}
 	if got := prospectOf(t, p.ID); got.AssignedToID != emulator.AEUserAlice {
 		t.Errorf("assignedToId = %d, want Alice's %d: the owner flows back", got.AssignedToID, emulator.AEUserAlice)
 	}
@@ -52,4 +79,14 @@ func TestCrmChangeFeedReflectsSalesforceChanges(t *testing.T) {
 	}
 	waitStatus(t, p.ID, inState(prospect.StateCRMDeleted))
 	t.Logf("Lead deleted in Salesforce → CrmDeleted in %s", time.Since(deleted).Round(time.Millisecond))
+}
+
+// crmFeedStatus is the Salesforce change feed's sync-state answer.
+func crmFeedStatus(ctx context.Context, c client.Client) (workflows.CrmChangeFeedStatus, error) {
+	var st workflows.CrmChangeFeedStatus
+	v, err := c.QueryWorkflow(ctx, workflows.CrmChangeFeedWorkflowID, "", workflows.QuerySyncState)
+	if err == nil {
+		err = v.Get(&st)
+	}
+	return st, err
 }

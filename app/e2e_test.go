@@ -32,6 +32,7 @@ import (
 	"github.com/prospect-sync/prospect-sync/connect"
 	"github.com/prospect-sync/prospect-sync/emulator"
 	"github.com/prospect-sync/prospect-sync/engagement"
+	"github.com/prospect-sync/prospect-sync/internal/sftest"
 	"github.com/prospect-sync/prospect-sync/prospect"
 	"github.com/prospect-sync/prospect-sync/salesforce"
 	"github.com/prospect-sync/prospect-sync/workflows"
@@ -40,13 +41,16 @@ import (
 // One embedded Temporal server + emulator + worker for the whole package: starting the server
 // costs about a second, building it minutes, so tests share it and use distinct prospects.
 var (
-	testMu   sync.Mutex
-	testApp  *App
-	testCfg  Config
-	testSF   *salesforce.Client
-	testAE   *engagement.Client
-	testLog  = zerolog.New(io.Discard)
-	startErr error
+	testMu  sync.Mutex
+	testApp *App
+	testCfg Config
+	testSF  *salesforce.Client
+	// testPerson acts as Alice: changes meant as a person's, which the feed must not take
+	// for the integration's own writes.
+	testPerson *salesforce.Client
+	testAE     *engagement.Client
+	testLog    = zerolog.New(io.Discard)
+	startErr   error
 	// testKeys is the shared app's key ring: every e2e sync runs with its payloads encrypted.
 	testKeys []codec.Key
 )
@@ -123,6 +127,9 @@ func restartApp(t *testing.T) {
 	testSF, startErr = salesforce.New(salesforce.Config{LoginURL: testApp.EmulatorURL, ClientID: emulator.ClientID, ClientSecret: emulator.ClientSecret})
 	if startErr == nil {
 		testAE, startErr = engagement.New(engagement.Config{BaseURL: testApp.EmulatorURL, BusinessUnitID: emulator.BusinessUnitID, Tokens: testSF})
+	}
+	if startErr == nil {
+		testPerson, startErr = sftest.Person(testApp.EmulatorURL)
 	}
 }
 

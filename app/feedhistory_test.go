@@ -68,7 +68,7 @@ func TestRecordHistoriesOfFeeds(t *testing.T) {
 		return st.State == prospect.StateSynced && st.OwnerID == emulator.UserBobID
 	})
 	crmCursor := time.Now().UTC().Truncate(time.Millisecond) // SystemModstamp counts milliseconds
-	if err := testSF.Update(ctx, prospect.TypeLead, st.CRMRecordID, map[string]any{"OwnerId": emulator.UserAliceID}); err != nil {
+	if err := testPerson.Update(ctx, prospect.TypeLead, st.CRMRecordID, map[string]any{"OwnerId": emulator.UserAliceID}); err != nil {
 		t.Fatal(err)
 	}
 	awaitClosed(ctx, t, workflows.CrmChangeFeedWorkflowID)

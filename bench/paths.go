@@ -283,11 +283,11 @@ func (b *bench) changeLatency(ctx context.Context, ids []int64) ([]changeLatency
 		var err error
 		switch c.kind {
 		case "owner":
-			err = b.sf.Update(ctx, "Lead", c.st.CRMRecordID, map[string]any{"OwnerId": emulator.UserAliceID})
+			err = b.person.Update(ctx, "Lead", c.st.CRMRecordID, map[string]any{"OwnerId": emulator.UserAliceID})
 		case "delete":
-			err = b.sf.Delete(ctx, "Lead", c.st.CRMRecordID)
+			err = b.person.Delete(ctx, "Lead", c.st.CRMRecordID)
 		case "field":
-			err = b.sf.Update(ctx, "Lead", c.st.CRMRecordID, map[string]any{"LastName": "Changed in Salesforce"})
+			err = b.person.Update(ctx, "Lead", c.st.CRMRecordID, map[string]any{"LastName": "Changed in Salesforce"})
 		}
 		if err != nil {
 			return nil, err

@@ -27,6 +27,7 @@ import (
 	"github.com/prospect-sync/prospect-sync/connect"
 	"github.com/prospect-sync/prospect-sync/devserver"
 	"github.com/prospect-sync/prospect-sync/emulator"
+	"github.com/prospect-sync/prospect-sync/internal/sftest"
 	"github.com/prospect-sync/prospect-sync/engagement"
 	"github.com/prospect-sync/prospect-sync/internal/fanout"
 	"github.com/prospect-sync/prospect-sync/monitor"
@@ -58,6 +59,9 @@ type bench struct {
 	c      client.Client
 	sf     *salesforce.Client
 	ae     *engagement.Client
+	// person makes the changes in Salesforce that stand for people's (as Alice): the worker
+	// passes over its own user's writes.
+	person *salesforce.Client
 	worker *exec.Cmd
 	// workerBin is the measured worker, built once.
 	workerBin string
@@ -157,6 +161,9 @@ func (b *bench) setup(ctx context.Context) error {
 	}
 	b.ae, err = engagement.New(engagement.Config{BaseURL: b.emuURL, BusinessUnitID: emulator.BusinessUnitID, Tokens: b.sf})
 	if err != nil {
+		return err
+	}
+	if b.person, err = sftest.Person(b.emuURL); err != nil {
 		return err
 	}
 	return b.buildWorker(ctx)

@@ -85,6 +85,10 @@ func (e *Emulator) defineSchema() {
 			// and SOQL polling read it.
 			{Name: fieldModstamp, Kind: kDateTime},
 			{Name: "IsDeleted", Kind: kBool},
+			// Who created and last changed the record: the user of the token that wrote it,
+			// so an integration can tell its own writes from other people's.
+			{Name: fieldCreatedBy, Kind: kID, Refs: []string{"005"}},
+			{Name: fieldModifiedBy, Kind: kID, Refs: []string{"005"}},
 		}
 	}
 	extID := func() *fieldDef {
@@ -232,20 +236,31 @@ func (e *Emulator) migrate(ctx context.Context) error {
 }
 
 // addMissingColumns brings the tables of a database made by an older emulator up to the
-// schema: a missing SystemModstamp starts as LastModifiedDate.
+// schema: a missing SystemModstamp starts as LastModifiedDate, missing CreatedById and
+// LastModifiedById as the integration user (older emulators wrote mostly through the API).
 func (e *Emulator) addMissingColumns(ctx context.Context, tx *sql.Tx) error {
+	fills := []struct{ column, kind, from string }{
+		{fieldModstamp, "INTEGER", `"LastModifiedDate"`},
+		{fieldCreatedBy, "TEXT", "'" + IntegrationUserID + "'"},
+		{fieldModifiedBy, "TEXT", "'" + IntegrationUserID + "'"},
+	}
 	for _, o := range []*objectDef{e.lead, e.contact, e.account} {
-		var n int
-		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, o.Name, fieldModstamp).Scan(&n)
-		if err != nil || n > 0 {
-			return err
-		}
-		t, c := quoteIdent(o.Name), quoteIdent(fieldModstamp)
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s INTEGER`, t, c)); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`UPDATE %s SET %s = "LastModifiedDate"`, t, c)); err != nil {
-			return err
+		for _, f := range fills {
+			var n int
+			err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, o.Name, f.column).Scan(&n)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				continue
+			}
+			t, c := quoteIdent(o.Name), quoteIdent(f.column)
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s %s`, t, c, f.kind)); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`UPDATE %s SET %s = %s`, t, c, f.from)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -253,6 +268,49 @@ func (e *Emulator) addMissingColumns(ctx context.Context, tx *sql.Tx) error {
 
 // fieldModstamp is the field the change feeds read.
 const fieldModstamp = "SystemModstamp"
+
+// The audit fields naming who created and last modified a record.
+const (
+	fieldCreatedBy  = "CreatedById"
+	fieldModifiedBy = "LastModifiedById"
+)
+
+// actorKey keys the acting user's id in a request's context.
+type actorKey struct{}
+
+// withActor is ctx for a request made with a token of userID.
+func withActor(ctx context.Context, userID string) context.Context {
+	return context.WithValue(ctx, actorKey{}, userID)
+}
+
+// actorOf is the user a write is attributed to: the token's user for API requests; for
+// control operations and seeding, which stand for a person working in Salesforce's UI,
+// PersonUserID.
+func actorOf(ctx context.Context) string {
+	if id, ok := ctx.Value(actorKey{}).(string); ok && id != "" {
+		return id
+	}
+	return PersonUserID
+}
+
+// attributed is rec with LastModifiedById (and CreatedById on insert) set to the acting
+// user, when o has them and rec does not set them.
+func attributed(ctx context.Context, o *objectDef, rec record, insert bool) record {
+	if !o.has(fieldModifiedBy) {
+		return rec
+	}
+	out := make(record, len(rec)+2)
+	for k, v := range rec {
+		out[k] = v
+	}
+	if out[fieldModifiedBy] == nil {
+		out[fieldModifiedBy] = actorOf(ctx)
+	}
+	if insert && out[fieldCreatedBy] == nil {
+		out[fieldCreatedBy] = out[fieldModifiedBy]
+	}
+	return out
+}
 
 // stamped is rec with SystemModstamp set (when o has it and rec does not): to t if given,
 // else LastModifiedDate, else CreatedDate.
@@ -418,7 +476,7 @@ func (e *Emulator) insertRecord(ctx context.Context, tx *sql.Tx, o *objectDef, r
 	if replace {
 		verb = "INSERT OR REPLACE"
 	}
-	rec = stamped(o, rec, nil)
+	rec = attributed(ctx, o, stamped(o, rec, nil), true)
 	ph := strings.TrimSuffix(strings.Repeat("?, ", len(o.Fields)), ", ")
 	args := make([]any, len(o.Fields))
 	for i, f := range o.Fields {
@@ -428,10 +486,10 @@ func (e *Emulator) insertRecord(ctx context.Context, tx *sql.Tx, o *objectDef, r
 	return err
 }
 
-// updateFields writes the given fields of one row, and moves its SystemModstamp to now
-// unless changes set it.
+// updateFields writes the given fields of one row, and moves its SystemModstamp to now and
+// its LastModifiedById to the acting user unless changes set them.
 func (e *Emulator) updateFields(ctx context.Context, tx *sql.Tx, o *objectDef, id string, changes record) error {
-	changes = stamped(o, changes, e.now().UTC().Truncate(time.Millisecond))
+	changes = attributed(ctx, o, stamped(o, changes, e.now().UTC().Truncate(time.Millisecond)), false)
 	sets := make([]string, 0, len(changes))
 	args := make([]any, 0, len(changes)+1)
 	for _, f := range o.Fields { // field order keeps the statement text stable

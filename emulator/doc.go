@@ -42,7 +42,9 @@
 //     a converted Lead refuses updates with CANNOT_UPDATE_CONVERTED_LEAD. Lead, Contact and
 //     Account carry SystemModstamp, which every write moves: create, update, upsert,
 //     conversion, delete (API or control; a deleted record's SystemModstamp is its
-//     deletion time).
+//     deletion time). They carry the audit fields CreatedById and LastModifiedById too:
+//     the user of the token that wrote the record (the integration user for client
+//     credentials, the JWT's subject), PersonUserID for control operations and seeds.
 //   - GET /services/data/vNN.N/sobjects/{Lead|Contact|Account}/updated/?start=..&end=.. →
 //     {"ids":[..],"latestDateCovered":".."}: the live records whose SystemModstamp lies in
 //     [start, latestDateCovered), where latestDateCovered is end, or the current minute if

@@ -56,11 +56,12 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request, d *dialect, 
 		}
 		writeResult(w, res)
 	}
-	token, ok := e.authenticate(r)
+	token, user, ok := e.authenticate(r)
 	if !ok {
 		answer(d.unauthorized)
 		return
 	}
+	r = r.WithContext(withActor(r.Context(), user))
 	if d.admit != nil {
 		release, refused := d.admit(r, token)
 		if refused != nil {
@@ -131,25 +132,24 @@ func (e *Emulator) execute(w http.ResponseWriter, r *http.Request, d *dialect, r
 	return res
 }
 
-// authenticate returns the bearer token of r if it is known and not expired.
-func (e *Emulator) authenticate(r *http.Request) (string, bool) {
+// authenticate returns the bearer token of r and its user if it is known and not expired.
+func (e *Emulator) authenticate(r *http.Request) (token, userID string, ok bool) {
 	h := strings.TrimSpace(r.Header.Get("Authorization"))
-	var token string
 	switch {
 	case len(h) > 7 && strings.EqualFold(h[:7], "Bearer "):
 		token = strings.TrimSpace(h[7:])
 	case len(h) > 6 && strings.EqualFold(h[:6], "OAuth "):
 		token = strings.TrimSpace(h[6:])
 	default:
-		return "", false
+		return "", "", false
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	info, ok := e.tokens[token]
 	if !ok || !e.now().Before(info.expires) {
-		return "", false
+		return "", "", false
 	}
-	return token, true
+	return token, info.userID, true
 }
 
 // spend takes one call from the daily allowance of api; false means it is used up.

@@ -17,6 +17,13 @@ const (
 	UserBobID = "005000000000003AAA"
 	// UserCarolID is an active Salesforce user no AE user maps to (round-robin target).
 	UserCarolID = "005000000000004AAA"
+	// PersonUserID is who the control operations (a conversion, a deletion) and seeded
+	// records are attributed to in CreatedById and LastModifiedById: a person working in
+	// Salesforce, not the integration.
+	PersonUserID = UserAliceID
+	// UserAliceUsername is UserAliceID's Username: the JWT subject to act as Alice through
+	// the API, as a person's changes would be made.
+	UserAliceUsername = "alice@emulator.local"
 	// QueueLeadsID is a lead queue, the owner a "queue" assignment rule sets.
 	QueueLeadsID = "00G000000000001EAA"
 )
@@ -105,7 +112,7 @@ func (e *Emulator) seed(ctx context.Context, tx *sql.Tx) error {
 
 	users := []record{
 		{"Id": IntegrationUserID, "Username": "integration@emulator.local", "Email": "integration@example.com", "Name": "Integration User", "IsActive": true},
-		{"Id": UserAliceID, "Username": "alice@emulator.local", "Email": "alice@example.com", "Name": "Alice Anders", "IsActive": true},
+		{"Id": UserAliceID, "Username": UserAliceUsername, "Email": "alice@example.com", "Name": "Alice Anders", "IsActive": true},
 		{"Id": UserBobID, "Username": "bob@emulator.local", "Email": "bob@example.com", "Name": "Bob Brown", "IsActive": true},
 		{"Id": UserCarolID, "Username": "carol@emulator.local", "Email": "carol@example.com", "Name": "Carol Chen", "IsActive": true},
 	}

@@ -133,7 +133,40 @@ func (c *Client) fetchToken(ctx context.Context) (string, string, error) {
 	if tr.AccessToken == "" || tr.InstanceURL == "" {
 		return "", "", errors.New("salesforce: token response lacks access_token or instance_url")
 	}
+	if id := userOfIdentity(tr.ID); id != "" {
+		c.mu.Lock()
+		c.userID = id
+		c.mu.Unlock()
+	}
 	return tr.AccessToken, strings.TrimRight(tr.InstanceURL, "/"), nil
+}
+
+// UserID is the id of the user the client acts as ("005..."), learned from the last token
+// response; "" before the first token, or if the response named no user. Every record the
+// client writes carries it as LastModifiedById, which is how a reader of changes tells the
+// integration's own writes from other people's.
+func (c *Client) UserID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.userID
+}
+
+// userOfIdentity is the user id at the end of a token response's identity URL,
+// https://login.salesforce.com/id/<orgId>/<userId>; "" if it is not one.
+func userOfIdentity(identity string) string {
+	u, err := url.Parse(identity)
+	if err != nil {
+		return ""
+	}
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	if len(parts) != 3 || parts[0] != "id" {
+		return ""
+	}
+	id := parts[2]
+	if (len(id) != 15 && len(id) != 18) || !strings.HasPrefix(id, "005") {
+		return ""
+	}
+	return id
 }
 
 // jwtAssertion builds the RS256-signed assertion: iss=client id, sub=username, aud (see

@@ -19,3 +19,22 @@ func TestAudience(t *testing.T) {
 		}
 	}
 }
+
+// The token response's id is the identity URL; its last segment is the user the token
+// acts as (docs/domain.md §2).
+func TestUserOfIdentity(t *testing.T) {
+	for identity, want := range map[string]string{
+		"https://login.salesforce.com/id/00Dxx0000001gPLEAY/005xx000001SwiUAAS": "005xx000001SwiUAAS",
+		"https://acme.my.salesforce.com/id/00Dxx0000001gPL/005xx000001SwiU":     "005xx000001SwiU",
+		"http://127.0.0.1:8280/id/00D000000000001AAA/005000000000001AAA":        "005000000000001AAA",
+		"":                                    "",
+		"https://login.salesforce.com/id/00D": "",
+		"https://login.salesforce.com/id/00Dxx0000001gPLEAY/00Gxx000001SwiUAAS": "",
+		"https://login.salesforce.com/x/00Dxx0000001gPLEAY/005xx000001SwiUAAS":  "",
+		"://bad": "",
+	} {
+		if got := userOfIdentity(identity); got != want {
+			t.Errorf("userOfIdentity(%q) = %q, want %q", identity, got, want)
+		}
+	}
+}

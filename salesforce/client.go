@@ -71,6 +71,7 @@ type Client struct {
 	token    string
 	instance string
 	inflight *tokenCall
+	userID   string // the authenticated user, from the token response's identity URL
 
 	limitMu   sync.Mutex
 	limitUsed int

@@ -42,12 +42,16 @@ type CrmChangeFeedResult struct {
 
 // CrmChangeFeedStatus is the feed's sync-state query answer.
 type CrmChangeFeedStatus struct {
-	Cursor    time.Time `json:"cursor"`
-	LastPoll  time.Time `json:"lastPoll"`
-	Changes   int       `json:"changes"`
-	Signalled int       `json:"signalled"`
-	Interval  string    `json:"interval"`
-	LastError string    `json:"lastError,omitempty"`
+	Cursor   time.Time `json:"cursor"`
+	LastPoll time.Time `json:"lastPoll"`
+	// Changes counts the records changed by others than the integration.
+	Changes int `json:"changes"`
+	// OwnWrites counts the changes the syncs' own writes made, passed over.
+	OwnWrites int `json:"ownWrites"`
+	// Signalled counts the syncs signalled for Changes (a record no sync links is none).
+	Signalled int    `json:"signalled"`
+	Interval  string `json:"interval"`
+	LastError string `json:"lastError,omitempty"`
 }
 
 // CrmChangeFeed polls Salesforce for Leads and Contacts changed or deleted since its cursor (one
@@ -71,7 +75,7 @@ func CrmChangeFeed(ctx workflow.Context, in CrmChangeFeedInput) (CrmChangeFeedRe
 	})
 	total := 0
 	for poll := 1; ; poll++ {
-		more, n, err := pollCRM(ctx, actx, &in)
+		more, n, own, signalled, err := pollCRM(ctx, actx, &in)
 		status.LastPoll = workflow.Now(ctx)
 		if err != nil {
 			// Outages are retried inside the activities; what reaches here will not pass by
@@ -81,6 +85,8 @@ func CrmChangeFeed(ctx workflow.Context, in CrmChangeFeedInput) (CrmChangeFeedRe
 		} else {
 			total += n
 			status.Changes += n
+			status.OwnWrites += own
+			status.Signalled += signalled
 			status.Cursor, status.LastError = in.Cursor, ""
 		}
 		if in.Polls > 0 && poll >= in.Polls {
@@ -103,43 +109,50 @@ func CrmChangeFeed(ctx workflow.Context, in CrmChangeFeedInput) (CrmChangeFeedRe
 // reads the cursor to the second) are not signalled again (version 1).
 const changeCRMSkipBeforeCursor = "crm-feed-skip-before-cursor"
 
-// pollCRM reads one page of changes, signals the syncs linked to the new ones, and only then
-// moves the cursor: a failed signal is read and sent again next time.
-func pollCRM(ctx, actx workflow.Context, in *CrmChangeFeedInput) (more bool, changed int, _ error) {
+// pollCRM reads one page of changes, signals the syncs linked to the new ones (not those
+// our own writes made), and only then moves the cursor: a failed signal is read and sent
+// again next time.
+func pollCRM(ctx, actx workflow.Context, in *CrmChangeFeedInput) (more bool, changed, own, signalled int, _ error) {
 	var a *activities.Activities
 	var page activities.PollCRMChangesResult
 	if err := workflow.ExecuteActivity(actx, a.PollCRMChanges, activities.PollCRMChangesInput{Since: in.Cursor, Limit: crmFeedPage}).Get(ctx, &page); err != nil {
-		return false, 0, err
+		return false, 0, 0, 0, err
 	}
 	// Salesforce reads the cursor to the second, so a poll also returns what was stamped
 	// earlier in that second, handled by an earlier poll; runs from before this change signalled
 	// those again.
 	skipBefore := workflow.GetVersion(ctx, changeCRMSkipBeforeCursor, workflow.DefaultVersion, 1) >= 1
-	ids, cursor, atCursor := newChanges(page.Changes, in.Cursor, in.AtCursor, skipBefore)
+	ids, own, cursor, atCursor := newChanges(page.Changes, in.Cursor, in.AtCursor, skipBefore)
+	var sent activities.SignalLinkedResult
 	if len(ids) > 0 {
 		err := workflow.ExecuteActivity(actx, a.SignalLinked, activities.SignalLinkedInput{
-			RecordIDs: ids, Signal: SignalProspectChanged, Arg: ChangeRequest{Resync: true, CRM: true}}).Get(ctx, nil)
+			RecordIDs: ids, Signal: SignalProspectChanged, Arg: ChangeRequest{Resync: true, CRM: true}}).Get(ctx, &sent)
 		if err != nil {
-			return false, 0, err
+			return false, 0, 0, 0, err
 		}
 	}
 	in.Cursor, in.AtCursor = cursor, atCursor
-	return page.More, len(ids), nil
+	return page.More, len(ids), own, sent.Signalled, nil
 }
 
 // newChanges picks the records not handled yet (a record stamped exactly at the cursor was
 // handled if it is in atCursor) and the cursor after them, with the records at that stamp.
-func newChanges(changes []activities.CRMChange, cursor time.Time, atCursor []string, skipBefore bool) (ids []string, next time.Time, atNext []string) {
+// Changes our own writes made move the cursor but are not picked; own counts them.
+func newChanges(changes []activities.CRMChange, cursor time.Time, atCursor []string, skipBefore bool) (ids []string, own int, next time.Time, atNext []string) {
 	next = cursor
 	for _, c := range changes {
 		if c.Stamp.Equal(cursor) && slices.Contains(atCursor, c.ID) || skipBefore && c.Stamp.Before(cursor) {
 			continue
 		}
-		if !slices.Contains(ids, c.ID) {
-			ids = append(ids, c.ID)
-		}
 		if c.Stamp.After(next) {
 			next = c.Stamp
+		}
+		if c.Own {
+			own++
+			continue
+		}
+		if !slices.Contains(ids, c.ID) {
+			ids = append(ids, c.ID)
 		}
 	}
 	if next.Equal(cursor) {
@@ -150,5 +163,5 @@ func newChanges(changes []activities.CRMChange, cursor time.Time, atCursor []str
 			atNext = append(atNext, c.ID)
 		}
 	}
-	return ids, next, atNext
+	return ids, own, next, atNext
 }

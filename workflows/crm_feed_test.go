@@ -17,26 +17,32 @@ import (
 // cursor moves to the newest stamp.
 func TestNewChanges(t *testing.T) {
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
-	ids, next, atNext := newChanges([]activities.CRMChange{{ID: "a", Stamp: at(0)}, {ID: "b", Stamp: at(1)}, {ID: "c", Stamp: at(1)}}, at(0), []string{"a"}, true)
+	ids, _, next, atNext := newChanges([]activities.CRMChange{{ID: "a", Stamp: at(0)}, {ID: "b", Stamp: at(1)}, {ID: "c", Stamp: at(1)}}, at(0), []string{"a"}, true)
 	if !slices.Equal(ids, []string{"b", "c"}) || !next.Equal(at(1)) || !slices.Equal(atNext, []string{"b", "c"}) {
 		t.Errorf("got %v, %v, %v", ids, next, atNext)
 	}
-	ids, next, atNext = newChanges([]activities.CRMChange{{ID: "b", Stamp: at(1)}, {ID: "c", Stamp: at(1)}, {ID: "d", Stamp: at(1)}}, at(1), []string{"b", "c"}, true)
+	ids, _, next, atNext = newChanges([]activities.CRMChange{{ID: "b", Stamp: at(1)}, {ID: "c", Stamp: at(1)}, {ID: "d", Stamp: at(1)}}, at(1), []string{"b", "c"}, true)
 	if !slices.Equal(ids, []string{"d"}) || !next.Equal(at(1)) || !slices.Equal(atNext, []string{"b", "c", "d"}) {
 		t.Errorf("same stamp: got %v, %v, %v", ids, next, atNext)
 	}
-	if ids, next, _ := newChanges(nil, at(5), nil, true); ids != nil || !next.Equal(at(5)) {
+	if ids, _, next, _ := newChanges(nil, at(5), nil, true); ids != nil || !next.Equal(at(5)) {
 		t.Errorf("nothing new: %v, %v", ids, next)
 	}
 	// Salesforce reads the cursor to the second: what was stamped earlier in that second comes
 	// back, handled already. Runs from before the fix signalled it again.
 	ms := func(n int) time.Time { return at(1).Add(time.Duration(n) * time.Millisecond) }
 	back := []activities.CRMChange{{ID: "e", Stamp: ms(100)}, {ID: "f", Stamp: ms(700)}}
-	if ids, next, _ := newChanges(back, ms(700), []string{"f"}, true); ids != nil || !next.Equal(ms(700)) {
+	if ids, _, next, _ := newChanges(back, ms(700), []string{"f"}, true); ids != nil || !next.Equal(ms(700)) {
 		t.Errorf("earlier in the cursor's second: %v, %v, want nothing new", ids, next)
 	}
-	if ids, _, _ := newChanges(back, ms(700), []string{"f"}, false); !slices.Equal(ids, []string{"e"}) {
+	if ids, _, _, _ := newChanges(back, ms(700), []string{"f"}, false); !slices.Equal(ids, []string{"e"}) {
 		t.Errorf("legacy: %v, want e signalled again as before", ids)
+	}
+	// Our own writes move the cursor (and are remembered at it) but signal nobody.
+	mixed := []activities.CRMChange{{ID: "g", Stamp: at(2), Own: true}, {ID: "h", Stamp: at(3)}, {ID: "i", Stamp: at(4), Own: true}}
+	ids, own, next, atNext := newChanges(mixed, at(1), nil, true)
+	if !slices.Equal(ids, []string{"h"}) || own != 2 || !next.Equal(at(4)) || !slices.Equal(atNext, []string{"i"}) {
+		t.Errorf("own writes: got %v, %d own, %v, %v; want [h], 2, %v, [i]", ids, own, next, atNext, at(4))
 	}
 }
 
