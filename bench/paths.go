@@ -31,15 +31,20 @@ const (
 
 // path is one way of running the same first load, measured in this run.
 type path struct {
-	Name                  string   `json:"name"`
-	Prospects             int      `json:"prospects"`
-	Seconds               float64  `json:"seconds"`
-	SyncsPerSecond        float64  `json:"syncsPerSecond"`
-	Ratio                 float64  `json:"ratioToBaseline"`
-	SalesforcePerProspect float64  `json:"salesforceCallsPerProspect"`
-	EngagementPerProspect float64  `json:"engagementCallsPerProspect"`
-	LoneSyncP50Ms         float64  `json:"loneSyncP50Ms"`
-	Steady                []steady `json:"steady"`
+	Name                  string  `json:"name"`
+	Prospects             int     `json:"prospects"`
+	Seconds               float64 `json:"seconds"`
+	SyncsPerSecond        float64 `json:"syncsPerSecond"`
+	Ratio                 float64 `json:"ratioToBaseline"`
+	SalesforcePerProspect float64 `json:"salesforceCallsPerProspect"`
+	EngagementPerProspect float64 `json:"engagementCallsPerProspect"`
+	// SalesforceCalls is where the load's Salesforce calls went, by endpoint.
+	SalesforceCalls map[string]int `json:"salesforceCallsByEndpoint"`
+	// CrmFeed is the Salesforce change feed's status after the load: its polls, and the
+	// changes it signalled or passed over as the syncs' own writes.
+	CrmFeed       *workflows.CrmChangeFeedStatus `json:"crmFeed,omitempty"`
+	LoneSyncP50Ms float64                        `json:"loneSyncP50Ms"`
+	Steady        []steady                       `json:"steady"`
 }
 
 // steady is the Salesforce calls a day that keep N synced prospects current.
@@ -150,6 +155,13 @@ func (b *bench) batchedPath(ctx context.Context, ceiling float64) (path, []chang
 	// The feed's report of the load's own writes comes within an interval or two after it.
 	b.sfCallsOver(ctx, 2*crmFeedScaled)
 	b.measured(&p, len(ids), time.Since(start)-2*crmFeedScaled, before, ceiling)
+	var st workflows.CrmChangeFeedStatus
+	if v, err := b.c.QueryWorkflow(ctx, workflows.CrmChangeFeedWorkflowID, "", workflows.QuerySyncState); err != nil || v.Get(&st) != nil {
+		return p, nil, fmt.Errorf("query the Salesforce change feed: %v", err)
+	}
+	p.CrmFeed = &st
+	b.logf("Salesforce calls by endpoint %v; Salesforce feed: %d polls, %d changes signalled, %d own writes passed over",
+		p.SalesforceCalls, st.Polls, st.Changes, st.OwnWrites)
 	for _, keep := range []int{len(ids), min(steadyPrevious, len(ids))} {
 		if err := b.terminate(ctx, ids[keep:]); err != nil {
 			return p, nil, err
@@ -172,6 +184,12 @@ func (b *bench) measured(p *path, n int, took time.Duration, before emulator.Cou
 	p.Ratio = p.SyncsPerSecond / ceiling
 	p.SalesforcePerProspect = float64(after.Salesforce.Total-before.Salesforce.Total) / float64(n)
 	p.EngagementPerProspect = float64(after.Engagement.Total-before.Engagement.Total) / float64(n)
+	p.SalesforceCalls = map[string]int{}
+	for k, v := range after.Salesforce.ByEndpoint {
+		if d := v - before.Salesforce.ByEndpoint[k]; d > 0 {
+			p.SalesforceCalls[k] = d
+		}
+	}
 	b.logf("%s: %.1f syncs/s (ratio %.2f), %.3f Salesforce and %.3f Account Engagement calls a prospect",
 		p.Name, p.SyncsPerSecond, p.Ratio, p.SalesforcePerProspect, p.EngagementPerProspect)
 }

@@ -44,6 +44,8 @@ type CrmChangeFeedResult struct {
 type CrmChangeFeedStatus struct {
 	Cursor   time.Time `json:"cursor"`
 	LastPoll time.Time `json:"lastPoll"`
+	// Polls counts the polls of this run, one Salesforce call each.
+	Polls int `json:"polls"`
 	// Changes counts the records changed by others than the integration.
 	Changes int `json:"changes"`
 	// OwnWrites counts the changes the syncs' own writes made, passed over.
@@ -77,6 +79,7 @@ func CrmChangeFeed(ctx workflow.Context, in CrmChangeFeedInput) (CrmChangeFeedRe
 	for poll := 1; ; poll++ {
 		more, n, own, signalled, err := pollCRM(ctx, actx, &in)
 		status.LastPoll = workflow.Now(ctx)
+		status.Polls++
 		if err != nil {
 			// Outages are retried inside the activities; what reaches here will not pass by
 			// retrying now. Show it and poll afresh next time, from the same cursor.
