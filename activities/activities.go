@@ -29,6 +29,10 @@ type Activities struct {
 	Start StartFunc
 	// Linked finds the prospects whose syncs link Salesforce records (used by the CRM feed).
 	Linked LinkedFunc
+	// Backlog counts the syncs started or signalled but not yet through their first decision;
+	// the change feed waits for it before handing out a large page (nil: never waits).
+	Backlog BacklogFunc
+	pace    pace // zero: defaultPace
 	// ProspectIDField, when set, is a Lead external-id field holding the prospect id: creates
 	// become upserts on it, idempotent even when an earlier attempt is still in flight.
 	ProspectIDField string

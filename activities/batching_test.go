@@ -236,6 +236,60 @@ func TestFeedPageHandsOff(t *testing.T) {
 	}
 }
 
+// A large page waits for the syncs of earlier pages to take their hand-offs (the backlog at or
+// below one page) before its lookup and signals, so that its matches are fresh when its syncs
+// run; a small page, or a backlog that does not drain in time, does not stop the feed.
+func TestFeedPageWaitsForBacklog(t *testing.T) {
+	f := newFixture(t)
+	f.acts.Settings = prospect.DefaultSettings()
+	var mu sync.Mutex
+	var events []string
+	f.acts.Start = func(context.Context, int64, string, any) error {
+		mu.Lock()
+		defer mu.Unlock()
+		events = append(events, "signal")
+		return nil
+	}
+	backlog := []int{7, 5, 3}
+	f.acts.Backlog = func(context.Context) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		events = append(events, fmt.Sprintf("count %d", backlog[0]))
+		n := backlog[0]
+		if len(backlog) > 1 {
+			backlog = backlog[1:]
+		}
+		return n, nil
+	}
+	f.acts.pace = pace{page: 1, max: 3, wait: time.Minute, poll: time.Millisecond}
+	if _, err := f.env.ExecuteActivity(f.acts.FeedPage, FeedPageInput{Limit: 1000, Signal: "prospect-changed"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(events) < 4 || !slices.Equal(events[:4], []string{"count 7", "count 5", "count 3", "signal"}) {
+		t.Errorf("events %v, want three counts (7, 5, then 3 ≤ 3) before the first signal", events[:min(len(events), 5)])
+	}
+
+	// A backlog that stays high: the page goes out after the wait.
+	events, backlog = nil, []int{9}
+	f.acts.pace = pace{page: 1, max: 3, wait: 20 * time.Millisecond, poll: time.Millisecond}
+	if _, err := f.env.ExecuteActivity(f.acts.FeedPage, FeedPageInput{Limit: 1000, Signal: "prospect-changed"}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(events, "signal") || events[0] != "count 9" {
+		t.Errorf("events %v: want the page handed out after the wait", events)
+	}
+
+	// A page smaller than pace.page is handed out without counting.
+	events = nil
+	f.acts.pace = pace{page: 100000, max: 3, wait: time.Minute, poll: time.Millisecond}
+	if _, err := f.env.ExecuteActivity(f.acts.FeedPage, FeedPageInput{Limit: 1000, Signal: "prospect-changed"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(events) == 0 || slices.ContainsFunc(events, func(e string) bool { return strings.HasPrefix(e, "count") }) {
+		t.Errorf("events %v: want signals and no count", events)
+	}
+}
+
 // users counts the Account Engagement user reads a page's assigned users cost (cached after).
 func users(c emulator.Counters) int {
 	n := 0

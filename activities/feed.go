@@ -23,6 +23,29 @@ const ErrTypeNoStarter = "NoStarter"
 // signalConcurrency bounds concurrent signal-with-starts from one activity.
 const signalConcurrency = 16
 
+// pace is the change feed's backpressure on its syncs (see awaitBacklog).
+type pace struct {
+	// page: pages with fewer fresh prospects than this are handed out at once (the steady
+	// state: a few changes a poll), without counting the backlog.
+	page int
+	// max is the backlog below which a page is handed out: one page. At the ~25 syncs a second
+	// one worker runs, the last sync of the next page then takes its hand-off about 80 s after
+	// the page's lookup, within the 2 minutes a sync trusts matches for.
+	max int
+	// wait bounds the wait, so a stuck backlog (an outage the syncs wait out) slows the feed
+	// to a page per this rather than stopping it.
+	wait time.Duration
+	// poll is how often the backlog is counted while waiting.
+	poll time.Duration
+}
+
+// defaultPace is the pace of a worker's change feed.
+var defaultPace = pace{page: 100, max: 1000, wait: 2 * time.Minute, poll: time.Second}
+
+// BacklogFunc counts the syncs that have not yet taken what was handed to them; the worker wires
+// it to a visibility count.
+type BacklogFunc func(ctx context.Context) (int, error)
+
 // StartFunc starts (or signals) one prospect's sync with a signal and its payload (nil for
 // none); the worker wires it to the
 // Temporal client, which keeps this package free of workflow names.
@@ -175,6 +198,7 @@ func (a *Activities) FeedPage(ctx context.Context, in FeedPageInput) (FeedPageRe
 		fresh = append(fresh, p)
 		out.Signalled = append(out.Signalled, c)
 	}
+	a.awaitBacklog(ctx, len(fresh))
 	handoffs := a.handoffs(ctx, fresh)
 	ids := make([]int64, len(fresh))
 	args := make(map[int64]any, len(fresh))
@@ -188,6 +212,47 @@ func (a *Activities) FeedPage(ctx context.Context, in FeedPageInput) (FeedPageRe
 		return FeedPageResult{}, err
 	}
 	return out, nil
+}
+
+// awaitBacklog holds a large page back until the syncs handed earlier pages have taken them
+// (at most pace.wait). The feed reads pages faster than syncs run: in a first load
+// without this, the later pages' syncs ran minutes after their page's lookup, found their
+// matches too old to trust, and looked up again themselves, a call per few dozen prospects
+// instead of one per page. Counting failures only end the wait.
+func (a *Activities) awaitBacklog(ctx context.Context, size int) {
+	p := a.pace
+	if p == (pace{}) {
+		p = defaultPace
+	}
+	if a.Backlog == nil || size < p.page {
+		return
+	}
+	start := time.Now()
+	logged := false
+	for {
+		n, err := a.Backlog(ctx)
+		if err != nil || n <= p.max || time.Since(start) >= p.wait {
+			if err != nil {
+				activity.GetLogger(ctx).Warn("change feed: counting the syncs' backlog failed; handing the page out", "error", err)
+			}
+			if logged {
+				activity.GetLogger(ctx).Info("change feed: page handed out after waiting for the syncs of earlier pages",
+					"waited", time.Since(start).Round(time.Millisecond).String(), "backlog", n, "prospects", size)
+			}
+			return
+		}
+		if !logged {
+			activity.GetLogger(ctx).Info("change feed: waiting for the syncs of earlier pages before handing out the next",
+				"backlog", n, "below", p.max, "prospects", size)
+			logged = true
+		}
+		activity.RecordHeartbeat(ctx, n)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(p.poll):
+		}
+	}
 }
 
 // readPage reads one page of prospects changed since a time, deleted ones included.

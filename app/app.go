@@ -143,6 +143,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 	acts.Linked = func(ctx context.Context, recordIDs []string) ([]int64, error) {
 		return workflows.LinkedProspects(ctx, a.client, recordIDs)
 	}
+	acts.Backlog = func(ctx context.Context) (int, error) { return workflows.Backlog(ctx, a.client) }
 	acts.ProspectIDField = cfg.Services.ProspectIDField
 	// The usage comes from answers every worker sees, so each keeps the same reserve.
 	acts.SFBudget = &budget.Gate{API: "Salesforce", SpentCode: salesforce.CodeRequestLimitExceeded, Reserve: cfg.Services.SalesforceReserve, Usage: sf.Usage, Probe: cfg.Services.SalesforceLimitRetry}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prospect-sync/prospect-sync/activities"
 	"github.com/prospect-sync/prospect-sync/emulator"
 	"github.com/prospect-sync/prospect-sync/prospect"
 	"github.com/prospect-sync/prospect-sync/workflows"
@@ -252,8 +253,9 @@ func (b *bench) loneLatency(ctx context.Context, prefix string) (float64, error)
 		}
 		lat = append(lat, float64(time.Since(start).Milliseconds()))
 		b.synced++
-		// Lone: the next sync comes to an idle worker, not as part of a stream.
-		time.Sleep(time.Second)
+		// Lone: the next sync comes to an idle worker (nothing for the batch linger), not as
+		// part of a stream.
+		time.Sleep(activities.DefaultBatchLinger + time.Second)
 	}
 	slices.Sort(lat)
 	return lat[len(lat)/2], nil

@@ -109,6 +109,18 @@ func (f Filter) Query() string {
 	return q
 }
 
+// Backlog counts the running syncs still Evaluating: started or woken, not yet through their
+// first decision. In a first load that is the syncs waiting for a workflow task; the change
+// feed holds its next page back while it is large.
+func Backlog(ctx context.Context, c client.Client) (int, error) {
+	res, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
+		Namespace: Namespace, Query: StateQuery(prospect.StateEvaluating) + " AND ExecutionStatus = 'Running'"})
+	if err != nil {
+		return 0, fmt.Errorf("count the syncs' backlog: %w", err)
+	}
+	return int(res.GetCount()), nil
+}
+
 // linkedBatch bounds the record ids of one visibility query.
 const linkedBatch = 100
 

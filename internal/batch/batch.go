@@ -1,10 +1,13 @@
 // Package batch gathers requests from concurrent callers into shared calls (the "data loader"
 // pattern): each caller hands its request over and waits for its own result.
 //
-// A request on an idle batcher (nothing pending, nothing arrived for Quiet) goes out at once, so
-// a lone caller is not slowed. While requests keep arriving, they gather until the batch is full, until none has arrived for Quiet, or until
-// the first has waited Linger: under a sustained load a call carries about Linger × the arrival
-// rate, and a burst goes out as soon as it ends.
+// A request on an idle batcher (nothing pending, nothing arrived for Idle, by default the
+// Linger) goes out at once, so a lone caller is not slowed. Otherwise requests gather until the
+// batch is full, until none has arrived for Quiet, or until the first has waited Linger: under
+// a sustained load a call carries about Linger × the arrival rate, and a burst goes out as soon
+// as it ends. Idle is long on purpose: a load arrives unevenly (here, workflow tasks come in
+// clumps with pauses of a second or two), and a shorter idle time sent the first request after
+// each pause alone, a call for one record.
 package batch
 
 import (
@@ -22,6 +25,9 @@ type Options struct {
 	Linger time.Duration
 	// Quiet flushes a batch no request joined for this long; 0 means Linger / 8.
 	Quiet time.Duration
+	// Idle: a request arriving when nothing is pending and nothing arrived for this long goes
+	// alone at once; 0 means Linger.
+	Idle time.Duration
 	// Timeout bounds one call, which serves several callers and so cannot use any one's context.
 	Timeout time.Duration
 	// Observe, when set, is told of each call as it goes: how many requests it carries and how
@@ -70,6 +76,9 @@ func New[Req, Res any](opts Options, call Func[Req, Res]) *Batcher[Req, Res] {
 	if opts.Quiet <= 0 {
 		opts.Quiet = opts.Linger / 8
 	}
+	if opts.Idle <= 0 {
+		opts.Idle = opts.Linger
+	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = time.Minute
 	}
@@ -88,8 +97,8 @@ func (b *Batcher[Req, Res]) Do(ctx context.Context, key string, req Req) (Res, e
 	}
 	now := b.now()
 	w.at = now
-	// Idle: nothing pending and nothing arrived for Quiet (a burst or a stream would have).
-	idle := len(q.pending) == 0 && now.Sub(q.last) >= b.opts.Quiet
+	// Idle: nothing pending and nothing arrived for Idle (a burst or a stream would have).
+	idle := len(q.pending) == 0 && now.Sub(q.last) >= b.opts.Idle
 	q.last = now
 	if idle || b.opts.Linger <= 0 {
 		b.mu.Unlock()

@@ -105,6 +105,38 @@ func TestQuietFlushes(t *testing.T) {
 	}
 }
 
+// A request after a pause shorter than Idle gathers with the next (a load arriving in clumps
+// is still a load); after a pause of Idle it goes alone at once (the hour-long linger and
+// quiet time would time the test out otherwise).
+func TestIdleIsAPauseOfIdle(t *testing.T) {
+	r := &recorder{}
+	b := New(Options{Max: 2, Linger: time.Hour, Quiet: time.Hour, Idle: time.Second}, r.call)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := t0
+	b.now = func() time.Time { return now }
+	c := ctx(t)
+	if _, err := b.Do(c, "k", 0); err != nil { // the first request: alone
+		t.Fatal(err)
+	}
+	now = t0.Add(500 * time.Millisecond) // a pause shorter than Idle
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Go(func() {
+			if _, err := b.Do(c, "k", i+1); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	now = now.Add(time.Second) // a pause of Idle
+	if _, err := b.Do(c, "k", 3); err != nil {
+		t.Fatal(err)
+	}
+	if s := r.sizes("k"); !slices.Equal(s, []int{1, 2, 1}) {
+		t.Fatalf("batches %v, want [1 2 1]", s)
+	}
+}
+
 // Keys never share a call, and a failed call fails each of its callers, only them.
 func TestKeysAndErrors(t *testing.T) {
 	r := &recorder{}
