@@ -199,9 +199,10 @@ func setCurrentVersion(t *testing.T, c client.Client, ns, buildID string) {
 		_, err := c.WorkerDeploymentClient().GetHandle(DefaultDeploymentName).SetCurrentVersion(ctx, client.WorkerDeploymentSetCurrentVersionOptions{BuildID: buildID})
 		return err
 	})
-	// The server propagates routing through its own system workflows: under -race, with the
-	// whole suite on 2 cores, this took over a minute once.
-	eventually(t, 3*time.Minute, "routing to build "+buildID+" propagated", func() error {
+	// The server propagates routing through its own system workflows, to every partition of
+	// the task queue, retrying with backoff: under -race, with the whole suite on 2 cores, this
+	// took over a minute once and over three another time (still InProgress at 3 minutes).
+	eventually(t, 8*time.Minute, "routing to build "+buildID+" propagated", func() error {
 		resp, err := c.WorkflowService().DescribeWorkerDeployment(ctx, &workflowservice.DescribeWorkerDeploymentRequest{Namespace: ns, DeploymentName: DefaultDeploymentName})
 		if err != nil {
 			return err
