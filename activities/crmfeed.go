@@ -70,22 +70,13 @@ func (a *Activities) PollCRMChanges(ctx context.Context, in PollCRMChangesInput)
 		out.More = out.More || len(r.Records) >= in.Limit
 		for _, rec := range r.Records {
 			deleted := rec.Bool("IsDeleted")
-			own := !deleted && self != "" && sameID(rec.String("LastModifiedById"), self)
+			own := !deleted && self != "" && salesforce.SameID(rec.String("LastModifiedById"), self)
 			out.Changes = append(out.Changes, CRMChange{ID: rec.String("Id"), Stamp: rec.Time("SystemModstamp"), Deleted: deleted, Own: own})
 			newest = later(newest, rec.Time("SystemModstamp"))
 		}
 	}
 	a.feedRead(metrics.APISalesforce, asked, out.More, newest)
 	return out, nil
-}
-
-// sameID compares Salesforce ids, either of which may be the 15-character case-sensitive form
-// of the other's 18.
-func sameID(a, b string) bool {
-	if len(a) < 15 || len(b) < 15 {
-		return a == b
-	}
-	return a[:15] == b[:15]
 }
 
 // SignalLinkedInput names Salesforce records that changed.

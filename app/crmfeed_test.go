@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/client"
-
 	"github.com/prospect-sync/prospect-sync/emulator"
 	"github.com/prospect-sync/prospect-sync/prospect"
 	"github.com/prospect-sync/prospect-sync/workflows"
@@ -49,7 +47,7 @@ func TestCrmChangeFeedReflectsSalesforceChanges(t *testing.T) {
 		if recs := leadsByEmail(t, p.Email); len(recs) != 1 || recs[0].String("LastName") != "Feed Two" {
 			return fmt.Errorf("Lead %v, want LastName Feed Two", recs)
 		}
-		st, err := crmFeedStatus(ctx, c)
+		st, err := workflows.QueryCrmFeed(ctx, c)
 		if err != nil || st.OwnWrites < 1 {
 			return fmt.Errorf("feed status %+v, %v: want an own write", st, err)
 		}
@@ -66,7 +64,7 @@ func TestCrmChangeFeedReflectsSalesforceChanges(t *testing.T) {
 	}
 	waitStatus(t, p.ID, func(st workflows.SyncStatus) bool { return st.OwnerID == emulator.UserAliceID })
 	t.Logf("owner changed in Salesforce → sync state in %s", time.Since(changed).Round(time.Millisecond))
-	if st, err := crmFeedStatus(ctx, c); err != nil || st.Changes < 1 || st.Signalled < 1 {
+	if st, err := workflows.QueryCrmFeed(ctx, c); err != nil || st.Changes < 1 || st.Signalled < 1 {
 		t.Errorf("feed status %+v, %v: want Alice's change signalled", st, err)
 	}
 	if got := prospectOf(t, p.ID); got.AssignedToID != emulator.AEUserAlice {
@@ -79,14 +77,4 @@ func TestCrmChangeFeedReflectsSalesforceChanges(t *testing.T) {
 	}
 	waitStatus(t, p.ID, inState(prospect.StateCRMDeleted))
 	t.Logf("Lead deleted in Salesforce → CrmDeleted in %s", time.Since(deleted).Round(time.Millisecond))
-}
-
-// crmFeedStatus is the Salesforce change feed's sync-state answer.
-func crmFeedStatus(ctx context.Context, c client.Client) (workflows.CrmChangeFeedStatus, error) {
-	var st workflows.CrmChangeFeedStatus
-	v, err := c.QueryWorkflow(ctx, workflows.CrmChangeFeedWorkflowID, "", workflows.QuerySyncState)
-	if err == nil {
-		err = v.Get(&st)
-	}
-	return st, err
 }

@@ -156,9 +156,9 @@ func (b *bench) batchedPath(ctx context.Context, ceiling float64) (path, []chang
 	// The feed's report of the load's own writes comes within an interval or two after it.
 	b.sfCallsOver(ctx, 2*crmFeedScaled)
 	b.measured(&p, len(ids), time.Since(start)-2*crmFeedScaled, before, ceiling)
-	var st workflows.CrmChangeFeedStatus
-	if v, err := b.c.QueryWorkflow(ctx, workflows.CrmChangeFeedWorkflowID, "", workflows.QuerySyncState); err != nil || v.Get(&st) != nil {
-		return p, nil, fmt.Errorf("query the Salesforce change feed: %v", err)
+	st, err := workflows.QueryCrmFeed(ctx, b.c)
+	if err != nil {
+		return p, nil, err
 	}
 	p.CrmFeed = &st
 	b.logf("Salesforce calls by endpoint %v; Salesforce feed: %d polls, %d changes signalled, %d own writes passed over",

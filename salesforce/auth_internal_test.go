@@ -38,3 +38,23 @@ func TestUserOfIdentity(t *testing.T) {
 		}
 	}
 }
+
+// Ids compare on their first 15 characters, case-sensitively, whichever form each is in.
+func TestSameID(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"005000000000001AAA", "005000000000001AAA", true},
+		{"005000000000001", "005000000000001AAA", true},
+		{"005000000000001AAA", "005000000000002AAA", false},
+		{"005000000000001aaa", "005000000000001AAA", true}, // the suffix only encodes case
+		{"005a00000000001AAA", "005A00000000001AAA", false},
+		{"", "005000000000001AAA", false},
+		{"", "", true},
+	} {
+		if got := SameID(c.a, c.b); got != c.want {
+			t.Errorf("SameID(%q, %q) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}

@@ -74,3 +74,12 @@ func (r Record) Type() string {
 	s, _ := attrs["type"].(string)
 	return s
 }
+
+// SameID reports whether two record ids name the same record: either may be the
+// 15-character case-sensitive form of the other's 18-character one.
+func SameID(a, b string) bool {
+	if len(a) < 15 || len(b) < 15 {
+		return a == b
+	}
+	return a[:15] == b[:15]
+}

@@ -109,6 +109,19 @@ func (f Filter) Query() string {
 	return q
 }
 
+// QueryCrmFeed asks the Salesforce change feed for its status.
+func QueryCrmFeed(ctx context.Context, c client.Client) (CrmChangeFeedStatus, error) {
+	var st CrmChangeFeedStatus
+	v, err := c.QueryWorkflow(ctx, CrmChangeFeedWorkflowID, "", QuerySyncState)
+	if err == nil {
+		err = v.Get(&st)
+	}
+	if err != nil {
+		return st, fmt.Errorf("query the Salesforce change feed: %w", err)
+	}
+	return st, nil
+}
+
 // Backlog counts the running syncs still Evaluating: started or woken, not yet through their
 // first decision. In a first load that is the syncs waiting for a workflow task; the change
 // feed holds its next page back while it is large.
