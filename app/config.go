@@ -29,6 +29,9 @@ type Config struct {
 	TemporalPort int
 	UIPort       int
 	EmulatorPort int
+	// TaskQueuePartitions is the embedded server's partitions per task queue; 0 keeps its
+	// defaults (devserver.Options.TaskQueuePartitions says why the worker does).
+	TaskQueuePartitions int
 	// Temporal is the client configuration the SDK's way (TEMPORAL_*, temporal.toml profiles);
 	// TemporalConfigured false means nothing names a server: the dev build embeds one.
 	Temporal           client.Options

@@ -31,6 +31,7 @@ func (d *devParts) startTemporal(ctx context.Context, cfg Config, log zerolog.Lo
 	opts := devserver.Options{
 		DataDir: cfg.DataDir, Host: cfg.Host, FrontendPort: cfg.TemporalPort, UIPort: cfg.UIPort,
 		Namespace: workflows.Namespace, SearchAttributes: workflows.SearchAttributes(), Logger: log,
+		TaskQueuePartitions: cfg.TaskQueuePartitions,
 	}
 	if cfg.Encryption.Codec != nil {
 		// The UI shows payloads decoded by the worker's codec server.

@@ -83,6 +83,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	testCfg.EngagementShareEvery = 100 * time.Millisecond // workers joining are seen at once
+	// A fresh database, so one partition per queue strands nothing; the versioning test reads
+	// a queue's routing from its one partition (setCurrentVersion).
+	testCfg.TaskQueuePartitions = 1
 	restartApp(nil)
 	code := 1
 	if startErr == nil {

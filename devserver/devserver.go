@@ -59,6 +59,12 @@ type Options struct {
 	HistoryCacheSize int
 	// CodecEndpoint, when set, is the codec server the UI asks to decode payloads.
 	CodecEndpoint string
+	// TaskQueuePartitions, when positive, is the number of partitions of every task queue;
+	// 0 keeps the server's defaults (4 for a user's queue). Partitions spread a queue over
+	// matching hosts; this server has one, so one partition loses nothing and makes a routing
+	// change reach all of a queue at once. Lowering it on an existing database would strand
+	// tasks already written to the dropped partitions, so the worker leaves it at 0.
+	TaskQueuePartitions int
 }
 
 // Server is a running embedded Temporal server.
@@ -189,6 +195,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                []dynamicconfig.ConstrainedValue{{Value: opts.HistoryCacheSize}},
 		dynamicconfig.FrontendRPS.Key():                                 []dynamicconfig.ConstrainedValue{{Value: 100000}},
 		dynamicconfig.FrontendNamespaceReplicationInducingAPIsRPS.Key(): []dynamicconfig.ConstrainedValue{{Value: 10000}},
+	}
+	if n := opts.TaskQueuePartitions; n > 0 {
+		dc[dynamicconfig.MatchingNumTaskqueueReadPartitions.Key()] = []dynamicconfig.ConstrainedValue{{Value: n}}
+		dc[dynamicconfig.MatchingNumTaskqueueWritePartitions.Key()] = []dynamicconfig.ConstrainedValue{{Value: n}}
 	}
 	// Static hosts instead of ringpop: a restarted server must not wait for the membership
 	// entries of its previous incarnation (other ports) to expire before routing tasks.
