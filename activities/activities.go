@@ -200,10 +200,30 @@ func (a *Activities) WriteBack(ctx context.Context, in WriteBackInput) (WriteBac
 		return WriteBackResult{AssignedUserID: in.CurrentAssignedUserID}, nil
 	}
 	p, err := a.AE.UpdateProspect(ctx, in.ProspectID, fields)
+	if email, ok := in.Fields["email"]; ok && engagement.IsEmailTaken(err) {
+		return WriteBackResult{}, a.emailTaken(ctx, in.ProspectID, email, err)
+	}
 	if err != nil {
 		return WriteBackResult{}, classify(err)
 	}
 	return WriteBackResult{AssignedUserID: p.AssignedToID, Prospect: fromEngagement(p)}, nil
+}
+
+// emailTaken names the prospect that has the email Account Engagement refused, with one query
+// on this rare path, so that the sync can say whose it is and signal that prospect's sync.
+func (a *Activities) emailTaken(ctx context.Context, self int64, email string, refused error) error {
+	page, err := a.AE.QueryProspects(ctx, engagement.ProspectQuery{Email: email, Limit: 2})
+	if err != nil {
+		return classify(err) // retried: the write is retried with it, and refused again
+	}
+	taken := EmailTaken{Email: email}
+	for _, p := range page.Prospects {
+		if p.ID != self && prospect.NormalizeEmail(p.Email) == prospect.NormalizeEmail(email) {
+			taken.ProspectID = p.ID
+			break
+		}
+	}
+	return emailTakenError(refused, taken)
 }
 
 // anyMap is fields as a request body, with room for one more.

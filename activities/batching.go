@@ -98,16 +98,15 @@ func (a *Activities) lookupMany(ctx context.Context, ins []FindMatchesInput) ([]
 				Where: []salesforce.Cond{salesforce.In("Email", chunk...)}, OrderBy: "LastModifiedDate DESC"}, prospect.TypeContact, false, contactFields})
 	}
 	for _, chunk := range chunkByChars(leadIDs) {
-		queries = append(queries, query{salesforce.Select{Object: prospect.TypeLead, Fields: fieldsOf(prospect.TypeLead, leadFields),
-			Where: []salesforce.Cond{salesforce.In("Id", chunk...)}}, prospect.TypeLead, true, leadFields})
+		queries = append(queries, query{linkedSelect(prospect.TypeLead, leadFields, chunk...), prospect.TypeLead, true, leadFields})
 	}
 	for _, chunk := range chunkByChars(contactIDs) {
-		queries = append(queries, query{salesforce.Select{Object: prospect.TypeContact, Fields: fieldsOf(prospect.TypeContact, contactFields),
-			Where: []salesforce.Cond{salesforce.In("Id", chunk...)}}, prospect.TypeContact, true, contactFields})
+		queries = append(queries, query{linkedSelect(prospect.TypeContact, contactFields, chunk...), prospect.TypeContact, true, contactFields})
 	}
 
 	byEmail := map[string]*prospect.Matches{}
 	byID := map[string]prospect.Record{}
+	gone := map[string]string{}  // linked records deleted → the record each was merged into
 	refused := map[string]bool{} // record types whose id query was refused (a malformed id)
 	for group := range slices.Chunk(queries, salesforce.MaxCompositeQueries) {
 		sels := make([]salesforce.Select, len(group))
@@ -127,11 +126,11 @@ func (a *Activities) lookupMany(ctx context.Context, ins []FindMatchesInput) ([]
 				}
 				return nil, classify(r.Err)
 			}
+			if q.byID {
+				linkedRecords(r.Records, q.typ, q.fields, byID, gone)
+				continue
+			}
 			for _, rec := range toRecords(r.Records, q.typ, q.fields) {
-				if q.byID {
-					byID[rec.ID] = rec
-					continue
-				}
 				m := byEmail[emailKey(rec.Email)]
 				if m == nil {
 					m = &prospect.Matches{}
@@ -166,12 +165,17 @@ func (a *Activities) lookupMany(ctx context.Context, ins []FindMatchesInput) ([]
 		out[i].matches = m
 	}
 	ms := make([]*prospect.Matches, 0, len(out))
+	var mins []FindMatchesInput
 	for i := range out {
 		if !out[i].alone {
 			ms = append(ms, &out[i].matches)
+			mins = append(mins, ins[i])
 		}
 	}
 	if err := a.followAllConversions(ctx, ms, contactFields); err != nil {
+		return nil, err
+	}
+	if err := a.followMerges(ctx, ms, mins, gone); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -37,13 +37,29 @@ const (
 	// details are a BudgetWait. Not retried by the activity: the workflow shows the wait and
 	// tries again after it.
 	ErrTypeBudgetWait = "BudgetWait"
+	// ErrTypeEmailTaken: Account Engagement refused an email another prospect of the business
+	// unit has (not retried); the details are an EmailTaken.
+	ErrTypeEmailTaken = "EmailTaken"
 )
+
+// EmailTaken names the prospect that already has the email a write asked for.
+type EmailTaken struct {
+	Email string
+	// ProspectID is the prospect with that email; 0 when it could not be found.
+	ProspectID int64
+}
 
 // BudgetWait is what a sync shows while it waits for API budget.
 type BudgetWait struct {
 	// Reason names the API and the figures.
 	Reason  string
 	RetryIn time.Duration
+}
+
+// emailTakenError is Account Engagement's refusal of an email another prospect has, final:
+// the sync stops syncing with the record instead of retrying.
+func emailTakenError(refused error, taken EmailTaken) error {
+	return temporal.NewNonRetryableApplicationError(refused.Error(), ErrTypeEmailTaken, refused, taken)
 }
 
 // admit lets a call to an API go, or returns the BudgetWait error that holds it back.

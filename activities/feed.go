@@ -85,6 +85,9 @@ func (a *Activities) PollChanges(ctx context.Context, in PollChangesInput) (Poll
 type SignalProspectsInput struct {
 	ProspectIDs []int64
 	Signal      string
+	// Arg is the signal's payload; none from the change feed. A sync telling another that a
+	// record is now its own asks for a re-sync.
+	Arg any `json:",omitempty"`
 }
 
 // SignalProspectsResult counts what was signalled.
@@ -98,7 +101,7 @@ func (a *Activities) SignalProspects(ctx context.Context, in SignalProspectsInpu
 	if a.Start == nil {
 		return SignalProspectsResult{}, temporal.NewNonRetryableApplicationError("no StartFunc wired", ErrTypeNoStarter, nil)
 	}
-	if err := a.signal(ctx, in.ProspectIDs, in.Signal, nil); err != nil {
+	if err := a.signal(ctx, in.ProspectIDs, in.Signal, in.Arg); err != nil {
 		return SignalProspectsResult{}, err
 	}
 	return SignalProspectsResult{Signalled: len(in.ProspectIDs)}, nil

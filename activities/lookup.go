@@ -28,6 +28,29 @@ func fieldsOf(recordType string, mapped []string) []string {
 	return append(slices.Clone(base), mapped...)
 }
 
+// linkedSelect reads linked records by id through queryAll, in the lookup's own composite: a
+// record merged away is deleted with MasterRecordId naming the survivor, which only queryAll
+// shows (docs/salesforce.md "Merges and restores"), so telling a merge from a deletion costs no
+// call of its own.
+func linkedSelect(recordType string, mapped []string, ids ...string) salesforce.Select {
+	return salesforce.Select{Object: recordType, Fields: append(fieldsOf(recordType, mapped), "IsDeleted", "MasterRecordId"),
+		Where: []salesforce.Cond{salesforce.In("Id", ids...)}, All: true}
+}
+
+// linkedRecords sorts what linkedSelect read into live records and, for those deleted, the
+// record each was merged into ("" for a plain deletion).
+func linkedRecords(recs []salesforce.Record, recordType string, mapped []string, live map[string]prospect.Record, gone map[string]string) {
+	for _, r := range recs {
+		if r.Bool("IsDeleted") {
+			gone[r.String("Id")] = r.String("MasterRecordId")
+			continue
+		}
+		for _, rec := range toRecords([]salesforce.Record{r}, recordType, mapped) {
+			live[rec.ID] = rec
+		}
+	}
+}
+
 // FindMatches reads the Leads and Contacts with the prospect's email, and the record it is
 // linked to, in ONE Salesforce API call (a composite request). Converted Leads whose Contact
 // was not among the matches cost one more call, only then.
@@ -58,8 +81,7 @@ func (a *Activities) findMatches(ctx context.Context, in FindMatchesInput) (Find
 			Where: []salesforce.Cond{salesforce.Eq("Email", email)}, OrderBy: "LastModifiedDate DESC", Limit: maxMatches},
 	}
 	if in.LinkedID != "" {
-		queries = append(queries, salesforce.Select{Object: in.LinkedType, Fields: fieldsOf(in.LinkedType, mappedFor(in, in.LinkedType)),
-			Where: []salesforce.Cond{salesforce.Eq("Id", in.LinkedID)}})
+		queries = append(queries, linkedSelect(in.LinkedType, mappedFor(in, in.LinkedType), in.LinkedID))
 	}
 	results, err := a.SF.SelectMany(ctx, queries...)
 	if err != nil {
@@ -74,19 +96,25 @@ func (a *Activities) findMatches(ctx context.Context, in FindMatchesInput) (Find
 		Leads:    toRecords(results[0].Records, prospect.TypeLead, in.LeadFields),
 		Contacts: toRecords(results[1].Records, prospect.TypeContact, in.ContactFields),
 	}
+	gone := map[string]string{}
 	if in.LinkedID != "" {
 		linked := results[2]
 		if linked.Err != nil && httperror.KindOf(linked.Err) != httperror.Data {
 			return FindMatchesResult{}, classify(linked.Err)
 		}
 		// No record, or a malformed stored id (a data error): either way no live record has it.
-		if recs := toRecords(linked.Records, in.LinkedType, mappedFor(in, in.LinkedType)); len(recs) > 0 {
-			m.Linked = &recs[0]
+		live := map[string]prospect.Record{}
+		linkedRecords(linked.Records, in.LinkedType, mappedFor(in, in.LinkedType), live, gone)
+		if rec, ok := live[in.LinkedID]; ok {
+			m.Linked = &rec
 		} else {
 			m.LinkedGone = true
 		}
 	}
 	if err := a.followConversions(ctx, &m, in); err != nil {
+		return FindMatchesResult{}, err
+	}
+	if err := a.followMerges(ctx, []*prospect.Matches{&m}, []FindMatchesInput{in}, gone); err != nil {
 		return FindMatchesResult{}, err
 	}
 	return FindMatchesResult{Matches: m}, nil

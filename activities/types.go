@@ -15,7 +15,10 @@ type FetchProspectResult struct {
 
 // FindMatchesInput is what to look up in Salesforce.
 type FindMatchesInput struct {
-	Email string
+	// ProspectID is whose lookup it is: a survivor of a merge that another prospect's sync
+	// links is told apart from one this prospect's sync links.
+	ProspectID int64 `json:",omitempty"`
+	Email      string
 	// LinkedType and LinkedID name the record the prospect is linked to, if any.
 	LinkedType string
 	LinkedID   string

@@ -125,6 +125,7 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 	s.IdleTimeout = envDuration("SYNC_IDLE_TIMEOUT", s.IdleTimeout)
 	s.ActivityTimeout = envDuration("SYNC_ACTIVITY_TIMEOUT", s.ActivityTimeout)
 	s.MaxHistoryEvents = envInt("SYNC_MAX_HISTORY_EVENTS", s.MaxHistoryEvents)
+	s.SalesforceEmailChanges = strings.ToLower(env("SYNC_SALESFORCE_EMAIL_CHANGES", prospect.EmailFollow))
 	if v := env("SYNC_MATCH_ORDER", ""); v != "" {
 		order, err := prospect.ParseMatchOrder(v)
 		if err != nil {

@@ -74,7 +74,10 @@ func TestMain(m *testing.M) {
 		// The tests start the feeds they need, with their own intervals and cursors.
 		"PROSPECT_SYNC_START_FEEDS": "false",
 		// A sync held back for API budget probes again this often (production: 1m).
-		"SALESFORCE_LIMIT_RETRY":  "1s",
+		"SALESFORCE_LIMIT_RETRY": "1s",
+		// The default mapping with one field under "most recently updated", which
+		// TestFieldEditedOnBothSidesUnderRecent edits on both sides.
+		"SYNC_FIELD_MAPPING":      "firstName=FirstName,lastName=LastName,company=Company@Lead,jobTitle=Title:recent,phone=Phone",
 		connect.EnvEncryptionKeys: testKeys[0].ID + "=" + base64.StdEncoding.EncodeToString(testKeys[0].Secret),
 	}
 	testCfg, err = LoadConfig([]string{"-data-dir", dir, "-temporal-port", "0", "-ui-port", "0", "-emulator-port", "0", "-http-address", "127.0.0.1:0"}, func(k string) string { return env[k] })

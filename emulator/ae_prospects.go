@@ -150,11 +150,36 @@ func (e *Emulator) createProspect(ctx context.Context, tx *sql.Tx, req *aeReq) (
 	if bad != nil {
 		return *bad, nil
 	}
-	if email, _ := vals["email"].(string); strings.TrimSpace(email) == "" {
+	email, _ := vals["email"].(string)
+	if strings.TrimSpace(email) == "" {
 		return aeErr(http.StatusBadRequest, aeCodeMissingProperty, "Missing required property in request: email"), nil
 	}
 	if bad, err := checkAssignee(ctx, tx, vals); bad != nil || err != nil {
 		return deref(bad), err
+	}
+	settings, err := loadEngagementSettings(ctx, tx)
+	if err != nil {
+		return result{}, err
+	}
+	if !settings.AllowMultipleProspectsPerEmail {
+		taken, err := e.prospectsWithEmail(ctx, tx, email, false, 0)
+		if err != nil || len(taken) > 0 {
+			return aeErr(http.StatusBadRequest, aeCodeEmailExists, "A prospect with the specified email address already exists"), err
+		}
+		// Without AMPSEA an email names one prospect, deleted or not: a create of the email
+		// of a prospect in the recycle bin restores that prospect (pardot/api-docs#54, Pardot
+		// on v3's create; Help "Remove a Prospect from the Recycle Bin" for a manual add).
+		binned, err := e.prospectsWithEmail(ctx, tx, email, true, 0)
+		if err != nil {
+			return result{}, err
+		}
+		if len(binned) > 0 {
+			id := binned[0].int("id")
+			if err := e.setProspect(ctx, tx, id, vals, true); err != nil {
+				return result{}, err
+			}
+			return e.answerProspect(ctx, tx, id, http.StatusCreated, fields)
+		}
 	}
 	id, err := nextSeq(ctx, tx, "prospect", firstProspectID)
 	if err != nil {
@@ -173,14 +198,136 @@ func (e *Emulator) createProspect(ctx context.Context, tx *sql.Tx, req *aeReq) (
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO prospects (%s) VALUES (%s)", strings.Join(cols, ", "), ph), args...); err != nil {
 		return result{}, err
 	}
+	return e.answerProspect(ctx, tx, id, http.StatusCreated, fields)
+}
+
+// answerProspect answers a write of prospect id: the fields asked for, or just its id.
+func (e *Emulator) answerProspect(ctx context.Context, tx *sql.Tx, id int64, status int, fields []aeField) (result, error) {
 	if fields == nil {
-		return result{status: http.StatusCreated, body: object{{"id", id}}}, nil
+		return result{status: status, body: object{{"id", id}}}, nil
 	}
 	row, _, err := loadAEOne(ctx, tx, aeTableProspects, e.prospectFields, id)
 	if err != nil {
 		return result{}, err
 	}
-	return result{status: http.StatusCreated, body: aeJSON(row, fields)}, nil
+	return result{status: status, body: aeJSON(row, fields)}, nil
+}
+
+// setProspect writes vals (checked fields) onto prospect id, takes it out of the recycle
+// bin when undelete is set, and moves its updatedAt.
+func (e *Emulator) setProspect(ctx context.Context, tx *sql.Tx, id int64, vals map[string]any, undelete bool) error {
+	sets := []string{"updated_at = ?"}
+	args := []any{e.now().Unix()}
+	if undelete {
+		sets = append(sets, "is_deleted = 0")
+	}
+	for _, f := range e.prospectFields {
+		if v, ok := vals[f.name]; ok {
+			sets = append(sets, f.col+" = ?")
+			args = append(args, sqlAE(v))
+		}
+	}
+	args = append(args, id)
+	_, err := tx.ExecContext(ctx, "UPDATE prospects SET "+strings.Join(sets, ", ")+" WHERE id = ?", args...)
+	return err
+}
+
+// aeEmailKey is the SQL image of a prospect's email as a business unit without AMPSEA
+// compares emails: trimmed of ASCII white space and case-folded as foldExpr folds, so
+// that EqualFold(trimEmail(v), k) implies aeEmailKey(v) = lower(k) for an ASCII k. The
+// index prospects_email_key is on this exact text.
+const aeEmailKey = "lower(replace(replace(trim(email, char(32, 9, 10, 11, 12, 13)), '\u212a', 'k'), '\u017f', 's'))"
+
+// trimEmail trims what SQLite's trim in aeEmailKey trims.
+func trimEmail(s string) string { return strings.Trim(s, " \t\n\v\f\r") }
+
+// prospectsWithEmail returns the live prospects (or, with deleted, those in the recycle
+// bin) whose email is email, both trimmed and compared without case; the most recently
+// updated first, except left out.
+func (e *Emulator) prospectsWithEmail(ctx context.Context, tx *sql.Tx, email string, deleted bool, except int64) ([]aeRow, error) {
+	key := trimEmail(email)
+	flag := 0
+	if deleted {
+		flag = 1
+	}
+	where, args := "is_deleted = ? AND id != ? AND email IS NOT NULL", []any{flag, except}
+	if isASCII(key) { // the index narrows, EqualFold decides; other keys scan
+		where += " AND " + aeEmailKey + " = ?"
+		args = append(args, strings.ToLower(key))
+	}
+	rows, err := selectAE(ctx, tx, aeTableProspects, e.prospectFields, where, "updated_at DESC, id DESC", 0, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := rows[:0]
+	for _, r := range rows {
+		if s, _ := r["email"].(string); strings.EqualFold(trimEmail(s), key) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// emailInUse refuses, in a business unit without AMPSEA, an email another live prospect
+// than except has: "Email address is already in use" (error code reference, code 54).
+func (e *Emulator) emailInUse(ctx context.Context, tx *sql.Tx, email string, except int64) (*result, error) {
+	settings, err := loadEngagementSettings(ctx, tx)
+	if err != nil || settings.AllowMultipleProspectsPerEmail {
+		return nil, err
+	}
+	taken, err := e.prospectsWithEmail(ctx, tx, email, false, except)
+	if err != nil || len(taken) == 0 {
+		return nil, err
+	}
+	return aeErrP(http.StatusBadRequest, aeCodeEmailInUse, "Email address is already in use"), nil
+}
+
+// undeleteProspect is the record action POST .../prospects/do/undelete, "Undelete (Record
+// in deleted state with Latest Activity At by Email)" of prospect-v5: it restores from the
+// recycle bin the prospect with the email given, the most recently updated if several
+// (the emulator keeps no activity), and moves its updatedAt. The docs' operation table is
+// all that is known of it: the argument {"email":..} and the answer (200, the fields
+// asked for or {"id"}, as a create answers) are the emulator's.
+func (e *Emulator) undeleteProspect(ctx context.Context, tx *sql.Tx, req *aeReq) (result, error) {
+	fields, bad := parseFields(e.prospectFields, req.query, false)
+	if bad != nil {
+		return *bad, nil
+	}
+	m, keys, err := decodeObject(req.body)
+	if errors.Is(err, errEmptyBody) {
+		return aeErr(http.StatusBadRequest, aeCodeEmptyBody, "Request body can't be empty"), nil
+	}
+	if err != nil {
+		return aeErr(http.StatusBadRequest, aeCodeInvalidJSON, "Input needs to be valid JSON"), nil
+	}
+	for _, k := range keys {
+		if k != "email" {
+			return aeErr(http.StatusBadRequest, aeCodeUnknownActionArg, "Unknown action argument: "+k), nil
+		}
+	}
+	raw, present := m["email"]
+	email, isString := raw.(string)
+	switch {
+	case !present || raw == nil || isString && strings.TrimSpace(email) == "":
+		return aeErr(http.StatusBadRequest, aeCodeMissingActionArg, "Missing required action argument: email"), nil
+	case !isString:
+		return aeErr(http.StatusBadRequest, aeCodeInvalidActionArg, "Invalid action argument value: email"), nil
+	}
+	binned, err := e.prospectsWithEmail(ctx, tx, email, true, 0)
+	if err != nil {
+		return result{}, err
+	}
+	if len(binned) == 0 {
+		return aeErr(http.StatusNotFound, aeCodeInvalidEmail, "Invalid prospect email address"), nil
+	}
+	if bad, err := e.emailInUse(ctx, tx, email, 0); bad != nil || err != nil {
+		return deref(bad), err
+	}
+	id := binned[0].int("id")
+	if err := e.setProspect(ctx, tx, id, nil, true); err != nil {
+		return result{}, err
+	}
+	return e.answerProspect(ctx, tx, id, http.StatusOK, fields)
 }
 
 func (e *Emulator) updateProspect(ctx context.Context, tx *sql.Tx, req *aeReq, id int64, notFound result) (result, error) {
@@ -205,26 +352,18 @@ func (e *Emulator) updateProspect(ctx context.Context, tx *sql.Tx, req *aeReq, i
 	if bad, err := checkAssignee(ctx, tx, vals); bad != nil || err != nil {
 		return deref(bad), err
 	}
-	sets := []string{"updated_at = ?"}
-	args := []any{e.now().Unix()}
-	for _, f := range e.prospectFields {
-		if v, ok := vals[f.name]; ok {
-			sets = append(sets, f.col+" = ?")
-			args = append(args, sqlAE(v))
+	if email, ok := vals["email"].(string); ok {
+		if bad, err := e.emailInUse(ctx, tx, email, id); bad != nil || err != nil {
+			return deref(bad), err
 		}
 	}
-	args = append(args, id)
-	if _, err := tx.ExecContext(ctx, "UPDATE prospects SET "+strings.Join(sets, ", ")+" WHERE id = ?", args...); err != nil {
+	if err := e.setProspect(ctx, tx, id, vals, false); err != nil {
 		return result{}, err
 	}
 	if fields == nil {
 		return result{status: http.StatusNoContent}, nil
 	}
-	row, _, err = loadAEOne(ctx, tx, aeTableProspects, e.prospectFields, id)
-	if err != nil {
-		return result{}, err
-	}
-	return result{status: http.StatusOK, body: aeJSON(row, fields)}, nil
+	return e.answerProspect(ctx, tx, id, http.StatusOK, fields)
 }
 
 func (e *Emulator) deleteProspect(ctx context.Context, tx *sql.Tx, id int64, notFound result) (result, error) {

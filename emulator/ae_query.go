@@ -34,8 +34,11 @@ type aeQuerySpec struct {
 	Order   []aeOrder  `json:"ord"`
 	Limit   int        `json:"lim"`
 	Filters []aeFilter `json:"flt,omitempty"`
-	After   *aeKey     `json:"after,omitempty"` // sort key of the previous page's last row
-	Issued  int64      `json:"iat"`
+	// Email keeps the prospects with this email (the email filter), compared as a business
+	// unit without AMPSEA compares emails: trimmed, ASCII letters without case.
+	Email  *string `json:"email,omitempty"`
+	After  *aeKey  `json:"after,omitempty"` // sort key of the previous page's last row
+	Issued int64   `json:"iat"`
 }
 
 type aeOrder struct {
@@ -111,6 +114,12 @@ func (s *aeQuerySpec) sql() (where string, args []any, orderBy string) {
 	case "true":
 		conds = append(conds, "is_deleted <> 0")
 	} // anything else ("all") keeps every row
+	if s.Email != nil {
+		// The key folds as aeEmailKey does; SQLite's lower folds ASCII letters only, so
+		// other letters must match as they are.
+		conds = append(conds, aeEmailKey+" = lower(replace(replace(?, '\u212a', 'k'), '\u017f', 's'))")
+		args = append(args, trimEmail(*s.Email))
+	}
 	for _, f := range s.Filters {
 		op, bound := f.Op, f.Value
 		if op != ">" && op != ">=" && op != "<" {
@@ -231,6 +240,11 @@ func parseAEQuery(object string, q url.Values) (*aeQuerySpec, *result) {
 					}
 				}
 				spec.Order = append(spec.Order, o)
+			}
+		case "email":
+			if v != "" {
+				email := q.Get(k)
+				spec.Email = &email
 			}
 		case "deleted":
 			d := strings.ToLower(v)

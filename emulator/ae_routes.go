@@ -17,12 +17,14 @@ const (
 	aeCodeInvalidEmail      = 4
 	aeCodeInvalidParams     = 5
 	aeCodeInvalidTimestamp  = 7
+	aeCodeEmailExists       = 9
 	aeCodeInvalidUserID     = 10
 	aeCodeMissingParams     = 13
 	aeCodeInvalidID         = 16
 	aeCodeInvalidOrderBy    = 19
 	aeCodeInvalidLimit      = 23
 	aeCodeInvalidDeleted    = 27
+	aeCodeEmailInUse        = 54
 	aeCodeBadMethod         = 60
 	aeCodeConflict          = 62
 	aeCodeConcurrent        = 66
@@ -37,6 +39,10 @@ const (
 	aeCodeInvalidToken      = 184
 	aeCodeUnknownObject     = 198
 	aeCodeUnknownBU         = 201
+	aeCodeUnknownAction     = 205
+	aeCodeInvalidActionArg  = 206
+	aeCodeMissingActionArg  = 207
+	aeCodeUnknownActionArg  = 208
 	aeCodeTokenExpired      = 210
 	aeCodeTokenInvalid      = 211
 	aeCodeInvalidReadField  = 224
@@ -72,25 +78,31 @@ type aeReq struct {
 	method string
 	object string
 	id     string
+	action string // of a record action, .../{object}[/{id}]/do/{action}
 	query  url.Values
 	body   []byte
 	base   string
 }
 
-// splitAEPath splits /api/v5/objects/{object}[/{id}].
-func splitAEPath(escaped string) (object, id string, ok bool) {
+// splitAEPath splits /api/v5/objects/{object}[/{id}] and the record actions
+// /api/v5/objects/{object}[/{id}]/do/{action}.
+func splitAEPath(escaped string) (object, id, action string, ok bool) {
 	rest, found := strings.CutPrefix(escaped, "/api/v5/objects/")
 	if !found {
-		return "", "", false
+		return "", "", "", false
 	}
 	parts := strings.Split(strings.TrimSuffix(rest, "/"), "/")
-	switch len(parts) {
-	case 1:
-		return parts[0], "", parts[0] != ""
-	case 2:
-		return parts[0], parts[1], parts[1] != ""
+	switch {
+	case len(parts) == 1:
+		return parts[0], "", "", parts[0] != ""
+	case len(parts) == 2:
+		return parts[0], parts[1], "", parts[1] != ""
+	case len(parts) == 3 && parts[1] == "do":
+		return parts[0], "", parts[2], parts[0] != "" && parts[2] != ""
+	case len(parts) == 4 && parts[2] == "do":
+		return parts[0], parts[1], parts[3], parts[1] != "" && parts[3] != ""
 	}
-	return parts[0], "", false
+	return parts[0], "", "", false
 }
 
 // aeDialect words the pipeline's answers as Account Engagement v5 does.
@@ -132,12 +144,15 @@ func (e *Emulator) aeDialect() *dialect {
 }
 
 func (e *Emulator) serveEngagement(w http.ResponseWriter, r *http.Request) {
-	obj, id, pathOK := splitAEPath(r.URL.EscapedPath())
+	obj, id, action, pathOK := splitAEPath(r.URL.EscapedPath())
 	endpoint := obj
 	if endpoint == "" {
 		endpoint = strings.TrimPrefix(r.URL.Path, "/api/v5/")
 	}
-	req := &aeReq{method: r.Method, object: obj, id: id, query: r.URL.Query(), base: baseURL(r)}
+	if action != "" {
+		endpoint += " do/" + action
+	}
+	req := &aeReq{method: r.Method, object: obj, id: id, action: action, query: r.URL.Query(), base: baseURL(r)}
 	e.serveAPI(w, r, e.ae, apiRequest{
 		endpoint: endpoint,
 		pathOK:   pathOK,
@@ -185,6 +200,16 @@ func (e *Emulator) dispatchAE(ctx context.Context, tx *sql.Tx, req *aeReq) (resu
 		notFound = aeErr(http.StatusNotFound, aeCodeInvalidUserID, "Invalid user ID")
 	default:
 		return aeErr(http.StatusNotFound, aeCodeUnknownObject, "Endpoint not found"), nil
+	}
+	if req.action != "" {
+		// The one record action modelled: POST .../prospects/do/undelete (prospect-v5).
+		if req.object != aeObjProspects || req.id != "" || req.action != "undelete" {
+			return aeErr(http.StatusBadRequest, aeCodeUnknownAction, "Action name is either missing or incorrect"), nil
+		}
+		if req.method != http.MethodPost {
+			return badMethod, nil
+		}
+		return e.undeleteProspect(ctx, tx, req)
 	}
 	if req.id == "" {
 		switch {

@@ -128,6 +128,20 @@ func (e *Emulator) serveControl(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		done(e.DeleteAEUser(ctx, id))
+	case p == "/merge" && method == http.MethodPost:
+		var m MergeRequest
+		if decode(&m) {
+			done(e.Merge(ctx, m))
+		}
+	case strings.HasPrefix(p, "/records/") && strings.HasSuffix(p, "/undelete") && method == http.MethodPost:
+		done(e.UndeleteRecord(ctx, strings.TrimSuffix(strings.TrimPrefix(p, "/records/"), "/undelete")))
+	case p == "/engagement-settings" && method == http.MethodGet:
+		show(readSetting(ctx, e, loadEngagementSettings))
+	case p == "/engagement-settings" && method == http.MethodPut:
+		var s EngagementSettings
+		if decode(&s) {
+			done(e.setEngagementSettings(ctx, s))
+		}
 	case strings.HasPrefix(p, "/records/") && method == http.MethodDelete:
 		done(e.deleteRecord(ctx, strings.TrimPrefix(p, "/records/")))
 	default:
@@ -251,18 +265,9 @@ func (e *Emulator) convertLead(ctx context.Context, leadID string) (contactID, a
 
 // deleteRecord moves a Lead or Contact to the recycle bin, like a user deleting it.
 func (e *Emulator) deleteRecord(ctx context.Context, rawID string) error {
-	if !validIDSyntax(rawID) {
-		return errorf(http.StatusBadRequest, "malformed id %q", rawID)
-	}
-	id := to18(rawID)
-	var obj *objectDef
-	switch {
-	case strings.HasPrefix(id, e.lead.Prefix):
-		obj = e.lead
-	case strings.HasPrefix(id, e.contact.Prefix):
-		obj = e.contact
-	default:
-		return errorf(http.StatusBadRequest, "only Lead and Contact records can be deleted: %s", rawID)
+	obj, id, err := e.personRecord(rawID, "deleted")
+	if err != nil {
+		return err
 	}
 	return e.inTx(ctx, true, func(tx *sql.Tx) (bool, error) {
 		rec, found, err := e.loadRecord(ctx, tx, obj, id)

@@ -94,6 +94,10 @@ func (e *Emulator) defineSchema() {
 	extID := func() *fieldDef {
 		return &fieldDef{Name: "Prospect_Id__c", Kind: kString, MaxLen: 255, Writable: true, ExtID: true}
 	}
+	// MasterRecordId is the record that was kept when this one was deleted by a merge;
+	// null for a live record and for one deleted any other way (Object Reference, Lead and
+	// Contact). Only merge writes it, only undelete clears it.
+	masterRecord := func() *fieldDef { return &fieldDef{Name: fieldMasterRecord, Kind: kID} }
 	e.lead = newObject("Lead", "00Q", false, append([]*fieldDef{
 		id(),
 		email,
@@ -108,6 +112,7 @@ func (e *Emulator) defineSchema() {
 		{Name: "ConvertedContactId", Kind: kID},
 		{Name: "ConvertedAccountId", Kind: kID},
 		extID(),
+		masterRecord(),
 	}, dates()...)...)
 	contactEmail := *email
 	e.contact = newObject("Contact", "003", false, append([]*fieldDef{
@@ -120,6 +125,7 @@ func (e *Emulator) defineSchema() {
 		{Name: "OwnerId", Kind: kID, Writable: true, Refs: []string{"005"}},
 		{Name: "AccountId", Kind: kID, Writable: true, Refs: []string{"001"}},
 		extID(),
+		masterRecord(),
 	}, dates()...)...)
 	e.account = newObject("Account", "001", false, append([]*fieldDef{
 		id(),
@@ -180,6 +186,9 @@ func (e *Emulator) indexes() []string {
 		// The rowid (id) rides along in every index, so these also give (time, id) order.
 		`CREATE INDEX IF NOT EXISTS prospects_updated_at ON prospects (updated_at)`,
 		`CREATE INDEX IF NOT EXISTS prospects_created_at ON prospects (created_at)`,
+		// A business unit without AMPSEA looks prospects up by email on every create and
+		// email change.
+		`CREATE INDEX IF NOT EXISTS prospects_email_key ON prospects (`+aeEmailKey+`)`,
 	)
 }
 
@@ -237,15 +246,20 @@ func (e *Emulator) migrate(ctx context.Context) error {
 
 // addMissingColumns brings the tables of a database made by an older emulator up to the
 // schema: a missing SystemModstamp starts as LastModifiedDate, missing CreatedById and
-// LastModifiedById as the integration user (older emulators wrote mostly through the API).
+// LastModifiedById as the integration user (older emulators wrote mostly through the API),
+// a missing MasterRecordId as null (older emulators had no merge).
 func (e *Emulator) addMissingColumns(ctx context.Context, tx *sql.Tx) error {
 	fills := []struct{ column, kind, from string }{
 		{fieldModstamp, "INTEGER", `"LastModifiedDate"`},
 		{fieldCreatedBy, "TEXT", "'" + IntegrationUserID + "'"},
 		{fieldModifiedBy, "TEXT", "'" + IntegrationUserID + "'"},
+		{fieldMasterRecord, "TEXT", "NULL"},
 	}
 	for _, o := range []*objectDef{e.lead, e.contact, e.account} {
 		for _, f := range fills {
+			if !o.has(f.column) {
+				continue
+			}
 			var n int
 			err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, o.Name, f.column).Scan(&n)
 			if err != nil {
@@ -268,6 +282,9 @@ func (e *Emulator) addMissingColumns(ctx context.Context, tx *sql.Tx) error {
 
 // fieldModstamp is the field the change feeds read.
 const fieldModstamp = "SystemModstamp"
+
+// fieldMasterRecord names, on a record deleted by a merge, the record that was kept.
+const fieldMasterRecord = "MasterRecordId"
 
 // The audit fields naming who created and last modified a record.
 const (
@@ -587,6 +604,7 @@ const (
 	settingAssignmentRule = "assignmentRule"
 	settingRoundRobin     = "roundRobinIndex"
 	settingDuplicateRule  = "duplicateRule"
+	settingEngagement     = "engagementSettings"
 )
 
 func (e *Emulator) setAssignmentRule(ctx context.Context, r AssignmentRule) error {
@@ -602,6 +620,20 @@ func (e *Emulator) setDuplicateRule(ctx context.Context, d DuplicateRule) error 
 	return e.inTx(ctx, true, func(tx *sql.Tx) (bool, error) {
 		return true, putSetting(ctx, tx, settingDuplicateRule, d)
 	})
+}
+
+func (e *Emulator) setEngagementSettings(ctx context.Context, s EngagementSettings) error {
+	return e.inTx(ctx, true, func(tx *sql.Tx) (bool, error) {
+		return true, putSetting(ctx, tx, settingEngagement, s)
+	})
+}
+
+// loadEngagementSettings reads the business unit's settings; never set means the zero
+// value, a business unit without AMPSEA.
+func loadEngagementSettings(ctx context.Context, tx *sql.Tx) (EngagementSettings, error) {
+	var s EngagementSettings
+	_, err := getSetting(ctx, tx, settingEngagement, &s)
+	return s, err
 }
 
 func loadAssignmentRule(ctx context.Context, tx *sql.Tx) (AssignmentRule, error) {

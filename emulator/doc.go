@@ -45,6 +45,8 @@
 //     deletion time). They carry the audit fields CreatedById and LastModifiedById too:
 //     the user of the token that wrote the record (the integration user for client
 //     credentials, the JWT's subject), PersonUserID for control operations and seeds.
+//     Lead and Contact carry the read-only MasterRecordId: the winner's id on a record a
+//     merge deleted, null on every other record (see Merge and undelete below).
 //   - GET /services/data/vNN.N/sobjects/{Lead|Contact|Account}/updated/?start=..&end=.. →
 //     {"ids":[..],"latestDateCovered":".."}: the live records whose SystemModstamp lies in
 //     [start, latestDateCovered), where latestDateCovered is end, or the current minute if
@@ -78,12 +80,25 @@
 //   - /api/v5/objects/prospects[/{id}] and /api/v5/objects/users[/{id}] — fields is
 //     mandatory on reads; queries take orderBy, limit (≤1000), deleted, the
 //     createdAt*/updatedAt* (After, AfterOrEqualTo, Before, BeforeOrEqualTo) and
-//     idGreaterThan/idLessThan[OrEqualTo] filters, and page tokens. Every request needs
+//     idGreaterThan/idLessThan[OrEqualTo] filters, email (compared as One prospect per
+//     email compares, ASCII letters without case), and page tokens. Every request needs
 //     Pardot-Business-Unit-Id: BusinessUnitID; more than 5 in flight per token → 429 code 66.
 //     The CRM ids (salesforceId, salesforceLeadId, salesforceContactId) are read-only, as
 //     the v5 prospect object lists them (AE's own connector sets them): a write is code 180.
 //     A prospect is assigned through the write-only userId (an AE user) or salesforceOwnerId
 //     (the AE user of that Salesforce user), one assignment per request (else code 154).
+//     The business unit does not allow multiple prospects with the same email (AMPSEA off,
+//     EngagementSettings): see One prospect per email below.
+//   - POST /api/v5/objects/prospects/do/undelete {"email":".."} — the record action
+//     prospect-v5 lists as "Undelete (Record in deleted state with Latest Activity At by
+//     Email)" (ability Prospects > Delete; there is no .../prospects/{id}/do/undelete, which
+//     answers 400 code 205 like any other action). It restores the most recently updated
+//     prospect in the recycle bin with that email (compared as below) and moves its
+//     updatedAt; it answers 200 with the fields asked for, or {"id":..}. The operation table
+//     is all the docs show of it: the argument's name and the answer are the emulator's
+//     (UNCONFIRMED). No such prospect is 404 code 4 "Invalid prospect email address"; a
+//     missing, mistyped or unknown argument 400 code 207, 206 or 208; without AMPSEA, an
+//     email a live prospect has 400 code 54.
 //
 // Account Engagement errors follow its v5 error-code reference
 // (developer.salesforce.com/docs/marketing/pardot/guide/error-codes), all with HTTP 400:
@@ -94,6 +109,53 @@
 // (a "+" offset sent without URL-encoding it as %2B) is 7 "Invalid timestamp". Replies to
 // real requests have been seen giving 51 and 154 for unknown names instead
 // (pardot/api-docs#235), so clients should not tell these codes apart.
+//
+// # One prospect per email
+//
+// By default the business unit does not allow multiple prospects with the same email
+// address (AMPSEA off), the kind the product targets; emails are compared trimmed of white
+// space and without case. A create whose email a live prospect has answers 400 {"code":9,
+// "message":"A prospect with the specified email address already exists"}; an update
+// (PATCH) giving a prospect the email of another live prospect answers 400 {"code":54,
+// "message":"Email address is already in use"}; nothing is written. Both codes and words
+// are the v5 error-code reference's (developer.salesforce.com/docs/marketing/pardot/guide/
+// error-codes: 9 "... can occur when a create request with the same email address is
+// submitted more than one time", 54 "Email address is already being used by other
+// prospect"); which one v5 sends for which write, and the HTTP status (400, as for the
+// other invalid bodies), are not documented. Deleted prospects do not block a create: the
+// create restores the prospect in the recycle bin instead (201, its id, the values sent
+// written over it), as Pardot describes v3's create (pardot/api-docs#54: "create will also
+// unarchive a deleted prospect") and Help "Remove a Prospect from the Recycle Bin"
+// (mktg.pardot_what_removes_prospect_from_recycle_bin) a manual add, in business units
+// without AMPSEA; an update may take a deleted prospect's email. With AMPSEA on
+// (PUT /emulator/engagement-settings {"allowMultipleProspectsPerEmail":true}) every create
+// makes a prospect and no email is checked ("Transitioning to V5?": "If AMPSEA is enabled
+// and you call the create API with the same email address multiple times, each call
+// creates a prospect").
+//
+// # Merge and undelete
+//
+// Salesforce merges Leads and Contacts in its UI and through the SOAP API's merge(), up to
+// three records at once; REST has no merge call, so the emulator has a control for it.
+// Through REST a merge shows as SOAP merge() and the Object Reference (Lead, Contact:
+// MasterRecordId) describe it: each merged-away record is deleted with MasterRecordId
+// holding the id of the record kept, seen by queryAll (not query; a GET is NOT_FOUND) and
+// listed by .../deleted/; the winner is updated (the values picked for it, SystemModstamp,
+// LastModifiedDate, LastModifiedById the person). Converted Leads, deleted or unknown
+// records and records of two objects are refused. Undelete (the UI's, or SOAP undelete())
+// makes the record live again, SystemModstamp moving, so it is in .../updated/ for the
+// span of its restore. On MasterRecordId the undelete() page is silent ("You can undelete
+// records that were deleted as the result of a merge, but the child objects are
+// reparented, which can't be undone"); the Object Reference defines it as the kept
+// record's id "if this record was deleted as the result of a merge" and null "if this
+// record was deleted for any other reason, or hasn't been deleted": a restored record is
+// not deleted, so the emulator clears it. The emulator keeps no deletion log, so a
+// restored record drops out of .../deleted/ for every span, its deletion included; Get
+// Deleted Records does not say whether Salesforce still lists a deletion that was undone
+// (treat an id both deleted and updated as live if it reads back). Sources, under
+// developer.salesforce.com/docs/atlas.en-us.api.meta/: api/sforce_api_calls_merge.htm,
+// api/sforce_api_calls_undelete.htm, api/sforce_api_calls_queryall.htm, and the Object
+// Reference's sforce_api_objects_lead.htm and sforce_api_objects_contact.htm.
 //
 // Every /services/data/vNN.N response carries Sforce-Limit-Info, and every /api/v5 answer to a
 // request with X-Return-Api-Usage: 1 carries x-api-usage: USED/MAX; once Options.DailyAPILimit
@@ -123,7 +185,19 @@
 //	PUT    /emulator/prospects/{id}/crm    SetProspectCRM {"salesforceId":"[[crm_ignore_prospect]]"}
 //	POST   /emulator/leads/{id}/convert    ConvertLead → {"contactId":"003…","accountId":"001…"}
 //	DELETE /emulator/records/{id}          delete a Lead or Contact as a Salesforce user would
+//	POST   /emulator/records/{id}/undelete UndeleteRecord: restore a Lead or Contact from the recycle bin
+//	POST   /emulator/merge                 Merge {"object":"Lead","masterId":"00Q…","mergedIds":["00Q…"],"fields":{"Email":".."}}
+//	GET|PUT /emulator/engagement-settings  SetEngagementSettings {"allowMultipleProspectsPerEmail":false}
 //	DELETE /emulator/users/{id}            delete an Account Engagement user as an admin would (v5 users are read-only)
+//
+// A merge takes one or two mergedIds (three records in all) of the object named, all live;
+// fields (optional) are written to the winner as an update would write them (validated
+// alike: INVALID_FIELD, REQUIRED_FIELD_MISSING, the Lead duplicate rule, ...), without
+// running the assignment rule. Both merge and undelete are attributed to PersonUserID.
+// Their refusals are 400 {"error":".."} (404 for an unknown id), Salesforce's status code
+// first where it has one: ENTITY_IS_DELETED, CANNOT_UPDATE_CONVERTED_LEAD, UNDELETE_FAILED
+// (a live record). Related records are not reparented (the emulator has none but
+// Lead.ConvertedContactId, which a Contact merge leaves as it was).
 //
 // Lowering a daily allowance to today's usage (or below) makes the next calls answer 403
 // REQUEST_LIMIT_EXCEEDED (Salesforce) or 429 code 122 (AE); raising it, or setting the usage
@@ -178,7 +252,8 @@
 //   - Security: no profiles, permission sets, field-level security or sharing; every
 //     token sees and may write every record and field.
 //   - Automation: no triggers, flows, workflow or validation rules, and no duplicate rules
-//     but the Lead email one; only Lead assignment rules, in the two shapes above.
+//     but the Lead email one (not run on undelete); only Lead assignment rules, in the two
+//     shapes above.
 //   - SOQL beyond the subset above: no relationship fields or subqueries, aggregates,
 //     LIKE, INCLUDES, date literals, FOR UPDATE; only Lead, Contact, Account and User, with
 //     the fields the sync uses (no custom fields but Prospect_Id__c).
@@ -187,7 +262,7 @@
 //   - Limits other than the daily ones and AE's 5 concurrent requests: no concurrent long
 //     request cap, no URI or SOQL length caps, no per-minute AE limit.
 //   - Account Engagement beyond prospects and users: no visitors, lists, custom fields,
-//     upsertLatestByEmail or imports; no read lag (reads see writes at once); times are
+//     upsertLatestByEmail, record actions but undelete, or imports; no lastActivityAt; no read lag (reads see writes at once); times are
 //     shown at a fixed -05:00, not the account's time zone. assignedToId is still writable
 //     (v5 lists it as the read side of an assignment; whether the real API accepts a write
 //     is unconfirmed), besides the documented userId and salesforceOwnerId.

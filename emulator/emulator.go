@@ -351,6 +351,32 @@ func (e *Emulator) ConvertLead(ctx context.Context, leadID string) (contactID st
 // DeleteRecord deletes a Lead or Contact like a Salesforce user would (to the recycle bin).
 func (e *Emulator) DeleteRecord(ctx context.Context, id string) error { return e.deleteRecord(ctx, id) }
 
+// Merge merges one or two Leads or Contacts into a master record like a Salesforce user
+// would (see MergeRequest).
+func (e *Emulator) Merge(ctx context.Context, m MergeRequest) error { return e.merge(ctx, m) }
+
+// UndeleteRecord restores a deleted (or merged-away) Lead or Contact from the recycle bin
+// like a Salesforce user would.
+func (e *Emulator) UndeleteRecord(ctx context.Context, id string) error {
+	return e.undeleteRecord(ctx, id)
+}
+
+// EngagementSettings are the Account Engagement business-unit settings the emulator models.
+type EngagementSettings struct {
+	// AllowMultipleProspectsPerEmail is the business unit's "Allow multiple prospects with
+	// the same email address" (AMPSEA). Off, the default, is the business unit the product
+	// targets: no two live prospects share an email (compared trimmed and case-folded), a
+	// create of a taken email is refused with code 9, an email change to one with code 54,
+	// and a create of an email only a prospect in the recycle bin has restores that one.
+	AllowMultipleProspectsPerEmail bool `json:"allowMultipleProspectsPerEmail"`
+}
+
+// SetEngagementSettings configures the business unit (persisted with the data; Reset
+// restores the defaults).
+func (e *Emulator) SetEngagementSettings(s EngagementSettings) {
+	_ = e.setEngagementSettings(context.Background(), s)
+}
+
 func (e *Emulator) now() time.Time { return e.opts.Now() }
 
 func randomHex(n int) string {

@@ -60,3 +60,55 @@ func TestMigrateAddsSystemModstamp(t *testing.T) {
 		}
 	}
 }
+
+// A database made before merges existed gets MasterRecordId on Lead and Contact, null on
+// every record, and queries of it work at once.
+func TestMigrateAddsMasterRecordId(t *testing.T) {
+	ctx := context.Background()
+	dsn := filepath.Join(t.TempDir(), "old.db")
+	e, err := New(Options{DSN: dsn, Seed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{`ALTER TABLE "Lead" DROP COLUMN "MasterRecordId"`, `ALTER TABLE "Contact" DROP COLUMN "MasterRecordId"`} {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	e, err = New(Options{DSN: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, o := range []*objectDef{e.lead, e.contact} {
+		err = e.inTx(ctx, false, func(tx *sql.Tx) (bool, error) {
+			recs, err := e.loadRecords(ctx, tx, o, `"IsDeleted" = 1 OR "IsDeleted" = 0`)
+			if err != nil || len(recs) == 0 {
+				t.Errorf("%s: %d records, %v", o.Name, len(recs), err)
+			}
+			for _, r := range recs {
+				if v, ok := r[fieldMasterRecord]; !ok || v != nil {
+					t.Errorf("%s %s: MasterRecordId %v (present %v)", o.Name, r.str("Id"), v, ok)
+				}
+			}
+			return false, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Merge(ctx, MergeRequest{Object: "Lead", MasterID: LeadMatchID, MergedIDs: []string{LeadMatchUnassignedID}}); err != nil {
+		t.Fatalf("merge in a migrated database: %v", err)
+	}
+}

@@ -452,3 +452,46 @@ func TestAEQuerySQLMatchesScan(t *testing.T) {
 		t.Errorf("only %d pages compared", checked)
 	}
 }
+
+// The email lookups of a business unit without AMPSEA use prospects_email_key, and the
+// SQL key agrees with the Go comparison (trimmed, EqualFold) for stored emails with
+// surrounding white space and the two non-ASCII letters that fold to ASCII.
+func TestProspectEmailKey(t *testing.T) {
+	e, _ := newInternalEmulator(t)
+	plan := explain(t, e, "SELECT id FROM prospects WHERE is_deleted = ? AND id != ? AND email IS NOT NULL AND "+aeEmailKey+" = ?", 0, 0, "a@b.com")
+	if !strings.Contains(plan, "prospects_email_key") {
+		t.Errorf("plan does not use prospects_email_key:\n%s", plan)
+	}
+	ctx := context.Background()
+	stored := []string{"Kim@Example.com", "\u212aim@example.com", " kim@example.com\t", "\nKIM@EXAMPLE.COM\r", "ki\u017f@example.com", "kim@example.co"}
+	err := e.inTx(ctx, true, func(tx *sql.Tx) (bool, error) {
+		for i, s := range stored {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO prospects (id, email, created_at, updated_at) VALUES (?, ?, 0, ?)`, i+1, s, i); err != nil {
+				return false, err
+			}
+		}
+		for _, key := range []string{"kim@example.com", "KIS@example.com", "kiſ@example.com"} {
+			rows, err := e.prospectsWithEmail(ctx, tx, key, false, 0)
+			if err != nil {
+				return false, err
+			}
+			var got []string
+			for _, r := range rows {
+				got = append(got, r["email"].(string))
+			}
+			var want []string
+			for i := len(stored) - 1; i >= 0; i-- { // latest updated first
+				if strings.EqualFold(trimEmail(stored[i]), trimEmail(key)) {
+					want = append(want, stored[i])
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%q: %q, want %q", key, got, want)
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

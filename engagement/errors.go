@@ -2,6 +2,7 @@ package engagement
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -16,7 +17,19 @@ const (
 	CodeTooManyConcurrent  = 66  // more than 5 requests in flight for the business unit
 	CodeDailyLimit         = 122 // daily API call limit spent
 	CodeInvalidAccessToken = 184 // access_token is invalid, unknown, or malformed
+	// CodeEmailInUse: an update gives a prospect the email another prospect of the business
+	// unit has, where it allows one prospect per email ("Email address is already in use").
+	CodeEmailInUse = 54
+	// CodeProspectExists: a create, likewise ("A prospect with the specified email address
+	// already exists").
+	CodeProspectExists = 9
 )
+
+// IsEmailTaken reports Account Engagement's refusal of an email another prospect has.
+func IsEmailTaken(err error) bool {
+	e, ok := errors.AsType[*APIError](err)
+	return ok && (e.Code == CodeEmailInUse || e.Code == CodeProspectExists)
+}
 
 // Business-unit problems are configuration errors, not data errors: every request
 // fails until an operator fixes the setting. The codes follow the emulator; the

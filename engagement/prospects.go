@@ -109,6 +109,7 @@ type ProspectQuery struct {
 	PageToken      string    // from a previous page; when set, every other field is ignored
 	IncludeDeleted bool      // also return deleted prospects (deleted=all)
 	ID             int64     // only this prospect (idGreaterThanOrEqualTo and idLessThanOrEqualTo); 0 = any
+	Email          string    // only prospects with this email (the documented email filter); "" = any
 }
 
 // ProspectPage is one page of a prospect query.
@@ -149,6 +150,9 @@ func (c *Client) QueryProspects(ctx context.Context, q ProspectQuery) (ProspectP
 		}
 		if q.IncludeDeleted {
 			params.Set("deleted", "all")
+		}
+		if q.Email != "" {
+			params.Set("email", q.Email)
 		}
 		if q.ID != 0 {
 			id := strconv.FormatInt(q.ID, 10)

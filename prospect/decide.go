@@ -30,6 +30,10 @@ const (
 	ActionError Action = "error"
 	// ActionEnd: the prospect no longer exists in Account Engagement; the workflow ends.
 	ActionEnd Action = "end"
+	// ActionStop: stop syncing with the linked record (its email or a merge made it another
+	// prospect's, or the settings say so) and match or create none until a person allows it,
+	// as the connector flags such prospects.
+	ActionStop Action = "stop-syncing"
 )
 
 // maxEmailLength is Salesforce's limit on the Email field.
@@ -64,6 +68,11 @@ type Decision struct {
 	Error *SyncError
 	// WaitingFor says what a waiting prospect waits for, for people reading the UI.
 	WaitingFor string
+	// Fields are the decisions about mapped fields whose values differed (ActionLink): which
+	// side won and why, for the history and the UI.
+	Fields []FieldNote
+	// Flag says why an ActionStop stops syncing (FlagEmailTaken, FlagUnlinked, FlagMerged).
+	Flag string
 }
 
 // NormalizeEmail trims and lower-cases an address the way Salesforce compares them.
@@ -100,8 +109,8 @@ func Decide(p Prospect, matches *Matches, s Settings) Decision {
 	if p.HasMarker(MarkerDoNotSync) {
 		return Decision{Action: ActionNone, State: StateDoNotSync, Reason: "R1: flagged Do not sync with CRM"}
 	}
-	if p.Link.Deleted {
-		return Decision{Action: ActionNone, State: StateCRMDeleted, Reason: "CRM record was deleted in Salesforce; never recreated until a person allows it",
+	if p.Link.Deleted && !restored(p.Link, matches) {
+		return Decision{Action: ActionNone, State: StateCRMDeleted, Reason: stoppedReason(p.Link),
 			WaitingFor: "an explicit allow-recreate request"}
 	}
 	if p.HasMarker(MarkerCRMDeleted) {
@@ -128,20 +137,30 @@ func Decide(p Prospect, matches *Matches, s Settings) Decision {
 		return Decision{Action: ActionLookup, State: StateEvaluating, Reason: "look up Leads and Contacts by email"}
 	}
 	if matches.LinkedGone {
+		if matches.MergedInto != nil && p.Link.Base != nil {
+			return mergedDecision(p, *matches, s)
+		}
 		return markDeleted(fmt.Sprintf("linked record %s was deleted in Salesforce; never recreated", linkedID), s)
 	}
 
 	var rec *Record
 	linked := false
-	if matches.Linked != nil && NormalizeEmail(matches.Linked.Email) == email {
-		// The linked record still has the prospect's email: stay with it (after a conversion,
-		// with the Contact it became).
-		rec = followConversion(*matches.Linked, matches)
-		linked = rec != nil
-		if rec == nil {
+	if matches.Linked != nil {
+		cur := followConversion(*matches.Linked, matches)
+		if cur == nil && NormalizeEmail(matches.Linked.Email) == email {
 			// Converted, and the Contact it became is gone: that record was deleted.
 			return markDeleted(fmt.Sprintf("linked Lead %s was converted to Contact %s, which no longer exists; never recreated",
 				matches.Linked.ID, matches.Linked.ConvertedContactID), s)
+		}
+		switch {
+		case cur != nil && NormalizeEmail(cur.Email) == email:
+			// The linked record still has the prospect's email: stay with it (after a conversion,
+			// with the Contact it became).
+			rec, linked = cur, true
+		case cur != nil && p.Link.Base != nil:
+			if d, ok := emailEdited(p, *cur, s); ok {
+				return d
+			}
 		}
 	}
 	if rec == nil {
@@ -151,13 +170,14 @@ func Decide(p Prospect, matches *Matches, s Settings) Decision {
 		if !assigned && !linked && !s.SyncUnassignedMatches {
 			return waitDecision(fmt.Sprintf("R3: matching %s %s, no assigned user", rec.Type, rec.ID))
 		}
-		recUpdates, wb, assignOwner := LinkUpdates(p, *rec, s)
 		reason := fmt.Sprintf("R2: sync with matching %s %s", rec.Type, rec.ID)
 		if linked {
 			reason = fmt.Sprintf("keep linked %s %s in step", rec.Type, rec.ID)
+			if p.Link.Deleted {
+				reason = fmt.Sprintf("linked %s %s was restored in Salesforce: synced again", rec.Type, rec.ID)
+			}
 		}
-		return Decision{Action: ActionLink, State: StateSynced, Reason: reason, Record: rec,
-			RecordUpdates: recUpdates, ProspectUpdates: wb, AssignOwner: assignOwner}
+		return linkDecision(p, *rec, s, reason)
 	}
 
 	if assigned {
@@ -174,6 +194,85 @@ func Decide(p Prospect, matches *Matches, s Settings) Decision {
 			Lead: &LeadSpec{Fields: LeadFields(p, s), UseAssignmentRule: true}}
 	}
 	return waitDecision("R6: no assigned user, no match")
+}
+
+// restored reports whether the lookup found the record of a sync stopped by its deletion alive
+// again: restored from Salesforce's recycle bin.
+func restored(l Link, m *Matches) bool {
+	return m != nil && l.Restorable() && m.Linked != nil && m.Linked.ID == l.ID
+}
+
+// stoppedReason is why a stopped sync stays stopped.
+func stoppedReason(l Link) string {
+	switch l.Flag {
+	case FlagEmailTaken:
+		return "stopped syncing: the record's email changed in Salesforce to one another prospect has; never recreated until a person allows it"
+	case FlagUnlinked:
+		return "stopped syncing: the record's email changed in Salesforce (SYNC_SALESFORCE_EMAIL_CHANGES=unlink); never recreated until a person allows it"
+	case FlagMerged:
+		return "stopped syncing: the record was merged into one another prospect syncs with; never recreated until a person allows it"
+	}
+	return "CRM record was deleted in Salesforce; never recreated until a person allows it"
+}
+
+// emailEdited decides for a linked record whose email differs from the prospect's, by which
+// side changed since the base (docs/rules.md "Email edits"). ok is false when the edit was made
+// in Account Engagement alone: then, as the connector does, the new email is matched or a
+// record created for it, which is what Decide does next.
+func emailEdited(p Prospect, rec Record, s Settings) (d Decision, ok bool) {
+	b := p.Link.Base
+	aeChanged := NormalizeEmail(p.Email) != NormalizeEmail(b.Email)
+	sfChanged := NormalizeEmail(rec.Email) != NormalizeEmail(b.RecordEmail)
+	switch {
+	case aeChanged && !sfChanged:
+		return Decision{}, false
+	case sfChanged && !aeChanged:
+		if s.SalesforceEmailChanges == EmailUnlink {
+			return Decision{Action: ActionStop, State: StateCRMDeleted, Flag: FlagUnlinked,
+				Reason: fmt.Sprintf("email of %s %s changed in Salesforce from %s to %s; SYNC_SALESFORCE_EMAIL_CHANGES=unlink: stopped syncing with it, never recreated until a person allows it",
+					rec.Type, rec.ID, b.RecordEmail, rec.Email),
+				WaitingFor: "an explicit allow-recreate request"}, true
+		}
+		d := linkDecision(p, rec, s, fmt.Sprintf("email of linked %s %s changed in Salesforce from %s to %s: the prospect's email follows",
+			rec.Type, rec.ID, b.RecordEmail, rec.Email))
+		if d.ProspectUpdates == nil {
+			d.ProspectUpdates = map[string]string{}
+		}
+		d.ProspectUpdates["email"] = strings.TrimSpace(rec.Email)
+		return d, true
+	}
+	// Both changed, or (a base taken from a read that already differed) neither: nobody can
+	// tell which address is right, so nothing is written until a person makes them agree.
+	return errorDecision(CodeEmailConflict, fmt.Sprintf("email changed on both sides since the last sync: %s in Account Engagement, %s in %s %s (last synced: %s); make them agree on either side",
+		strings.TrimSpace(p.Email), strings.TrimSpace(rec.Email), rec.Type, rec.ID, b.Email)), true
+}
+
+// mergedDecision follows a linked record merged away in Salesforce to its survivor, as the
+// connector repoints the merged-away prospect: the prospect syncs with the survivor and takes its
+// email; if another prospect already syncs with the survivor, this one stops syncing.
+func mergedDecision(p Prospect, m Matches, s Settings) Decision {
+	win := *m.MergedInto
+	if m.SurvivorSyncedBy != 0 {
+		return Decision{Action: ActionStop, State: StateCRMDeleted, Flag: FlagMerged,
+			Reason: fmt.Sprintf("linked %s %s was merged into %s %s, which syncs with prospect %d: stopped syncing, never recreated until a person allows it",
+				p.Link.Type, p.Link.ID, win.Type, win.ID, m.SurvivorSyncedBy),
+			WaitingFor: "an explicit allow-recreate request"}
+	}
+	d := linkDecision(p, win, s, fmt.Sprintf("linked %s %s was merged into %s %s in Salesforce: synced with the survivor", p.Link.Type, p.Link.ID, win.Type, win.ID))
+	if NormalizeEmail(win.Email) != NormalizeEmail(p.Email) {
+		if d.ProspectUpdates == nil {
+			d.ProspectUpdates = map[string]string{}
+		}
+		d.ProspectUpdates["email"] = strings.TrimSpace(win.Email)
+	}
+	return d
+}
+
+// linkDecision syncs the prospect with rec (R2, or the linked record kept in step).
+func linkDecision(p Prospect, rec Record, s Settings, reason string) Decision {
+	u := reconcile(p, rec, s)
+	return Decision{Action: ActionLink, State: StateSynced, Reason: reason, Record: &rec,
+		RecordUpdates: u.record, ProspectUpdates: u.prospect, AssignOwner: u.owner, Fields: u.notes}
 }
 
 // errorDecision is Decide's own error: the message alone is reason enough.
@@ -285,7 +384,25 @@ func LeadFields(p Prospect, s Settings) map[string]string {
 // and the Salesforce owner to flow back as the assigned user. Only differences are returned,
 // so an in-step pair costs no write.
 func LinkUpdates(p Prospect, rec Record, s Settings) (recordUpdates, prospectUpdates map[string]string, assignOwner string) {
-	recordUpdates, prospectUpdates = map[string]string{}, map[string]string{}
+	u := reconcile(p, rec, s)
+	return u.record, u.prospect, u.owner
+}
+
+// updates is what reconcile finds.
+type updates struct {
+	record, prospect map[string]string
+	owner            string
+	notes            []FieldNote
+}
+
+// reconcile is LinkUpdates with the reasons: each mapped field whose values differ takes the
+// side resolveField picks from what changed since the base and the field's behaviour.
+func reconcile(p Prospect, rec Record, s Settings) updates {
+	u := updates{record: map[string]string{}, prospect: map[string]string{}}
+	var base *Base
+	if p.Link.ID == rec.ID {
+		base = p.Link.Base // a base describes the record it was synced with, no other
+	}
 	for _, m := range s.FieldMapping {
 		if !m.AppliesTo(rec.Type) {
 			continue
@@ -301,31 +418,31 @@ func LinkUpdates(p Prospect, rec Record, s Settings) (recordUpdates, prospectUpd
 		if ae == sf {
 			continue
 		}
-		// A non-empty value always beats an empty one; otherwise the master's value wins.
-		takeAE := sf == "" || (ae != "" && m.Master == MasterEngagement)
-		if takeAE {
-			recordUpdates[m.Salesforce] = ae
+		winner, why := resolveField(m, ae, sf, changedSince(base, m, ae, sf, s.Placeholder), p.UpdatedAt, rec.LastModified)
+		if winner == MasterEngagement {
+			u.record[m.Salesforce] = ae
 		} else {
-			prospectUpdates[m.Engagement] = sf
+			u.prospect[m.Engagement] = sf
 		}
+		u.notes = append(u.notes, FieldNote{Field: m.Engagement + "/" + m.Salesforce, Engagement: ae, Salesforce: sf, Winner: winner, Why: why})
 	}
 	if s.LegacyLinkFields {
-		legacyLinkFields(p, rec, prospectUpdates)
+		legacyLinkFields(p, rec, u.prospect)
 	}
 	// A queue owns the record: the prospect stays unassigned until a user takes it. An assigned
 	// user without a Salesforce user can't own the record (the integration user does); that
 	// owner is no reason to reassign the prospect, unless someone changed it in Salesforce.
 	unmappedOwner := p.AssignedUserID != 0 && p.AssignedUserSalesforceID == "" && (p.Link.OwnerID == "" || p.Link.OwnerID == rec.OwnerID)
 	if rec.OwnerID != "" && !rec.OwnerIsQueue() && rec.OwnerID != p.AssignedUserSalesforceID && !unmappedOwner {
-		assignOwner = rec.OwnerID
+		u.owner = rec.OwnerID
 	}
-	if len(recordUpdates) == 0 {
-		recordUpdates = nil
+	if len(u.record) == 0 {
+		u.record = nil
 	}
-	if len(prospectUpdates) == 0 {
-		prospectUpdates = nil
+	if len(u.prospect) == 0 {
+		u.prospect = nil
 	}
-	return recordUpdates, prospectUpdates, assignOwner
+	return u
 }
 
 // legacyLinkFields adds what versions before the sync kept its own link wrote to Account

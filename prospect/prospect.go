@@ -72,8 +72,15 @@ type Link struct {
 	// OwnerID is the record's owner when the sync last saw it, to tell an owner changed in
 	// Salesforce from one the sync chose.
 	OwnerID string `json:"ownerId,omitempty"`
-	// Deleted: the record was deleted in Salesforce; never recreated until a person allows it.
+	// Deleted: the sync stopped syncing with the record (deleted in Salesforce, or a Flag
+	// says why) and matches or creates none until a person allows it.
 	Deleted bool `json:"deleted,omitempty"`
+	// Flag says why a Deleted link stopped (FlagDeleted, FlagEmailTaken, …); "" in links
+	// recorded before flags, which were all deletions.
+	Flag string `json:"flag,omitempty"`
+	// Base is what the sync last synced with the record; nil before the first sync that keeps
+	// one (and in runs recorded before bases existed, which must replay as they ran).
+	Base *Base `json:"base,omitempty"`
 }
 
 // LinkFromEngagement reads the link the way versions before the sync kept its own did: from
@@ -251,6 +258,11 @@ type Matches struct {
 	Linked *Record
 	// LinkedGone is true when the prospect was linked to a record that no longer exists.
 	LinkedGone bool
+	// MergedInto is the live record a gone linked record was merged into (its MasterRecordId,
+	// followed to the survivor); nil when it was deleted outright.
+	MergedInto *Record `json:",omitempty"`
+	// SurvivorSyncedBy is another prospect whose sync already links MergedInto; 0 for none.
+	SurvivorSyncedBy int64 `json:",omitempty"`
 }
 
 // Change is one version of a prospect seen in Account Engagement's change feed.

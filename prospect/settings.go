@@ -11,6 +11,19 @@ import (
 const (
 	MasterEngagement = "engagement"
 	MasterSalesforce = "salesforce"
+	// MasterRecent: a field changed on one side since the last sync takes that side's value;
+	// changed on both, the side whose record was modified later wins.
+	MasterRecent = "recent"
+)
+
+// What the sync does when a person changes a linked record's email in Salesforce
+// (Settings.SalesforceEmailChanges), as the connector's "Automatically change email addresses
+// in Pardot to reflect changes in Salesforce" (on by default).
+const (
+	// EmailFollow: the prospect's email becomes the record's.
+	EmailFollow = "follow"
+	// EmailUnlink: the prospect stops syncing with the record until a person allows a new one.
+	EmailUnlink = "unlink"
 )
 
 // DefaultPlaceholder fills a Lead's required LastName or Company when the prospect has none,
@@ -23,7 +36,8 @@ type FieldMapping struct {
 	Engagement string `json:"engagement"`
 	// Salesforce is the Lead/Contact field API name, e.g. "Title".
 	Salesforce string `json:"salesforce"`
-	// Master is MasterEngagement or MasterSalesforce; a non-empty value always beats an empty one.
+	// Master is MasterEngagement, MasterSalesforce or MasterRecent; a non-empty value always
+	// beats an empty one.
 	Master string `json:"master"`
 	// Object restricts the mapping to "Lead" or "Contact"; "" applies to both.
 	Object string `json:"object,omitempty"`
@@ -62,6 +76,8 @@ type Settings struct {
 	// MaxHistoryEvents continues a run as new past this history length, on top of the
 	// server's own suggestion.
 	MaxHistoryEvents int `json:"maxHistoryEvents"`
+	// SalesforceEmailChanges is EmailFollow or EmailUnlink.
+	SalesforceEmailChanges string `json:"salesforceEmailChanges,omitempty"`
 	// LegacyLinkFields reads the link from, and writes it to, Account Engagement's CRM id
 	// fields, as versions before the sync kept its own link did. The workflow sets it only to
 	// replay those versions' histories; never configured.
@@ -82,14 +98,15 @@ func DefaultFieldMapping() []FieldMapping {
 // DefaultSettings are the documented defaults.
 func DefaultSettings() Settings {
 	return Settings{
-		MatchOrder:          []string{TypeContact, TypeLead},
-		Placeholder:         DefaultPlaceholder,
-		FieldMapping:        DefaultFieldMapping(),
-		RecheckInterval:     0, // the Salesforce change feed reports changes; re-checks are opt-in
-		WaitRecheckInterval: 7 * 24 * time.Hour,
-		IdleTimeout:         7 * 24 * time.Hour,
-		ActivityTimeout:     30 * time.Second,
-		MaxHistoryEvents:    2000,
+		MatchOrder:             []string{TypeContact, TypeLead},
+		Placeholder:            DefaultPlaceholder,
+		FieldMapping:           DefaultFieldMapping(),
+		RecheckInterval:        0, // the Salesforce change feed reports changes; re-checks are opt-in
+		WaitRecheckInterval:    7 * 24 * time.Hour,
+		IdleTimeout:            7 * 24 * time.Hour,
+		ActivityTimeout:        30 * time.Second,
+		MaxHistoryEvents:       2000,
+		SalesforceEmailChanges: EmailFollow,
 	}
 }
 
@@ -108,12 +125,15 @@ func (s Settings) Validate() error {
 		if !apiName(m.Salesforce) {
 			return fmt.Errorf("field mapping for %q: Salesforce field %q is not an API name (a letter, then letters, digits and underscores)", m.Engagement, m.Salesforce)
 		}
-		if m.Master != MasterEngagement && m.Master != MasterSalesforce {
-			return fmt.Errorf("field mapping for %q: master %q, want engagement or salesforce", m.Engagement, m.Master)
+		if m.Master != MasterEngagement && m.Master != MasterSalesforce && m.Master != MasterRecent {
+			return fmt.Errorf("field mapping for %q: master %q, want engagement, salesforce or recent", m.Engagement, m.Master)
 		}
 		if m.Object != "" && m.Object != TypeLead && m.Object != TypeContact {
 			return fmt.Errorf("field mapping for %q: object %q, want Lead or Contact", m.Engagement, m.Object)
 		}
+	}
+	if s.SalesforceEmailChanges != "" && s.SalesforceEmailChanges != EmailFollow && s.SalesforceEmailChanges != EmailUnlink {
+		return fmt.Errorf("email changes in Salesforce %q: want follow or unlink", s.SalesforceEmailChanges)
 	}
 	if s.ActivityTimeout < time.Second {
 		return fmt.Errorf("activity timeout %v: want at least 1s", s.ActivityTimeout)
@@ -156,7 +176,8 @@ func ParseMatchOrder(s string) ([]string, error) {
 }
 
 // ParseFieldMapping parses a comma-separated list of engagementField=SalesforceField, each
-// optionally followed by ":engagement" or ":salesforce" (the master, default engagement) and
+// optionally followed by ":engagement", ":salesforce" or ":recent" (the master, default
+// engagement) and
 // "@Lead" or "@Contact" (the object, default both), e.g.
 // "firstName=FirstName,company=Company@Lead,phone=Phone:salesforce".
 func ParseFieldMapping(s string) ([]FieldMapping, error) {

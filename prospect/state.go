@@ -43,6 +43,9 @@ const (
 	CodeSyncFailed = "SYNC_FAILED"
 	// CodeLookupUnstable: Salesforce records kept changing under the sync (see MaxLookups).
 	CodeLookupUnstable = "LOOKUP_UNSTABLE"
+	// CodeEmailConflict: the email changed on both sides since the last sync; nothing is
+	// written until a person makes them agree.
+	CodeEmailConflict = "EMAIL_CONFLICT"
 	// CodeDataError: an API refused the data without a code of its own.
 	CodeDataError = "DATA_ERROR"
 )

@@ -21,6 +21,10 @@ const (
 	// changeLinkInState: the link lives in the sync's state, not in Account Engagement's
 	// read-only CRM id fields; runs from before replay with the legacy link.
 	changeLinkInState = "link-in-sync-state"
+	// changeSyncBase: the link keeps the base (what was last synced, both sides), so the sync
+	// tells which side changed: a person's email edit in Salesforce is followed, merges are
+	// followed to the survivor, restores relink. Runs from before decide as they did.
+	changeSyncBase = "sync-base"
 )
 
 // maxHistoryEntries bounds the decision history kept in the sync-state query.
@@ -72,6 +76,9 @@ type SyncStatus struct {
 	LastError      *prospect.SyncError `json:"lastError"`
 	WaitingFor     string              `json:"waitingFor,omitempty"`
 	History        []HistoryEntry      `json:"history"`
+	// Base is what the sync last synced, both sides (the query's answer only: the run keeps it
+	// in its link).
+	Base *prospect.Base `json:"base,omitempty"`
 }
 
 // HistoryEntry is one decision taken, for people reading the query.
@@ -80,6 +87,9 @@ type HistoryEntry struct {
 	State  prospect.SyncState `json:"state"`
 	Action prospect.Action    `json:"action"`
 	Reason string             `json:"reason"`
+	// Fields are the decisions about mapped fields whose values differed: both values, the
+	// winner and why.
+	Fields []prospect.FieldNote `json:"fields,omitempty"`
 }
 
 // trigger is why the workflow evaluates the prospect again.
@@ -106,6 +116,8 @@ type syncer struct {
 	// counts those signals.
 	request  ChangeRequest
 	received int
+	// baseOn: this run keeps the base (changeSyncBase).
+	baseOn bool
 }
 
 // receive adds a signal's request to those the next evaluation answers.
@@ -129,7 +141,11 @@ func ProspectSync(ctx workflow.Context, in ProspectSyncInput) (ProspectSyncResul
 		s.carry.LastChange = workflow.Now(ctx)
 	}
 	s.attrs[AttrSyncState.GetName()] = string(s.carry.Status.State)
-	if err := workflow.SetQueryHandler(ctx, QuerySyncState, func() (SyncStatus, error) { return s.carry.Status, nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, QuerySyncState, func() (SyncStatus, error) {
+		st := s.carry.Status
+		st.Base = s.carry.Link.Base
+		return st, nil
+	}); err != nil {
 		return ProspectSyncResult{}, err
 	}
 	changed := workflow.GetSignalChannel(ctx, SignalProspectChanged)
@@ -147,6 +163,7 @@ func ProspectSync(ctx workflow.Context, in ProspectSyncInput) (ProspectSyncResul
 		st := s.carry.Status
 		s.carry.Link = prospect.Link{Type: st.CRMRecordType, ID: st.CRMRecordID, OwnerID: st.OwnerID, Deleted: st.State == prospect.StateCRMDeleted}
 	}
+	s.baseOn = !legacyLink && workflow.GetVersion(ctx, changeSyncBase, workflow.DefaultVersion, 1) >= 1
 
 	why := triggerStart
 	if in.Carry != nil {
@@ -297,6 +314,12 @@ type evaluation struct {
 	lookups  int
 	// handoff is what the change feed handed over with the signal, if the sync used it.
 	handoff *activities.Handoff
+	// before is the prospect as the sync saw it before this evaluation: the base of a link
+	// recorded before bases were kept.
+	before *prospect.Prospect
+	// restoreCheck: the sync stopped because its record was deleted and was asked to look
+	// again (a re-sync, or the Salesforce change feed): the record may have been restored.
+	restoreCheck bool
 }
 
 // evaluate reads the prospect, decides, and carries out the decision: Decide names a step,
@@ -307,6 +330,13 @@ func (s *syncer) evaluate(ctx workflow.Context, why trigger) error {
 	ev, err := s.read(ctx, why)
 	if err != nil || ev == nil {
 		return s.failed(ctx, err)
+	}
+	if ev.restoreCheck && ev.matches == nil {
+		// A person asked, or Salesforce reported a change to the deleted record: look it up,
+		// to relink if it was restored from the recycle bin.
+		if _, err := s.lookup(ctx, ev); err != nil {
+			return s.failed(ctx, err)
+		}
 	}
 	for {
 		d := prospect.Decide(ev.p, ev.matches, ev.settings)
@@ -326,6 +356,8 @@ func (s *syncer) evaluate(ctx workflow.Context, why trigger) error {
 			err = s.createLead(ctx, ev, d)
 		case prospect.ActionMarkDeleted:
 			err = s.markDeleted(ctx, ev, d)
+		case prospect.ActionStop:
+			s.stop(ctx, d)
 		default: // wait, none, error, end
 			s.record(ctx, d)
 		}
@@ -383,8 +415,10 @@ func (s *syncer) read(ctx workflow.Context, why trigger) (*evaluation, error) {
 		// The change feed also reports our own write-backs; the prospect is as we left it.
 		return nil, nil
 	}
+	before := s.carry.Prospect
 	s.seen(p)
-	ev := &evaluation{p: p, settings: s.settings, handoff: req.Handoff}
+	ev := &evaluation{p: p, settings: s.settings, handoff: req.Handoff, before: before,
+		restoreCheck: s.baseOn && req.Resync && p.Link.Restorable()}
 	ev.settings.UseActiveAssignmentRules = ev.settings.UseActiveAssignmentRules || s.carry.UseAssignmentRule
 	return ev, nil
 }
@@ -440,27 +474,62 @@ func (s *syncer) lookup(ctx workflow.Context, ev *evaluation) (again bool, _ err
 	if m, ok := s.handedMatches(ctx, ev); ok {
 		ev.matches = m
 		ev.lookups++
+		s.takeBase(ev)
 		return true, nil
 	}
 	var a *activities.Activities
 	var found activities.FindMatchesResult
-	err := workflow.ExecuteActivity(s.activityCtx(ctx), a.FindMatches, activities.FindMatchesInput{
+	in := activities.FindMatchesInput{
 		Email: ev.p.Email, LinkedType: ev.p.Link.Type, LinkedID: ev.p.Link.ID,
 		LeadFields:    prospect.MappedFields(ev.settings, prospect.TypeLead),
 		ContactFields: prospect.MappedFields(ev.settings, prospect.TypeContact),
-	}).Get(ctx, &found)
+	}
+	if s.baseOn {
+		in.ProspectID = s.id
+	}
+	err := workflow.ExecuteActivity(s.activityCtx(ctx), a.FindMatches, in).Get(ctx, &found)
 	if err != nil {
 		return false, err
 	}
 	ev.matches = &found.Matches
 	ev.lookups++
+	s.takeBase(ev)
 	return true, nil
 }
 
+// takeBase gives a link recorded before bases were kept the base it would have had: the
+// prospect as the sync last saw it, which was in step with the record then (its email on both
+// sides), and the record's fields as first read. Without that, a person's edit on either side
+// would look like no change.
+func (s *syncer) takeBase(ev *evaluation) {
+	if !s.baseOn || ev.p.Link.ID == "" || ev.p.Link.Base != nil || ev.matches == nil || ev.matches.Linked == nil {
+		return
+	}
+	b := prospect.BaseOfRead(ev.p, *ev.matches.Linked, ev.settings)
+	if prev := ev.before; prev != nil {
+		read := prospect.BaseOfRead(*prev, *ev.matches.Linked, ev.settings)
+		b.Email, b.RecordEmail, b.Engagement = read.Email, read.Email, read.Engagement
+	}
+	ev.p.Link.Base = b
+}
+
 // link keeps the prospect and an existing record in step (R2); a record converted or deleted
-// under the write sends the evaluation back to a fresh lookup.
+// under the write sends the evaluation back to a fresh lookup. When the decision changes the
+// prospect's email (an edit in Salesforce followed, a merge), Account Engagement is written
+// first: if it refuses the email because another prospect has it, nothing else was written.
 func (s *syncer) link(ctx workflow.Context, ev *evaluation, d prospect.Decision) (again bool, _ error) {
 	var a *activities.Activities
+	_, emailFirst := d.ProspectUpdates["email"]
+	assigned := ev.p.AssignedUserID
+	if emailFirst {
+		var err error
+		if assigned, err = s.writeBack(ctx, ev.p, d.ProspectUpdates, d.AssignOwner); err != nil {
+			if taken, ok := emailTaken(err); ok {
+				return false, s.emailTaken(ctx, ev, d, taken)
+			}
+			return false, err
+		}
+	}
 	if d.RecordUpdates != nil {
 		err := workflow.ExecuteActivity(s.activityCtx(ctx), a.UpdateRecord, activities.UpdateRecordInput{
 			Type: d.Record.Type, ID: d.Record.ID, Fields: d.RecordUpdates}).Get(ctx, nil)
@@ -472,12 +541,55 @@ func (s *syncer) link(ctx workflow.Context, ev *evaluation, d prospect.Decision)
 			return false, err
 		}
 	}
-	assigned, err := s.writeBack(ctx, ev.p, d.ProspectUpdates, d.AssignOwner)
-	if err != nil {
-		return false, err
+	if !emailFirst {
+		var err error
+		if assigned, err = s.writeBack(ctx, ev.p, d.ProspectUpdates, d.AssignOwner); err != nil {
+			return false, err
+		}
 	}
-	s.linked(ctx, d, *d.Record, assigned)
+	s.linked(ctx, d, *d.Record, assigned, prospect.BaseAfter(ev.p, *d.Record, d.RecordUpdates, d.ProspectUpdates, ev.settings))
 	return false, nil
+}
+
+// emailTaken reports Account Engagement's refusal of an email another prospect has.
+func emailTaken(err error) (activities.EmailTaken, bool) {
+	var appErr *temporal.ApplicationError
+	var taken activities.EmailTaken
+	if !isType(err, activities.ErrTypeEmailTaken) || !errors.As(err, &appErr) {
+		return taken, false
+	}
+	_ = appErr.Details(&taken)
+	return taken, true
+}
+
+// emailTaken stops syncing with a record whose new email another prospect has, as the connector
+// flags the old prospect so it is not recreated, and signals the other prospect's sync so that
+// it matches the record.
+func (s *syncer) emailTaken(ctx workflow.Context, ev *evaluation, d prospect.Decision, taken activities.EmailTaken) error {
+	other := "another prospect"
+	if taken.ProspectID != 0 {
+		other = fmt.Sprintf("prospect %d", taken.ProspectID)
+	}
+	s.stop(ctx, prospect.Decision{Action: prospect.ActionStop, State: prospect.StateCRMDeleted, Flag: prospect.FlagEmailTaken,
+		Reason: fmt.Sprintf("%s %s now has email %s, which %s has in Account Engagement: stopped syncing with it (%s syncs with it instead); never recreated until a person allows it",
+			d.Record.Type, d.Record.ID, d.ProspectUpdates["email"], other, other),
+		WaitingFor: "an explicit allow-recreate request"})
+	if taken.ProspectID == 0 {
+		return nil
+	}
+	var a *activities.Activities
+	return workflow.ExecuteActivity(s.activityCtx(ctx), a.SignalProspects, activities.SignalProspectsInput{
+		ProspectIDs: []int64{taken.ProspectID}, Signal: SignalProspectChanged, Arg: ChangeRequest{Resync: true}}).Get(ctx, nil)
+}
+
+// stop stops syncing with the linked record: the sync matches or creates none until a person
+// allows it. The record is no longer this prospect's, so its id leaves the status and the
+// CrmRecordId search attribute (the Salesforce change feed no longer signals this sync for it).
+func (s *syncer) stop(ctx workflow.Context, d prospect.Decision) {
+	s.carry.Link = prospect.Link{Deleted: true, Flag: d.Flag}
+	st := &s.carry.Status
+	st.CRMRecordType, st.CRMRecordID, st.OwnerID = "", "", ""
+	s.record(ctx, d)
 }
 
 // createLead creates the prospect's Lead (R4, or R5 through the active assignment rule) and
@@ -501,7 +613,7 @@ func (s *syncer) createLead(ctx workflow.Context, ev *evaluation, d prospect.Dec
 		d.Reason += " (found the Lead an earlier attempt created)"
 	}
 	s.createdAt = workflow.Now(ctx)
-	s.linked(ctx, d, created.Record, assigned)
+	s.linked(ctx, d, created.Record, assigned, prospect.BaseAfter(ev.p, created.Record, nil, wb, ev.settings))
 	return nil
 }
 
@@ -511,6 +623,9 @@ func (s *syncer) markDeleted(ctx workflow.Context, ev *evaluation, d prospect.De
 		return err
 	}
 	s.carry.Link.Deleted = true
+	if s.baseOn {
+		s.carry.Link.Flag = prospect.FlagDeleted
+	}
 	s.record(ctx, d)
 	return nil
 }
@@ -598,11 +713,15 @@ func (s *syncer) failed(ctx workflow.Context, err error) error {
 	return nil
 }
 
-// linked records a successful sync with rec.
-func (s *syncer) linked(ctx workflow.Context, d prospect.Decision, rec prospect.Record, assignedUserID int64) {
+// linked records a successful sync with rec, and what was synced as the base of the next
+// decision.
+func (s *syncer) linked(ctx workflow.Context, d prospect.Decision, rec prospect.Record, assignedUserID int64, base *prospect.Base) {
 	st := &s.carry.Status
 	st.CRMRecordType, st.CRMRecordID, st.OwnerID, st.AssignedUserID = rec.Type, rec.ID, rec.OwnerID, assignedUserID
 	s.carry.Link = prospect.Link{Type: rec.Type, ID: rec.ID, OwnerID: rec.OwnerID}
+	if s.baseOn {
+		s.carry.Link.Base = base
+	}
 	s.record(ctx, d)
 }
 
@@ -624,9 +743,9 @@ func (s *syncer) record(ctx workflow.Context, d prospect.Decision) {
 	}
 	last := len(st.History) - 1
 	if last >= 0 && st.History[last].Action == d.Action && st.History[last].Reason == d.Reason {
-		st.History[last].Time = now // the same decision again: refresh, don't flood
+		st.History[last].Time, st.History[last].Fields = now, d.Fields // the same decision again: refresh, don't flood
 	} else {
-		st.History = append(st.History, HistoryEntry{Time: now, State: d.State, Action: d.Action, Reason: d.Reason})
+		st.History = append(st.History, HistoryEntry{Time: now, State: d.State, Action: d.Action, Reason: d.Reason, Fields: d.Fields})
 		if len(st.History) > maxHistoryEntries {
 			st.History = st.History[len(st.History)-maxHistoryEntries:]
 		}
@@ -693,7 +812,11 @@ func (s *syncer) details() string {
 		out += fmt.Sprintf("\n\nLast error `%s`: %s", st.LastError.Code, st.LastError.Message)
 	}
 	if n := len(st.History); n > 0 {
-		out += "\n\n" + st.History[n-1].Reason
+		last := st.History[n-1]
+		out += "\n\n" + last.Reason
+		for _, f := range last.Fields {
+			out += "\n- " + f.String()
+		}
 	}
 	return out
 }
