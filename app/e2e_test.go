@@ -608,6 +608,28 @@ func TestRecordHistories(t *testing.T) {
 		waitStatus(t, id, func(st workflows.SyncStatus) bool { return st.State != prospect.StateEvaluating })
 		keepHistory(t, sealed, plain, workflows.ProspectWorkflowID(id), filepath.Join(dir, fmt.Sprintf("prospect-%d.json", id)))
 	}
+	// Both sides: a person's email edit in Salesforce followed, and one to another prospect's
+	// email, which stops the sync and signals the other's.
+	ctx := context.Background()
+	followed, st := syncedWithLead(t, unique("record.followed@example.com"), nil)
+	if err := testPerson.Update(ctx, prospect.TypeLead, st.CRMRecordID, map[string]any{"Email": unique("record.fixed@example.com")}); err != nil {
+		t.Fatal(err)
+	}
+	crmChanged(t, followed)
+	waitStatus(t, followed, func(s workflows.SyncStatus) bool { return s.Base != nil && s.Base.Email != st.Base.Email })
+	keepHistory(t, sealed, plain, workflows.ProspectWorkflowID(followed), filepath.Join(dir, "prospect-email-followed.json"))
+
+	stopped, st := syncedWithLead(t, unique("record.mine@example.com"), nil)
+	theirs := unique("record.theirs@example.com")
+	if _, err := testAE.CreateProspect(ctx, map[string]any{"email": theirs, "lastName": "Theirs", "company": "Acme"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := testPerson.Update(ctx, prospect.TypeLead, st.CRMRecordID, map[string]any{"Email": theirs}); err != nil {
+		t.Fatal(err)
+	}
+	crmChanged(t, stopped)
+	waitStatus(t, stopped, inState(prospect.StateCRMDeleted))
+	keepHistory(t, sealed, plain, workflows.ProspectWorkflowID(stopped), filepath.Join(dir, "prospect-email-taken.json"))
 }
 
 // historiesDir is where the recorded histories go: RECORD_HISTORIES, or a temporary directory.
