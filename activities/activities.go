@@ -181,7 +181,7 @@ func (a *Activities) UpdateRecord(ctx context.Context, in UpdateRecordInput) (Up
 
 // WriteBack writes Salesforce-mastered fields to the prospect and assigns it to the Account
 // Engagement user of the record's owner, through userId: v5's documented way to assign, one
-// assignment per request (docs/domain.md §5.6). The CRM ids are read-only there.
+// assignment per request (docs/engagement.md). The CRM ids are read-only there.
 func (a *Activities) WriteBack(ctx context.Context, in WriteBackInput) (WriteBackResult, error) {
 	if err := admit(a.AEBudget); err != nil {
 		return WriteBackResult{}, err

@@ -38,11 +38,14 @@ type PollCRMChangesResult struct {
 	Changes []CRMChange
 	// More: a page was full; poll again at once from the newest stamp.
 	More bool
+	// Created are the records among Changes that a person created since Since with an email,
+	// candidates for prospects of their own; only with Settings.CreateProspects.
+	Created []NewRecord `json:",omitempty"`
 }
 
 // PollCRMChanges reads the Leads and Contacts whose SystemModstamp is at or after Since,
 // deleted ones included (queryAll), in ONE Salesforce call: a composite of two queries
-// (docs/domain.md §5.3: SystemModstamp, not LastModifiedDate, moves on every change).
+// (docs/salesforce.md "The change feed": SystemModstamp, not LastModifiedDate, moves on every change).
 // A live record last modified by the client's own user is marked Own: every record a sync
 // creates or updates comes back this way, and re-syncing it would cost a signal, a workflow
 // task and a lookup per write to learn nothing. Deletions are never Own: we never delete.
@@ -50,9 +53,15 @@ func (a *Activities) PollCRMChanges(ctx context.Context, in PollCRMChangesInput)
 	if err := admit(a.SFBudget); err != nil {
 		return PollCRMChangesResult{}, err
 	}
+	types := []string{prospect.TypeLead, prospect.TypeContact}
 	var queries []salesforce.Select
-	for _, typ := range []string{prospect.TypeLead, prospect.TypeContact} {
-		queries = append(queries, salesforce.Select{Object: typ, Fields: []string{"Id", "IsDeleted", "SystemModstamp", "LastModifiedById"},
+	for _, typ := range types {
+		fields := []string{"Id", "IsDeleted", "SystemModstamp", "LastModifiedById"}
+		if a.Settings.CreateProspects {
+			// What a new record's prospect is made of, in the same query: no call of its own.
+			fields = newRecordFields(fields, typ, a.Settings)
+		}
+		queries = append(queries, salesforce.Select{Object: typ, Fields: fields,
 			Where: []salesforce.Cond{salesforce.AtOrAfter("SystemModstamp", in.Since)}, OrderBy: "SystemModstamp, Id", Limit: in.Limit, All: true})
 	}
 	asked := time.Now()
@@ -63,7 +72,7 @@ func (a *Activities) PollCRMChanges(ctx context.Context, in PollCRMChangesInput)
 	self := a.SF.UserID() // known once a token was fetched, as it was for this call
 	var out PollCRMChangesResult
 	var newest time.Time
-	for _, r := range results {
+	for i, r := range results {
 		if r.Err != nil {
 			return PollCRMChangesResult{}, classify(r.Err)
 		}
@@ -73,6 +82,11 @@ func (a *Activities) PollCRMChanges(ctx context.Context, in PollCRMChangesInput)
 			own := !deleted && self != "" && salesforce.SameID(rec.String("LastModifiedById"), self)
 			out.Changes = append(out.Changes, CRMChange{ID: rec.String("Id"), Stamp: rec.Time("SystemModstamp"), Deleted: deleted, Own: own})
 			newest = later(newest, rec.Time("SystemModstamp"))
+			if a.Settings.CreateProspects {
+				if nr, ok := newRecord(rec, types[i], in.Since, self, a.Settings); ok {
+					out.Created = append(out.Created, nr)
+				}
+			}
 		}
 	}
 	a.feedRead(metrics.APISalesforce, asked, out.More, newest)

@@ -23,7 +23,7 @@ import (
 	"github.com/prospect-sync/prospect-sync/salesforce"
 )
 
-// Defaults and the local emulator's fixed credentials (architecture.md "Emulator"; the emulator
+// Defaults and the local emulator's fixed credentials (emulator/doc.go; the emulator
 // declares its own, since it shares no code with the clients).
 const (
 	DefaultLoginURL        = "https://login.salesforce.com"

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -94,7 +95,7 @@ func validAEEmail(s string) bool {
 const aeUserIDProperty = "userId"
 
 // checkAssignee turns an assignment (userId, salesforceOwnerId or assignedToId: one per
-// request, docs/domain.md §5.6) into assignedToId and verifies it names a live AE user.
+// request, docs/engagement.md) into assignedToId and verifies it names a live AE user.
 func checkAssignee(ctx context.Context, tx *sql.Tx, vals map[string]any) (*result, error) {
 	assignments := 0
 	for _, k := range []string{aeUserIDProperty, "salesforceOwnerId", "assignedToId"} {
@@ -157,33 +158,41 @@ func (e *Emulator) createProspect(ctx context.Context, tx *sql.Tx, req *aeReq) (
 	if bad, err := checkAssignee(ctx, tx, vals); bad != nil || err != nil {
 		return deref(bad), err
 	}
+	id, bad, err := e.insertProspect(ctx, tx, email, vals)
+	if bad != nil || err != nil {
+		return deref(bad), err
+	}
+	return e.answerProspect(ctx, tx, id, http.StatusCreated, fields)
+}
+
+// insertProspect makes a prospect of vals (checked fields, the assignment resolved) with the
+// given email. Without AMPSEA an email a live prospect has is refused (code 9), and one of a
+// prospect in the recycle bin restores that prospect with vals written over it.
+func (e *Emulator) insertProspect(ctx context.Context, tx *sql.Tx, email string, vals map[string]any) (int64, *result, error) {
 	settings, err := loadEngagementSettings(ctx, tx)
 	if err != nil {
-		return result{}, err
+		return 0, nil, err
 	}
 	if !settings.AllowMultipleProspectsPerEmail {
 		taken, err := e.prospectsWithEmail(ctx, tx, email, false, 0)
 		if err != nil || len(taken) > 0 {
-			return aeErr(http.StatusBadRequest, aeCodeEmailExists, "A prospect with the specified email address already exists"), err
+			return 0, aeErrP(http.StatusBadRequest, aeCodeEmailExists, "A prospect with the specified email address already exists"), err
 		}
 		// Without AMPSEA an email names one prospect, deleted or not: a create of the email
 		// of a prospect in the recycle bin restores that prospect (pardot/api-docs#54, Pardot
 		// on v3's create; Help "Remove a Prospect from the Recycle Bin" for a manual add).
 		binned, err := e.prospectsWithEmail(ctx, tx, email, true, 0)
 		if err != nil {
-			return result{}, err
+			return 0, nil, err
 		}
 		if len(binned) > 0 {
 			id := binned[0].int("id")
-			if err := e.setProspect(ctx, tx, id, vals, true); err != nil {
-				return result{}, err
-			}
-			return e.answerProspect(ctx, tx, id, http.StatusCreated, fields)
+			return id, nil, e.setProspect(ctx, tx, id, vals, true)
 		}
 	}
 	id, err := nextSeq(ctx, tx, "prospect", firstProspectID)
 	if err != nil {
-		return result{}, err
+		return 0, nil, err
 	}
 	now := e.now().Unix()
 	cols := []string{"id", "created_at", "updated_at", "is_deleted"}
@@ -195,10 +204,8 @@ func (e *Emulator) createProspect(ctx context.Context, tx *sql.Tx, req *aeReq) (
 		}
 	}
 	ph := strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO prospects (%s) VALUES (%s)", strings.Join(cols, ", "), ph), args...); err != nil {
-		return result{}, err
-	}
-	return e.answerProspect(ctx, tx, id, http.StatusCreated, fields)
+	_, err = tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO prospects (%s) VALUES (%s)", strings.Join(cols, ", "), ph), args...)
+	return id, nil, err
 }
 
 // answerProspect answers a write of prospect id: the fields asked for, or just its id.
@@ -328,6 +335,154 @@ func (e *Emulator) undeleteProspect(ctx context.Context, tx *sql.Tx, req *aeReq)
 		return result{}, err
 	}
 	return e.answerProspect(ctx, tx, id, http.StatusOK, fields)
+}
+
+// Arguments of POST .../prospects/do/upsertLatestByEmail.
+const (
+	upsertMatchEmail    = "matchEmail"
+	upsertProspect      = "prospect"
+	upsertFields        = "fields"
+	upsertDeletedSearch = "secondaryDeletedSearch"
+)
+
+// upsertLatestByEmail is the record action POST .../prospects/do/upsertLatestByEmail, "Upsert
+// (Record with Latest Activity At by Email)" of prospect-v5 and "Transitioning to V5?": it
+// finds the most recently updated live prospect with matchEmail (the emulator keeps no
+// activity, so updatedAt stands for "latest activity", as for undelete) and writes prospect
+// over it, or creates one when none has the email: v5's one idempotent write. The body is
+// {"matchEmail":..,"prospect":{..},"fields":[..],"secondaryDeletedSearch":bool}: prospect
+// holds writable fields as a create's body does (email optional, matchEmail when absent;
+// an email given is the found prospect's new email); fields names what the answer shows;
+// secondaryDeletedSearch (default true) lets an AMPSEA business unit restore the latest of
+// the deleted prospects with the email when no live one has it, instead of creating one.
+// Without AMPSEA a deleted prospect is restored either way, as a create restores it. The
+// answer is 200 with the fields asked for, or {"id":..}, whether it updated, restored or
+// created (UNCONFIRMED: prospect-v5 shows no answer; clients should tell a creation by
+// createdAt). Refusals are undelete's (codes 152, 150, 207, 206, 208) and a write's
+// (4 for an invalid matchEmail or email, 180, 154, 224, 10, 9 and 54 as for a create or update).
+func (e *Emulator) upsertLatestByEmail(ctx context.Context, tx *sql.Tx, req *aeReq) (result, error) {
+	m, keys, err := decodeObject(req.body)
+	if errors.Is(err, errEmptyBody) {
+		return aeErr(http.StatusBadRequest, aeCodeEmptyBody, "Request body can't be empty"), nil
+	}
+	if err != nil {
+		return aeErr(http.StatusBadRequest, aeCodeInvalidJSON, "Input needs to be valid JSON"), nil
+	}
+	for _, k := range keys {
+		switch k {
+		case upsertMatchEmail, upsertProspect, upsertFields, upsertDeletedSearch:
+		default:
+			return aeErr(http.StatusBadRequest, aeCodeUnknownActionArg, "Unknown action argument: "+k), nil
+		}
+	}
+	missing := func(k string) result {
+		return aeErr(http.StatusBadRequest, aeCodeMissingActionArg, "Missing required action argument: "+k)
+	}
+	invalid := func(k string) result {
+		return aeErr(http.StatusBadRequest, aeCodeInvalidActionArg, "Invalid action argument value: "+k)
+	}
+	matchEmail, isString := m[upsertMatchEmail].(string)
+	switch {
+	case m[upsertMatchEmail] == nil || isString && strings.TrimSpace(matchEmail) == "":
+		return missing(upsertMatchEmail), nil
+	case !isString:
+		return invalid(upsertMatchEmail), nil
+	case !validAEEmail(trimEmail(matchEmail)):
+		return aeErr(http.StatusBadRequest, aeCodeInvalidEmail, "Invalid prospect email address"), nil
+	}
+	body, isObject := m[upsertProspect].(map[string]any)
+	switch {
+	case m[upsertProspect] == nil:
+		return missing(upsertProspect), nil
+	case !isObject:
+		return invalid(upsertProspect), nil
+	}
+	fields, bad := upsertAnswerFields(e.prospectFields, m[upsertFields])
+	if bad != nil {
+		return *bad, nil
+	}
+	deletedSearch := true
+	if v, ok := m[upsertDeletedSearch]; ok && v != nil {
+		b, isBool := v.(bool)
+		if !isBool {
+			return invalid(upsertDeletedSearch), nil
+		}
+		deletedSearch = b
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return result{}, err
+	}
+	vals, bad := parseAEBody(e.prospectFields, raw)
+	if bad != nil {
+		return *bad, nil
+	}
+	if v, ok := vals["email"]; ok && v == nil {
+		return aeErr(http.StatusBadRequest, aeCodeInvalidEmail, "Invalid prospect email address"), nil
+	}
+	if bad, err := checkAssignee(ctx, tx, vals); bad != nil || err != nil {
+		return deref(bad), err
+	}
+	settings, err := loadEngagementSettings(ctx, tx)
+	if err != nil {
+		return result{}, err
+	}
+	found, err := e.prospectsWithEmail(ctx, tx, matchEmail, false, 0)
+	if err != nil {
+		return result{}, err
+	}
+	restore := false
+	if len(found) == 0 && (deletedSearch || !settings.AllowMultipleProspectsPerEmail) {
+		// Without AMPSEA a deleted prospect keeps its email: it is restored, as a create of
+		// the email restores it; with AMPSEA only when secondaryDeletedSearch asks for it.
+		if found, err = e.prospectsWithEmail(ctx, tx, matchEmail, true, 0); err != nil {
+			return result{}, err
+		}
+		restore = true
+	}
+	if len(found) == 0 {
+		email, ok := vals["email"].(string)
+		if !ok {
+			email = matchEmail
+			vals["email"] = matchEmail
+		}
+		id, bad, err := e.insertProspect(ctx, tx, email, vals)
+		if bad != nil || err != nil {
+			return deref(bad), err
+		}
+		return e.answerProspect(ctx, tx, id, http.StatusOK, fields)
+	}
+	id := found[0].int("id")
+	if email, ok := vals["email"].(string); ok {
+		if bad, err := e.emailInUse(ctx, tx, email, id); bad != nil || err != nil {
+			return deref(bad), err
+		}
+	}
+	if err := e.setProspect(ctx, tx, id, vals, restore); err != nil {
+		return result{}, err
+	}
+	return e.answerProspect(ctx, tx, id, http.StatusOK, fields)
+}
+
+// upsertAnswerFields reads upsertLatestByEmail's fields argument: absent, null or [] asks for
+// the id alone; otherwise an array of readable field names (else code 206 or 224).
+func upsertAnswerFields(defs []aeField, v any) ([]aeField, *result) {
+	if v == nil {
+		return nil, nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return nil, aeErrP(http.StatusBadRequest, aeCodeInvalidActionArg, "Invalid action argument value: "+upsertFields)
+	}
+	names := make([]string, 0, len(list))
+	for _, item := range list {
+		name, ok := item.(string)
+		if !ok || strings.Contains(name, ",") {
+			return nil, aeErrP(http.StatusBadRequest, aeCodeInvalidActionArg, "Invalid action argument value: "+upsertFields)
+		}
+		names = append(names, name)
+	}
+	return parseFields(defs, url.Values{"fields": {strings.Join(names, ",")}}, false)
 }
 
 func (e *Emulator) updateProspect(ctx context.Context, tx *sql.Tx, req *aeReq, id int64, notFound result) (result, error) {

@@ -202,14 +202,19 @@ func (e *Emulator) dispatchAE(ctx context.Context, tx *sql.Tx, req *aeReq) (resu
 		return aeErr(http.StatusNotFound, aeCodeUnknownObject, "Endpoint not found"), nil
 	}
 	if req.action != "" {
-		// The one record action modelled: POST .../prospects/do/undelete (prospect-v5).
-		if req.object != aeObjProspects || req.id != "" || req.action != "undelete" {
+		// The record actions modelled (prospect-v5): POST .../prospects/do/undelete and
+		// POST .../prospects/do/upsertLatestByEmail.
+		action := map[string]func(context.Context, *sql.Tx, *aeReq) (result, error){
+			"undelete":            e.undeleteProspect,
+			"upsertLatestByEmail": e.upsertLatestByEmail,
+		}[req.action]
+		if req.object != aeObjProspects || req.id != "" || action == nil {
 			return aeErr(http.StatusBadRequest, aeCodeUnknownAction, "Action name is either missing or incorrect"), nil
 		}
 		if req.method != http.MethodPost {
 			return badMethod, nil
 		}
-		return e.undeleteProspect(ctx, tx, req)
+		return action(ctx, tx, req)
 	}
 	if req.id == "" {
 		switch {

@@ -40,7 +40,7 @@ func prospectFieldDefs() []aeField {
 		{"phone", "phone", aeStr, true},
 		{"assignedToId", "assigned_to_id", aeIntNull, true},
 		// The CRM ids are read-only: Account Engagement's own connector sets them (v5 prospect
-		// object; docs/domain.md §5.6). Writing salesforceOwnerId assigns the prospect to the
+		// object; docs/engagement.md). Writing salesforceOwnerId assigns the prospect to the
 		// AE user of that Salesforce user.
 		{"salesforceId", "salesforce_id", aeStr, false},
 		{"salesforceLeadId", "salesforce_lead_id", aeStr, false},

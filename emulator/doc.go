@@ -1,6 +1,6 @@
 // Package emulator is a local stand-in for the Salesforce REST API and the Account
 // Engagement (Pardot) API v5, backed by SQLite. It speaks the wire formats of
-// docs/domain.md §2–3 on one address, so the real clients can run against it unchanged.
+// docs/salesforce.md and docs/engagement.md on one address, so the real clients can run against it unchanged.
 // It shares no code with the clients: both are written from the documented formats, so they
 // cannot agree on a mistake. Where the services refuse a request the emulator refuses it
 // too, in their words, so a client that breaks a rule fails here before it fails in
@@ -99,6 +99,24 @@
 //     (UNCONFIRMED). No such prospect is 404 code 4 "Invalid prospect email address"; a
 //     missing, mistyped or unknown argument 400 code 207, 206 or 208; without AMPSEA, an
 //     email a live prospect has 400 code 54.
+//   - POST /api/v5/objects/prospects/do/upsertLatestByEmail {"matchEmail":"..","prospect":{..},
+//     "fields":[".."],"secondaryDeletedSearch":bool} — the record action prospect-v5 lists as
+//     "Upsert (Record with Latest Activity At by Email)" (ability Prospects > Create), v5's one
+//     idempotent write ("Transitioning to V5?": it "will find the most recently updated
+//     prospect by the email supplied and upsert that record. If a record with that email does
+//     not exist, one will be created"). The live prospect with matchEmail (compared as below)
+//     updated most recently is written with prospect, a create's body (writable fields,
+//     userId or salesforceOwnerId; an email there becomes the found prospect's new email);
+//     with none, one is created with matchEmail unless prospect gives an email. A deleted
+//     prospect with matchEmail is restored and written instead: without AMPSEA always (the
+//     email is still its own, as for a create), with AMPSEA when secondaryDeletedSearch
+//     (default true) asks for it, the most recently updated first. The answer is 200 with
+//     fields (the names to show, as in a read; absent or [] gives {"id":..}), whether the
+//     prospect was found, restored or made: a client tells a creation by createdAt. The body's
+//     names are those the docs and public clients use; the answer's status and shape are the
+//     emulator's (UNCONFIRMED). Refusals: a missing, mistyped or unknown argument 400 code
+//     207, 206 or 208; an invalid matchEmail or email code 4; prospect's fields as a create's
+//     or an update's (180, 154, 10, 9, 54); an unknown name in fields 224.
 //
 // Account Engagement errors follow its v5 error-code reference
 // (developer.salesforce.com/docs/marketing/pardot/guide/error-codes), all with HTTP 400:
@@ -262,7 +280,9 @@
 //   - Limits other than the daily ones and AE's 5 concurrent requests: no concurrent long
 //     request cap, no URI or SOQL length caps, no per-minute AE limit.
 //   - Account Engagement beyond prospects and users: no visitors, lists, custom fields,
-//     upsertLatestByEmail, record actions but undelete, or imports; no lastActivityAt; no read lag (reads see writes at once); times are
+//     record actions but undelete and upsertLatestByEmail, or imports; no lastActivityAt
+//     (the most recently updated prospect stands for the latest active one); no read lag
+//     (reads see writes at once); times are
 //     shown at a fixed -05:00, not the account's time zone. assignedToId is still writable
 //     (v5 lists it as the read side of an assignment; whether the real API accepts a write
 //     is unconfirmed), besides the documented userId and salesforceOwnerId.

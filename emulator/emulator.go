@@ -14,7 +14,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
-// Development credentials and identifiers (see docs/architecture.md, "Emulator").
+// Development credentials and identifiers (see emulator/doc.go).
 const (
 	// ClientID is the OAuth client id the token endpoint accepts.
 	ClientID = "emulator"

@@ -136,7 +136,7 @@ func TestAEProspectReadWrite(t *testing.T) {
 		{map[string]any{"bogus": "x"}, 180},
 		{map[string]any{"assignedToId": "101"}, 154},
 		{map[string]any{"email": nil}, 4},
-		// Read-only: Account Engagement's own connector sets the CRM ids (docs/domain.md §5.6).
+		// Read-only: Account Engagement's own connector sets the CRM ids (docs/engagement.md).
 		{map[string]any{"salesforceId": emulator.LeadMatchID}, 180},
 		{map[string]any{"salesforceLeadId": emulator.LeadMatchID}, 180},
 		{map[string]any{"salesforceContactId": "003000000000001AAA"}, 180},

@@ -61,7 +61,7 @@ const (
 	AEUserNoMapping = 103
 )
 
-// Seeded prospects, one per rule and edge case of docs/domain.md.
+// Seeded prospects, one per rule and edge case of docs/rules.md.
 const (
 	// ProspectDoNotSync is flagged "Do not sync with CRM" and assigned to Alice (R1).
 	ProspectDoNotSync = 1001

@@ -195,6 +195,26 @@ func (c *Client) CreateProspect(ctx context.Context, fields map[string]any) (Pro
 	return p, err
 }
 
+// UpsertLatestByEmail is the record action POST .../prospects/do/upsertLatestByEmail, v5's one
+// idempotent write: it writes fields (v5 names; userId assigns) over the most recently active
+// prospect whose email is email, or creates one with them when there is none, and returns it.
+// A retried call never makes a second prospect. The body is {"matchEmail","prospect",
+// "fields","secondaryDeletedSearch"} (prospect-v5, "Transitioning to V5?"); fields asks for
+// every field this client reads. secondaryDeletedSearch is true (a business unit that allows
+// several prospects per email restores its latest deleted one rather than making another;
+// one that does not restores it regardless). The answer does not say whether the prospect
+// was made or found: compare its CreatedAt with a time before the call.
+func (c *Client) UpsertLatestByEmail(ctx context.Context, email string, fields map[string]any) (Prospect, error) {
+	prospect := writeBody(fields)
+	if _, ok := prospect["email"]; !ok {
+		prospect["email"] = email
+	}
+	body := map[string]any{"matchEmail": email, "prospect": prospect, "fields": ProspectFields, "secondaryDeletedSearch": true}
+	var p Prospect
+	err := c.do(ctx, http.MethodPost, prospectsPath+"/do/upsertLatestByEmail", nil, body, &p)
+	return p, err
+}
+
 // DeleteProspect deletes a prospect (it moves to the recycle bin: isDeleted=true).
 func (c *Client) DeleteProspect(ctx context.Context, id int64) error {
 	return c.do(ctx, http.MethodDelete, prospectsPath+"/"+strconv.FormatInt(id, 10), nil, nil, nil)

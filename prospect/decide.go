@@ -99,7 +99,7 @@ func invisible(r rune) bool {
 	return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
 }
 
-// Decide applies rules R1–R6 (docs/domain.md §1) to a prospect. matches is nil until a lookup
+// Decide applies rules R1–R6 (docs/rules.md) to a prospect. matches is nil until a lookup
 // has run; Decide asks for one (ActionLookup) only when the answer could depend on Salesforce.
 // It is pure: no I/O, no clock, no randomness.
 func Decide(p Prospect, matches *Matches, s Settings) Decision {
@@ -328,7 +328,7 @@ func followConversion(r Record, m *Matches) *Record {
 	return nil
 }
 
-// BestMatch picks the record a prospect syncs to among several (our rule, docs/domain.md §1):
+// BestMatch picks the record a prospect syncs to among several (our rule, docs/rules.md):
 // converted Leads give way to their Contacts, then the type earlier in order wins, then the
 // most recently modified, then the smallest id so that the choice is stable.
 func BestMatch(m Matches, order []string) *Record {
@@ -446,7 +446,7 @@ func reconcile(p Prospect, rec Record, s Settings) updates {
 }
 
 // legacyLinkFields adds what versions before the sync kept its own link wrote to Account
-// Engagement: the CRM ids and owner, which the real API refuses (read-only, docs/domain.md §5.6).
+// Engagement: the CRM ids and owner, which the real API refuses (read-only, docs/engagement.md).
 // Only replays of those versions' histories use it.
 func legacyLinkFields(p Prospect, rec Record, prospectUpdates map[string]string) {
 	set := func(field, current, want string) {

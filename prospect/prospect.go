@@ -1,5 +1,5 @@
 // Package prospect holds the sync's rules and nothing else: the prospect and record types, the
-// settings and field mapping, the pure Decide (rules R1–R6 of docs/domain.md §1 and our own), the
+// settings and field mapping, the pure Decide (rules R1–R6 of docs/rules.md and our own), the
 // error codes a sync can show, and the states it can be in. It imports only the standard
 // library: workflows orchestrate these rules, activities feed them with I/O.
 package prospect
@@ -63,7 +63,7 @@ type Prospect struct {
 }
 
 // Link is the sync's own record of which Salesforce record a prospect syncs with. Account
-// Engagement's CRM id fields are read-only (its own connector sets them, docs/domain.md §5.6),
+// Engagement's CRM id fields are read-only (its own connector sets them, docs/engagement.md),
 // so the link lives in the sync's state; the CrmRecordId search attribute shows it.
 type Link struct {
 	// Type is TypeLead or TypeContact; "" when the prospect is not linked.

@@ -78,6 +78,11 @@ type Settings struct {
 	MaxHistoryEvents int `json:"maxHistoryEvents"`
 	// SalesforceEmailChanges is EmailFollow or EmailUnlink.
 	SalesforceEmailChanges string `json:"salesforceEmailChanges,omitempty"`
+	// CreateProspects makes a prospect for each Lead or Contact a person (not the integration)
+	// creates in Salesforce with an email no prospect has, as the connector's "Automatically
+	// create prospects" (off by default; not retroactive; an email is required). The
+	// Salesforce change feed finds them.
+	CreateProspects bool `json:"createProspects,omitempty"`
 	// LegacyLinkFields reads the link from, and writes it to, Account Engagement's CRM id
 	// fields, as versions before the sync kept its own link did. The workflow sets it only to
 	// replay those versions' histories; never configured.

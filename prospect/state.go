@@ -5,7 +5,7 @@ import "fmt"
 // SyncState is where a prospect's sync stands; the SyncState search attribute's values.
 type SyncState string
 
-// The SyncState values (architecture.md "Contracts").
+// The SyncState values (docs/architecture.md "Contracts").
 const (
 	StateEvaluating           SyncState = "Evaluating"
 	StateWaitingForAssignment SyncState = "WaitingForAssignment"

@@ -115,8 +115,10 @@ type cluster struct {
 	services     *proc // the server and emulator (with a worker in server-crash runs)
 	workers      []*proc
 	tc           client.Client
-	sf           *salesforce.Client
-	ae           *engagement.Client
+	// workerEnv is added to every worker's environment.
+	workerEnv []string
+	sf        *salesforce.Client
+	ae        *engagement.Client
 }
 
 func newCluster(t *testing.T) *cluster {
@@ -190,9 +192,9 @@ func (c *cluster) startAllInOne() {
 // startWorker starts a worker process against the running services, as in production.
 func (c *cluster) startWorker() {
 	url := c.emulatorURL()
-	c.workers = append(c.workers, c.start(nil, "TEMPORAL_ADDRESS="+c.temporalAddress(),
-		"SALESFORCE_LOGIN_URL="+url, "ACCOUNT_ENGAGEMENT_URL="+url, "SALESFORCE_CLIENT_ID="+connect.EmulatorClientID,
-		"SALESFORCE_CLIENT_SECRET="+connect.EmulatorClientSecret, "ACCOUNT_ENGAGEMENT_BUSINESS_UNIT_ID="+connect.EmulatorBusinessUnitID))
+	c.workers = append(c.workers, c.start(nil, append([]string{"TEMPORAL_ADDRESS=" + c.temporalAddress(),
+		"SALESFORCE_LOGIN_URL=" + url, "ACCOUNT_ENGAGEMENT_URL=" + url, "SALESFORCE_CLIENT_ID=" + connect.EmulatorClientID,
+		"SALESFORCE_CLIENT_SECRET=" + connect.EmulatorClientSecret, "ACCOUNT_ENGAGEMENT_BUSINESS_UNIT_ID=" + connect.EmulatorBusinessUnitID}, c.workerEnv...)...))
 }
 
 // killWorker SIGKILLs the newest worker and starts another, as a pod restart does.

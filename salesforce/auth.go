@@ -184,7 +184,7 @@ func (c *Client) jwtAssertion() (string, error) {
 }
 
 // Salesforce's generic login hosts: the JWT audiences it documents, and hosts that do not
-// support the client-credentials flow (docs/domain.md §5.5).
+// support the client-credentials flow (docs/salesforce.md).
 const (
 	productionLogin = "https://login.salesforce.com"
 	sandboxLogin    = "https://test.salesforce.com"

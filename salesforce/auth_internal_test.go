@@ -3,7 +3,7 @@ package salesforce
 import "testing"
 
 // Salesforce documents login.salesforce.com and test.salesforce.com as the JWT audience,
-// whatever host the token is requested from (docs/domain.md §5.5).
+// whatever host the token is requested from (docs/salesforce.md).
 func TestAudience(t *testing.T) {
 	for login, want := range map[string]string{
 		"https://login.salesforce.com":                productionLogin,
@@ -21,7 +21,7 @@ func TestAudience(t *testing.T) {
 }
 
 // The token response's id is the identity URL; its last segment is the user the token
-// acts as (docs/domain.md §2).
+// acts as (docs/salesforce.md).
 func TestUserOfIdentity(t *testing.T) {
 	for identity, want := range map[string]string{
 		"https://login.salesforce.com/id/00Dxx0000001gPLEAY/005xx000001SwiUAAS": "005xx000001SwiUAAS",

@@ -25,7 +25,7 @@ import (
 const DefaultLoginURL = "https://login.salesforce.com"
 
 // DefaultAPIVersion is the REST API version used when Config.APIVersion is empty: Summer '26,
-// the newest release GA when this was written (docs/domain.md §5.5). CheckVersion tells
+// the newest release GA when this was written (docs/salesforce.md). CheckVersion tells
 // whether an org offers it.
 const DefaultAPIVersion = "67.0"
 

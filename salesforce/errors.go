@@ -91,7 +91,7 @@ func parseAPIError(status int, header http.Header, body []byte) *APIError {
 	return e
 }
 
-// Kind sorts the answer by what a caller can do about it (docs/domain.md §2 "Errors"). An
+// Kind sorts the answer by what a caller can do about it (docs/salesforce.md "Writing"). An
 // answer no rule names is Data: retrying cannot help, so it is shown with its code rather than
 // retried for ever (INACTIVE_OWNER_OR_USER, INSUFFICIENT_ACCESS_…).
 func (e *APIError) Kind() httperror.Kind {

@@ -13,7 +13,7 @@ import (
 // with an offset (seconds are ignored by Salesforce).
 const replicationTime = "2006-01-02T15:04:05.000-0700"
 
-// Updated is what changed in a span (docs/domain.md §5.3): ids only, by SystemModstamp.
+// Updated is what changed in a span (docs/salesforce.md "The change feed"): ids only, by SystemModstamp.
 type Updated struct {
 	IDs []string `json:"ids"`
 	// LatestDateCovered is where the next span starts (never after the span's end).

@@ -590,7 +590,7 @@ func TestClientCredentialsNeedMyDomain(t *testing.T) {
 	}
 }
 
-// The change-feed resources (docs/domain.md §5.3): the span travels URL-encoded with its
+// The change-feed resources (docs/salesforce.md "The change feed"): the span travels URL-encoded with its
 // offset, the answers' dates in Salesforce's format are read, and each is one call.
 func TestUpdatedAndDeleted(t *testing.T) {
 	start := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)

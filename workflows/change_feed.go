@@ -14,7 +14,7 @@ import (
 const (
 	DefaultFeedInterval = 30 * time.Second
 	// DefaultFeedOverlap re-reads this much before the cursor: Account Engagement reads may lag
-	// writes by up to 60 s (docs/domain.md §3).
+	// writes by up to 60 s (docs/engagement.md).
 	DefaultFeedOverlap = 60 * time.Second
 	// feedPageLimit is v5's maximum page size: the fewest calls against the daily quota.
 	feedPageLimit = 1000

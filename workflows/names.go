@@ -13,7 +13,7 @@ import (
 	"github.com/prospect-sync/prospect-sync/activities"
 )
 
-// Names shared by the worker, the starter and outside tools (architecture.md "Contracts").
+// Names shared by the worker, the starter and outside tools (docs/architecture.md "Contracts").
 const (
 	// Namespace is the embedded dev server's namespace (and that of the tests and the benchmark
 	// on it); a worker configured for a cluster or Temporal Cloud uses TEMPORAL_NAMESPACE.
