@@ -45,6 +45,8 @@ type Activities struct {
 	BatchSent func(kind string, size int, waited time.Duration)
 	// Settings are the worker's sync settings, for the change feed's page-wide lookups.
 	Settings prospect.Settings
+	// Paused, when set, reports an operator's pause: every write is held while it holds.
+	Paused PausedFunc
 	// SFBudget and AEBudget hold Salesforce- and Account Engagement-bound work back once the
 	// org's or business unit's daily usage passes their reserve; nil: no reserve.
 	SFBudget, AEBudget *budget.Gate
@@ -165,7 +167,7 @@ func (a *Activities) engagementUserFor(ctx context.Context, salesforceID string)
 
 // UpdateRecord writes changed fields to the linked Lead or Contact.
 func (a *Activities) UpdateRecord(ctx context.Context, in UpdateRecordInput) (UpdateRecordResult, error) {
-	if err := admit(a.SFBudget); err != nil {
+	if err := a.admitWrite(a.SFBudget); err != nil {
 		return UpdateRecordResult{}, err
 	}
 	// The client sends Sforce-Auto-Assign: FALSE on Lead writes: an owned Lead never re-runs the rule.
@@ -183,7 +185,7 @@ func (a *Activities) UpdateRecord(ctx context.Context, in UpdateRecordInput) (Up
 // Engagement user of the record's owner, through userId: v5's documented way to assign, one
 // assignment per request (docs/engagement.md). The CRM ids are read-only there.
 func (a *Activities) WriteBack(ctx context.Context, in WriteBackInput) (WriteBackResult, error) {
-	if err := admit(a.AEBudget); err != nil {
+	if err := a.admitWrite(a.AEBudget); err != nil {
 		return WriteBackResult{}, err
 	}
 	fields := anyMap(in.Fields)

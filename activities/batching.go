@@ -233,6 +233,11 @@ const (
 // one query reading them back for the whole batch). A lone write takes the single-record path:
 // as few calls, and the same requests as without batching.
 func (a *Activities) writeBatch(ctx context.Context, key string, ops []writeOp) ([]writeOutcome, error) {
+	// The pause is checked again as the shared call leaves: writes that joined the batch before
+	// the pause was seen do not go out after it.
+	if err := a.paused(); err != nil {
+		return nil, err
+	}
 	if len(ops) == 1 {
 		var out writeOutcome
 		if u := ops[0].update; u != nil {

@@ -16,7 +16,7 @@ import (
 // Lead an earlier attempt may have created (its response lost), and returns that one. With
 // ProspectIDField the create is an upsert on the prospect id, idempotent by itself.
 func (a *Activities) CreateLead(ctx context.Context, in CreateLeadInput) (CreateLeadResult, error) {
-	if err := admit(a.SFBudget); err != nil {
+	if err := a.admitWrite(a.SFBudget); err != nil {
 		return CreateLeadResult{}, err
 	}
 	if activity.GetInfo(ctx).Attempt > 1 && a.ProspectIDField == "" {

@@ -129,8 +129,8 @@ func (a *Activities) CreateProspects(ctx context.Context, in CreateProspectsInpu
 	if a.Start == nil {
 		return CreateProspectsResult{}, temporal.NewNonRetryableApplicationError("no StartFunc wired", ErrTypeNoStarter, nil)
 	}
-	if err := admit(a.AEBudget); err != nil {
-		return CreateProspectsResult{}, err
+	if err := a.admitWrite(a.AEBudget); err != nil {
+		return CreateProspectsResult{}, err // paused: the feed keeps its cursor and tries again
 	}
 	groups := byEmail(in.Records)
 	outcomes := make([]createOutcome, len(groups))

@@ -49,6 +49,8 @@ type PollCRMChangesResult struct {
 // A live record last modified by the client's own user is marked Own: every record a sync
 // creates or updates comes back this way, and re-syncing it would cost a signal, a workflow
 // task and a lookup per write to learn nothing. Deletions are never Own: we never delete.
+// With Settings.CreateProspects the same queries also read what a new record's prospect is made
+// of, and Created lists the records people created since Since (see newRecord).
 func (a *Activities) PollCRMChanges(ctx context.Context, in PollCRMChangesInput) (PollCRMChangesResult, error) {
 	if err := admit(a.SFBudget); err != nil {
 		return PollCRMChangesResult{}, err

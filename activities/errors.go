@@ -83,6 +83,9 @@ func classify(err error) error {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
+	if _, ok := errors.AsType[*temporal.ApplicationError](err); ok {
+		return err // sorted already (a pause that held a shared write, say)
+	}
 	retry := func(typ string) error {
 		return temporal.NewApplicationErrorWithOptions(err.Error(), typ, temporal.ApplicationErrorOptions{Cause: err})
 	}

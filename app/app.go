@@ -43,6 +43,8 @@ type App struct {
 	metrics *monitor.Metrics
 	http    *monitor.Server
 	ready   readiness
+	// pauses is the worker's view of the sync's pause (pause.go).
+	pauses *pauseWatcher
 
 	// TemporalAddress, UIURL and EmulatorURL say what runs where ("" when not local);
 	// HTTPAddress is the worker's HTTP listener ("" when disabled).
@@ -149,6 +151,24 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 	acts.SFBudget = &budget.Gate{API: "Salesforce", SpentCode: salesforce.CodeRequestLimitExceeded, Reserve: cfg.Services.SalesforceReserve, Usage: sf.Usage, Probe: cfg.Services.SalesforceLimitRetry}
 	acts.AEBudget = &budget.Gate{API: "Account Engagement", SpentCode: fmt.Sprintf("code %d", engagement.CodeDailyLimit), Reserve: cfg.Services.EngagementReserve, Usage: ae.Usage, Probe: cfg.Services.EngagementLimitRetry}
 	acts.FeedRead, acts.BatchSent = a.metrics.FeedRead, a.metrics.BatchSent
+	if cfg.StartPaused {
+		started, err := workflows.StartPaused(ctx, a.client, workflows.PauseRequest{By: "PROSPECT_SYNC_START_PAUSED",
+			Reason: "a new deployment starts paused: review `starter plan`, then `starter resume`"})
+		if err != nil {
+			return nil, fmt.Errorf("PROSPECT_SYNC_START_PAUSED: %w", err)
+		}
+		if started {
+			log.Warn().Msg("started paused (PROSPECT_SYNC_START_PAUSED): nothing is written until `starter resume`")
+		}
+	}
+	pauses := &pauseWatcher{c: a.client, every: cfg.PausePoll, log: log}
+	a.pauses = pauses
+	if err := pauses.read(ctx); err != nil {
+		// Every write waits until the state can be read; the worker still starts and reads on.
+		log.Error().Err(err).Msg("could not read the pause state at start: writes are held until it can be read")
+	}
+	acts.Paused = pauses.Paused
+	a.metrics.Paused(pauses.IsPaused)
 	activities.EnableBatching(acts, cfg.BatchLinger)
 	Register(a.worker, acts, cfg.Settings)
 	if err := a.worker.Start(); err != nil {
@@ -160,6 +180,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 	var bg context.Context
 	bg, a.stopFeeds = context.WithCancel(context.Background())
 	go a.shareEngagement(bg, ae, cfg.Services.EngagementInFlight, cfg.EngagementShareEvery)
+	go pauses.run(bg)
 	if cfg.StartFeeds {
 		go a.startFeeds(bg, cfg)
 	}
@@ -212,10 +233,14 @@ func Register(w worker.Registry, acts *activities.Activities, s prospect.Setting
 	w.RegisterWorkflowWithOptions(workflows.ProspectSync, workflow.RegisterOptions{Name: workflows.ProspectSyncWorkflow, VersioningBehavior: auto})
 	w.RegisterWorkflowWithOptions(workflows.ChangeFeed, workflow.RegisterOptions{Name: workflows.ChangeFeedWorkflow, VersioningBehavior: auto})
 	w.RegisterWorkflowWithOptions(workflows.CrmChangeFeed, workflow.RegisterOptions{Name: workflows.CrmChangeFeedWorkflow, VersioningBehavior: auto})
+	w.RegisterWorkflowWithOptions(workflows.SyncControl, workflow.RegisterOptions{Name: workflows.SyncControlWorkflow, VersioningBehavior: auto})
 	acts.Settings = s
 	w.RegisterActivity(acts)
 	w.RegisterActivityWithOptions(workflows.SettingsLoader(s), activity.RegisterOptions{Name: workflows.LoadSettingsActivity})
 }
+
+// Paused reports whether this worker holds its writes: an operator's pause, as it last read it.
+func (a *App) Paused() bool { return a.pauses != nil && a.pauses.IsPaused() }
 
 // Client is the Temporal client the worker uses.
 func (a *App) Client() client.Client { return a.client }

@@ -72,8 +72,14 @@ type Config struct {
 	EngagementShareEvery time.Duration
 	FeedInterval         time.Duration
 	CRMFeedInterval      time.Duration
-	LogLevel             string
-	LogFormat            string
+	// StartPaused starts a new deployment paused, as Account Engagement's connector is
+	// provisioned (PROSPECT_SYNC_START_PAUSED): only when no pause state exists yet.
+	StartPaused bool
+	// PausePoll is how often the worker reads the pause state (PROSPECT_SYNC_PAUSE_POLL): a pause
+	// holds every write of this worker within it.
+	PausePoll time.Duration
+	LogLevel  string
+	LogFormat string
 }
 
 // Embedded reports whether the worker runs its own Temporal server.
@@ -126,6 +132,7 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 	s.ActivityTimeout = envDuration("SYNC_ACTIVITY_TIMEOUT", s.ActivityTimeout)
 	s.MaxHistoryEvents = envInt("SYNC_MAX_HISTORY_EVENTS", s.MaxHistoryEvents)
 	s.SalesforceEmailChanges = strings.ToLower(env("SYNC_SALESFORCE_EMAIL_CHANGES", prospect.EmailFollow))
+	s.CreateProspects = envBool("SYNC_CREATE_PROSPECTS", false)
 	if v := env("SYNC_MATCH_ORDER", ""); v != "" {
 		order, err := prospect.ParseMatchOrder(v)
 		if err != nil {
@@ -157,6 +164,8 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 		EngagementShareEvery:    DefaultEngagementShareEvery,
 		FeedInterval:            envDuration("SYNC_FEED_INTERVAL", workflows.DefaultFeedInterval),
 		CRMFeedInterval:         envDuration("SYNC_CRM_FEED_INTERVAL", workflows.DefaultCrmFeedInterval),
+		StartPaused:             envBool("PROSPECT_SYNC_START_PAUSED", false),
+		PausePoll:               envDuration("PROSPECT_SYNC_PAUSE_POLL", DefaultPausePoll),
 		Versioning:              envBool(EnvWorkerVersioning, false),
 		DeploymentName:          env(EnvDeploymentName, DefaultDeploymentName),
 		BuildID:                 env(EnvBuildID, DefaultBuildID()),

@@ -451,15 +451,7 @@ func TestWaitingProspectAssignedThenSynced(t *testing.T) {
 	if err := appConverter().FromPayload(desc.GetExecutionConfig().GetUserMetadata().GetSummary(), &summary); err != nil || !strings.Contains(summary, fmt.Sprint(id)) {
 		t.Errorf("static summary %q (%v): want the prospect id", summary, err)
 	}
-	v, err := app().Client().QueryWorkflow(ctx, workflows.ProspectWorkflowID(id), "", "__temporal_workflow_metadata")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var meta sdkpb.WorkflowMetadata
-	if err := v.Get(&meta); err != nil {
-		t.Fatal(err)
-	}
-	if d := meta.GetCurrentDetails(); !strings.Contains(d, string(prospect.StateSynced)) || !strings.Contains(d, st.CRMRecordID) {
+	if d := details(t, id); !strings.Contains(d, string(prospect.StateSynced)) || !strings.Contains(d, st.CRMRecordID) {
 		t.Errorf("current details %q: want the state and the Lead id", d)
 	}
 }
@@ -521,6 +513,23 @@ func TestExplicitResyncSeesDeletedRecord(t *testing.T) {
 		t.Fatalf("status %+v, leads %v: want one new Lead after allow-recreate", again, leads)
 	}
 }
+
+// details are a sync's current details, the Markdown the Temporal UI shows.
+func details(t *testing.T, id int64) string {
+	t.Helper()
+	v, err := app().Client().QueryWorkflow(context.Background(), workflows.ProspectWorkflowID(id), "", "__temporal_workflow_metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta sdkpb.WorkflowMetadata
+	if err := v.Get(&meta); err != nil {
+		t.Fatal(err)
+	}
+	return meta.GetCurrentDetails()
+}
+
+// errNotYet is a condition that does not hold yet, for eventually.
+var errNotYet = errors.New("not yet")
 
 // request signals a prospect's sync with what a person asks for.
 func request(t *testing.T, id int64, req workflows.ChangeRequest) {
@@ -630,6 +639,19 @@ func TestRecordHistories(t *testing.T) {
 	crmChanged(t, stopped)
 	waitStatus(t, stopped, inState(prospect.StateCRMDeleted))
 	keepHistory(t, sealed, plain, workflows.ProspectWorkflowID(stopped), filepath.Join(dir, "prospect-email-taken.json"))
+
+	// A sync held at its create by a pause, then resumed; and the control workflow itself.
+	held, err := testAE.CreateProspect(ctx, map[string]any{"email": unique("record.paused@example.com"), "lastName": "Held", "company": "Acme", "userId": emulator.AEUserBob})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pauseSync(t, "recording a held sync")
+	startSync(t, workflows.SignalProspectChanged, held.ID)
+	waitStatus(t, held.ID, func(s workflows.SyncStatus) bool { return s.Paused != "" })
+	resumeSync(t)
+	waitStatus(t, held.ID, inState(prospect.StateSynced))
+	keepHistory(t, sealed, plain, workflows.ProspectWorkflowID(held.ID), filepath.Join(dir, "prospect-paused.json"))
+	keepHistory(t, sealed, plain, workflows.SyncControlWorkflowID, filepath.Join(dir, "control.json"))
 }
 
 // historiesDir is where the recorded histories go: RECORD_HISTORIES, or a temporary directory.
@@ -656,6 +678,7 @@ func historyReplayers(t *testing.T) (sealed, plain worker.WorkflowReplayer) {
 		r.RegisterWorkflowWithOptions(workflows.ProspectSync, workflow.RegisterOptions{Name: workflows.ProspectSyncWorkflow})
 		r.RegisterWorkflowWithOptions(workflows.ChangeFeed, workflow.RegisterOptions{Name: workflows.ChangeFeedWorkflow})
 		r.RegisterWorkflowWithOptions(workflows.CrmChangeFeed, workflow.RegisterOptions{Name: workflows.CrmChangeFeedWorkflow})
+		r.RegisterWorkflowWithOptions(workflows.SyncControl, workflow.RegisterOptions{Name: workflows.SyncControlWorkflow})
 	}
 	return sealed, plain
 }

@@ -19,6 +19,9 @@ const (
 	// APICalls counts the HTTP requests sent to Salesforce and Account Engagement (labels api,
 	// kind, status), counted at the clients' transport, so retries and token requests count.
 	APICalls = "prospect_sync_api_calls_total"
+	// Paused is 1 while an operator's pause holds every write (starter pause), 0 otherwise, as
+	// this worker last read the sync's control workflow.
+	Paused = "prospect_sync_paused"
 	// APIUsage and APILimit are an API's daily usage and allocation (label api) as its latest
 	// answer reported them: Salesforce's Sforce-Limit-Info (the org's rolling 24 hours),
 	// Account Engagement's x-api-usage (the business unit's day). Every client of the org or

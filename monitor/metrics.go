@@ -52,6 +52,8 @@ type Metrics struct {
 	mu    sync.Mutex
 	feeds map[string]time.Time           // feed → the time up to which it has read everything
 	usage map[string]func() budget.Usage // api → its clients' latest usage figures
+	// paused reports the pause in force (prospect_sync_paused); nil: never paused.
+	paused func() bool
 }
 
 // NewMetrics builds the registry and the meter provider; now is the clock of the change-feed
@@ -80,7 +82,10 @@ func NewMetrics(log zerolog.Logger, now func() time.Time) (*Metrics, error) {
 		// The default panics; a metric that cannot be made is not worth a worker.
 		OnError: func(err error) { log.Warn().Err(err).Msg("SDK metric") },
 	})
-	var errs [6]error
+	var errs [7]error
+	_, errs[6] = meter.Int64ObservableGauge(metrics.Paused,
+		metric.WithDescription("1 while an operator's pause holds every write to Salesforce and Account Engagement, else 0."),
+		metric.WithInt64Callback(m.observePaused))
 	m.calls, errs[0] = meter.Int64Counter(metrics.APICalls,
 		metric.WithDescription("HTTP requests to Salesforce and Account Engagement, by API, kind and status class."))
 	_, errs[1] = meter.Float64ObservableGauge(metrics.ChangeFeedLag,
@@ -151,6 +156,25 @@ func (m *Metrics) observeUsage(used, limit metric.Int64Observable) metric.Callba
 		}
 		return nil
 	}
+}
+
+// Paused makes prospect_sync_paused read paused at each scrape.
+func (m *Metrics) Paused(paused func() bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.paused = paused
+}
+
+func (m *Metrics) observePaused(_ context.Context, o metric.Int64Observer) error {
+	m.mu.Lock()
+	paused := m.paused
+	m.mu.Unlock()
+	v := int64(0)
+	if paused != nil && paused() {
+		v = 1
+	}
+	o.Observe(v)
+	return nil
 }
 
 // FeedRead records how far a change feed has read (activities.Activities.FeedRead).

@@ -277,8 +277,17 @@ func cmdStatus(ctx context.Context, args []string, stdout io.Writer, getenv func
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	asJSON := fs.Bool("json", false, "print the sync-state query as JSON")
-	if err := fs.Parse(reorder(args)); err != nil || fs.NArg() != 1 {
-		return usageError{"status: give one prospect id\n" + usage}
+	all := fs.Bool("all", false, "the whole sync: paused or not, and the syncs per state")
+	if err := fs.Parse(reorder(args)); err != nil || fs.NArg() != 1 && !*all {
+		return usageError{"status: give one prospect id, or --all\n" + usage}
+	}
+	if *all {
+		c, err := dialTemporal(ctx, getenv)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return cmdStatusAll(ctx, c, stdout, *asJSON)
 	}
 	id, err := workflows.ParseProspectID(fs.Arg(0))
 	if err != nil {
@@ -317,6 +326,9 @@ func printStatus(w io.Writer, st workflows.SyncStatus) {
 	}
 	if st.WaitingFor != "" {
 		fmt.Fprintf(w, "  Waiting for  %s\n", st.WaitingFor)
+	}
+	if st.Paused != "" {
+		fmt.Fprintf(w, "  Held         %s\n", st.Paused)
 	}
 	if st.LastError != nil {
 		fmt.Fprintf(w, "  Last error   %s: %s\n", st.LastError.Code, st.LastError.Message)

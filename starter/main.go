@@ -7,6 +7,9 @@
 //	starter assign-rule <prospectId>... send unassigned prospects through the active assignment rule (R5)
 //	starter allow-recreate <prospectId>... let a CrmDeleted prospect match or create a record again
 //	starter status <prospectId> [--json]
+//	starter status --all [--json]       paused or not, and the syncs per state
+//	starter pause --reason "…"          hold every write to Salesforce and Account Engagement
+//	starter resume                      let the held work go
 //	starter list [--state SyncState] [--json]
 //	starter watch [--interval 30s]      start the change feed (idempotent)
 //
@@ -55,6 +58,10 @@ const usage = `usage:
   starter allow-recreate <prospectId>...
                                         let CrmDeleted prospects match or create a record again
   starter status <prospectId> [--json]  where one prospect's sync stands
+  starter status --all [--json]         paused or not, and how many syncs are in each state
+  starter pause --reason "…" [--by WHO] hold every write to both services, on every worker,
+                                        until resumed (kept in Temporal: survives restarts)
+  starter resume [--reason "…"]         let the held writes go
   starter list [--state STATE] [--json] syncs by state (Evaluating, WaitingForAssignment,
                                         Synced, DoNotSync, CrmDeleted, SyncError)
   starter watch [--interval 30s] [--crm-interval 30s] [--since now|all|TIME]
@@ -77,6 +84,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return cmdStatus(ctx, rest, stdout, getenv)
 	case "list":
 		return cmdList(ctx, rest, stdout, getenv)
+	case "pause":
+		return cmdPause(ctx, rest, stdout, getenv, true)
+	case "resume":
+		return cmdPause(ctx, rest, stdout, getenv, false)
 	case "watch":
 		return cmdWatch(ctx, rest, stdout, getenv)
 	case "help", "-h", "--help":

@@ -126,12 +126,27 @@ func QueryCrmFeed(ctx context.Context, c client.Client) (CrmChangeFeedStatus, er
 // first decision. In a first load that is the syncs waiting for a workflow task; the change
 // feed holds its next page back while it is large.
 func Backlog(ctx context.Context, c client.Client) (int, error) {
+	// No namespace in the request: the client's own (TEMPORAL_NAMESPACE), not the dev server's.
 	res, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
-		Namespace: Namespace, Query: StateQuery(prospect.StateEvaluating) + " AND ExecutionStatus = 'Running'"})
+		Query: StateQuery(prospect.StateEvaluating) + " AND ExecutionStatus = 'Running'"})
 	if err != nil {
 		return 0, fmt.Errorf("count the syncs' backlog: %w", err)
 	}
 	return int(res.GetCount()), nil
+}
+
+// CountByState counts the syncs in each state, as the visibility store has them: one count
+// query a state, however many syncs there are.
+func CountByState(ctx context.Context, c client.Client) (map[prospect.SyncState]int64, error) {
+	out := make(map[prospect.SyncState]int64, len(prospect.States))
+	for _, st := range prospect.States {
+		res, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: StateQuery(st)})
+		if err != nil {
+			return nil, fmt.Errorf("count the syncs in %s: %w", st, err)
+		}
+		out[st] = res.GetCount()
+	}
+	return out, nil
 }
 
 // linkedBatch bounds the record ids of one visibility query.

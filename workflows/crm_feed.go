@@ -20,6 +20,9 @@ const (
 	crmFeedPage = 1000
 	// crmFeedPollsPerRun bounds a run's history; the next run continues from the cursor.
 	crmFeedPollsPerRun = 500
+	// crmFeedCreateBatch is the most new records one CreateProspects activity takes: two
+	// Account Engagement calls each, five at a time, well within the activity's timeout.
+	crmFeedCreateBatch = 200
 )
 
 // CrmChangeFeedInput starts, or continues as new, the Salesforce change feed.
@@ -51,15 +54,21 @@ type CrmChangeFeedStatus struct {
 	// OwnWrites counts the changes the syncs' own writes made, passed over.
 	OwnWrites int `json:"ownWrites"`
 	// Signalled counts the syncs signalled for Changes (a record no sync links is none).
-	Signalled int    `json:"signalled"`
-	Interval  string `json:"interval"`
-	LastError string `json:"lastError,omitempty"`
+	Signalled int `json:"signalled"`
+	// ProspectsCreated counts the prospects made for records people created in Salesforce
+	// (SYNC_CREATE_PROSPECTS), each sync started linked to its record.
+	ProspectsCreated int    `json:"prospectsCreated"`
+	Interval         string `json:"interval"`
+	LastError        string `json:"lastError,omitempty"`
 }
 
 // CrmChangeFeed polls Salesforce for Leads and Contacts changed or deleted since its cursor (one
 // API call a poll, however many changed) and asks the syncs linked to them to re-read both
 // sides: an owner, a field, a deletion or a conversion made in Salesforce reaches Account
 // Engagement and the sync's state within about two intervals, without per-prospect re-checks.
+// On a worker set to create prospects (SYNC_CREATE_PROSPECTS), a Lead or Contact a person
+// created since the cursor with an email no prospect has becomes a prospect, its sync started
+// linked to the record (CreateProspects).
 func CrmChangeFeed(ctx workflow.Context, in CrmChangeFeedInput) (CrmChangeFeedResult, error) {
 	if in.Interval <= 0 {
 		in.Interval = DefaultCrmFeedInterval
@@ -77,7 +86,7 @@ func CrmChangeFeed(ctx workflow.Context, in CrmChangeFeedInput) (CrmChangeFeedRe
 	})
 	total := 0
 	for poll := 1; ; poll++ {
-		more, n, own, signalled, err := pollCRM(ctx, actx, &in)
+		more, n, own, signalled, created, err := pollCRM(ctx, actx, &in)
 		status.LastPoll = workflow.Now(ctx)
 		status.Polls++
 		if err != nil {
@@ -90,6 +99,7 @@ func CrmChangeFeed(ctx workflow.Context, in CrmChangeFeedInput) (CrmChangeFeedRe
 			status.Changes += n
 			status.OwnWrites += own
 			status.Signalled += signalled
+			status.ProspectsCreated += created
 			status.Cursor, status.LastError = in.Cursor, ""
 		}
 		if in.Polls > 0 && poll >= in.Polls {
@@ -112,30 +122,61 @@ func CrmChangeFeed(ctx workflow.Context, in CrmChangeFeedInput) (CrmChangeFeedRe
 // reads the cursor to the second) are not signalled again (version 1).
 const changeCRMSkipBeforeCursor = "crm-feed-skip-before-cursor"
 
-// pollCRM reads one page of changes, signals the syncs linked to the new ones (not those
-// our own writes made), and only then moves the cursor: a failed signal is read and sent
-// again next time.
-func pollCRM(ctx, actx workflow.Context, in *CrmChangeFeedInput) (more bool, changed, own, signalled int, _ error) {
+// changeCRMCreateProspects: records people created are made prospects (SYNC_CREATE_PROSPECTS;
+// version 1). Histories recorded before it never have page.Created, so they replay unchanged.
+const changeCRMCreateProspects = "crm-feed-create-prospects"
+
+// pollCRM reads one page of changes, makes prospects of the records people created (when the
+// worker is set to), signals the syncs linked to the other new changes (not those our own
+// writes made), and only then moves the cursor: a failed step is read and done again next
+// time (creates included: they are idempotent).
+func pollCRM(ctx, actx workflow.Context, in *CrmChangeFeedInput) (more bool, changed, own, signalled, created int, _ error) {
 	var a *activities.Activities
 	var page activities.PollCRMChangesResult
 	if err := workflow.ExecuteActivity(actx, a.PollCRMChanges, activities.PollCRMChangesInput{Since: in.Cursor, Limit: crmFeedPage}).Get(ctx, &page); err != nil {
-		return false, 0, 0, 0, err
+		return false, 0, 0, 0, 0, err
 	}
 	// Salesforce reads the cursor to the second, so a poll also returns what was stamped
 	// earlier in that second, handled by an earlier poll; runs from before this change signalled
 	// those again.
 	skipBefore := workflow.GetVersion(ctx, changeCRMSkipBeforeCursor, workflow.DefaultVersion, 1) >= 1
 	ids, own, cursor, atCursor := newChanges(page.Changes, in.Cursor, in.AtCursor, skipBefore)
+	changed = len(ids)
+	if len(page.Created) > 0 && workflow.GetVersion(ctx, changeCRMCreateProspects, workflow.DefaultVersion, 1) >= 1 {
+		recs := newCreated(page.Created, page.Changes, in.Cursor, in.AtCursor)
+		for batch := range slices.Chunk(recs, crmFeedCreateBatch) {
+			var res activities.CreateProspectsResult
+			err := workflow.ExecuteActivity(actx, a.CreateProspects, activities.CreateProspectsInput{Records: batch, Signal: SignalProspectChanged}).Get(ctx, &res)
+			if err != nil {
+				return false, 0, 0, 0, 0, err
+			}
+			created += res.Created
+			// Their syncs were handed them and link them at once: no re-sync to ask for.
+			ids = slices.DeleteFunc(ids, func(id string) bool { return slices.Contains(res.Linked, id) })
+		}
+	}
 	var sent activities.SignalLinkedResult
 	if len(ids) > 0 {
 		err := workflow.ExecuteActivity(actx, a.SignalLinked, activities.SignalLinkedInput{
 			RecordIDs: ids, Signal: SignalProspectChanged, Arg: ChangeRequest{Resync: true, CRM: true}}).Get(ctx, &sent)
 		if err != nil {
-			return false, 0, 0, 0, err
+			return false, 0, 0, 0, 0, err
 		}
 	}
 	in.Cursor, in.AtCursor = cursor, atCursor
-	return page.More, len(ids), own, sent.Signalled, nil
+	return page.More, changed, own, sent.Signalled, created, nil
+}
+
+// newCreated keeps the new records whose change this poll has not handled before: one stamped
+// at the cursor and handled, or before it, was made a prospect (or not) by an earlier poll.
+func newCreated(recs []activities.NewRecord, changes []activities.CRMChange, cursor time.Time, atCursor []string) []activities.NewRecord {
+	handled := map[string]bool{}
+	for _, c := range changes {
+		if c.Stamp.Equal(cursor) && slices.Contains(atCursor, c.ID) || c.Stamp.Before(cursor) {
+			handled[c.ID] = true
+		}
+	}
+	return slices.DeleteFunc(slices.Clone(recs), func(r activities.NewRecord) bool { return handled[r.ID] })
 }
 
 // newChanges picks the records not handled yet (a record stamped exactly at the cursor was

@@ -91,3 +91,66 @@ func TestCrmChangeFeedSignalsChangedRecords(t *testing.T) {
 		t.Errorf("result %+v", res)
 	}
 }
+
+// A worker set to create prospects reports the records people created: the feed hands each new
+// one to CreateProspects once (not again when read again at the cursor), counts the prospects
+// made, and does not ask the syncs just handed their records to re-read them.
+func TestCrmChangeFeedCreatesProspects(t *testing.T) {
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(CrmChangeFeed, workflow.RegisterOptions{Name: CrmChangeFeedWorkflow})
+	var a *activities.Activities
+	env.RegisterActivity(a)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	newA := activities.NewRecord{Type: "Lead", ID: "00QA", Email: "a@example.com", CreatedAt: at(1)}
+	newC := activities.NewRecord{Type: "Contact", ID: "003C", Email: "c@example.com", CreatedAt: at(2)}
+	polls := []activities.PollCRMChangesResult{
+		{Changes: []activities.CRMChange{{ID: "00QA", Stamp: at(1)}, {ID: "00QB", Stamp: at(1)}}, Created: []activities.NewRecord{newA}},
+		{Changes: []activities.CRMChange{{ID: "00QA", Stamp: at(1)}, {ID: "00QB", Stamp: at(1)}, {ID: "003C", Stamp: at(2)}}, Created: []activities.NewRecord{newA, newC}},
+	}
+	env.OnActivity(a.PollCRMChanges, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.PollCRMChangesInput) (activities.PollCRMChangesResult, error) {
+			p := polls[0]
+			polls = polls[1:]
+			return p, nil
+		})
+	var asked [][]string
+	env.OnActivity(a.CreateProspects, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CreateProspectsInput) (activities.CreateProspectsResult, error) {
+			var ids []string
+			for _, r := range in.Records {
+				ids = append(ids, r.ID)
+			}
+			asked = append(asked, ids)
+			if in.Signal != SignalProspectChanged {
+				t.Errorf("signal %q", in.Signal)
+			}
+			if ids[0] == "00QA" {
+				return activities.CreateProspectsResult{Created: 1, Linked: []string{"00QA"}}, nil
+			}
+			return activities.CreateProspectsResult{Skipped: 1}, nil // a prospect had c@ already
+		})
+	var signalled [][]string
+	env.OnActivity(a.SignalLinked, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.SignalLinkedInput) (activities.SignalLinkedResult, error) {
+			signalled = append(signalled, in.RecordIDs)
+			return activities.SignalLinkedResult{}, nil
+		})
+	env.ExecuteWorkflow(CrmChangeFeedWorkflow, CrmChangeFeedInput{Cursor: t0, Interval: time.Minute, Polls: 2})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var status CrmChangeFeedStatus
+	if v, err := env.QueryWorkflow(QuerySyncState); err != nil || v.Get(&status) != nil {
+		t.Fatalf("query: %v", err)
+	}
+	if len(asked) != 2 || !slices.Equal(asked[0], []string{"00QA"}) || !slices.Equal(asked[1], []string{"003C"}) {
+		t.Errorf("CreateProspects asked for %v, want [00QA] then [003C]", asked)
+	}
+	if len(signalled) != 2 || !slices.Equal(signalled[0], []string{"00QB"}) || !slices.Equal(signalled[1], []string{"003C"}) {
+		t.Errorf("signalled %v, want [00QB] (00QA handed to its new sync) then [003C]", signalled)
+	}
+	if status.ProspectsCreated != 1 || status.Changes != 3 {
+		t.Errorf("status %+v, want 1 prospect created and 3 changes", status)
+	}
+}

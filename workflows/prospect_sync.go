@@ -79,6 +79,9 @@ type SyncStatus struct {
 	// Base is what the sync last synced, both sides (the query's answer only: the run keeps it
 	// in its link).
 	Base *prospect.Base `json:"base,omitempty"`
+	// Paused is set while an operator's pause holds the sync at a write: "Paused since … by …:
+	// reason".
+	Paused string `json:"paused,omitempty"`
 }
 
 // HistoryEntry is one decision taken, for people reading the query.
@@ -531,8 +534,10 @@ func (s *syncer) link(ctx workflow.Context, ev *evaluation, d prospect.Decision)
 		}
 	}
 	if d.RecordUpdates != nil {
-		err := workflow.ExecuteActivity(s.activityCtx(ctx), a.UpdateRecord, activities.UpdateRecordInput{
-			Type: d.Record.Type, ID: d.Record.ID, Fields: d.RecordUpdates}).Get(ctx, nil)
+		err := s.hold(ctx, func() error {
+			return workflow.ExecuteActivity(s.activityCtx(ctx), a.UpdateRecord, activities.UpdateRecordInput{
+				Type: d.Record.Type, ID: d.Record.ID, Fields: d.RecordUpdates}).Get(ctx, nil)
+		})
 		if isType(err, activities.ErrTypeConvertedLead, activities.ErrTypeRecordGone) {
 			ev.matches = nil
 			return true, nil
@@ -597,10 +602,12 @@ func (s *syncer) stop(ctx workflow.Context, d prospect.Decision) {
 func (s *syncer) createLead(ctx workflow.Context, ev *evaluation, d prospect.Decision) error {
 	var a *activities.Activities
 	var created activities.CreateLeadResult
-	err := workflow.ExecuteActivity(s.activityCtx(ctx), a.CreateLead, activities.CreateLeadInput{
-		ProspectID: ev.p.ID, Email: ev.p.Email, Fields: d.Lead.Fields, OwnerID: d.Lead.OwnerID, UseAssignmentRule: d.Lead.UseAssignmentRule,
-		ReadFields: prospect.MappedFields(ev.settings, prospect.TypeLead),
-	}).Get(ctx, &created)
+	err := s.hold(ctx, func() error {
+		return workflow.ExecuteActivity(s.activityCtx(ctx), a.CreateLead, activities.CreateLeadInput{
+			ProspectID: ev.p.ID, Email: ev.p.Email, Fields: d.Lead.Fields, OwnerID: d.Lead.OwnerID, UseAssignmentRule: d.Lead.UseAssignmentRule,
+			ReadFields: prospect.MappedFields(ev.settings, prospect.TypeLead),
+		}).Get(ctx, &created)
+	})
 	if err != nil {
 		return err
 	}
@@ -637,8 +644,10 @@ func (s *syncer) writeBack(ctx workflow.Context, p prospect.Prospect, fields map
 	}
 	var a *activities.Activities
 	var res activities.WriteBackResult
-	err := workflow.ExecuteActivity(s.activityCtx(ctx), a.WriteBack, activities.WriteBackInput{
-		ProspectID: p.ID, Fields: fields, AssignOwnerID: owner, CurrentAssignedUserID: p.AssignedUserID}).Get(ctx, &res)
+	err := s.hold(ctx, func() error {
+		return workflow.ExecuteActivity(s.activityCtx(ctx), a.WriteBack, activities.WriteBackInput{
+			ProspectID: p.ID, Fields: fields, AssignOwnerID: owner, CurrentAssignedUserID: p.AssignedUserID}).Get(ctx, &res)
+	})
 	if err == nil && res.Prospect.ID != 0 && res.Prospect.Version() == expectAfterWrite(p, fields, res.Prospect).Version() {
 		// Our own write is no change to react to. Anything else that changed between our read
 		// and our write (a user's edit) keeps the old version, so its signal is not skipped.
@@ -665,6 +674,38 @@ func expectAfterWrite(p prospect.Prospect, fields map[string]string, after prosp
 		p.Set(k, v)
 	}
 	return p
+}
+
+// pauseRecheck is how often a sync held by an operator's pause tries its write again. Each try
+// is one activity attempt that asks nothing of either API (the worker checks the pause from
+// memory first); syncs held at different moments wake at different moments after a resume,
+// so the held work goes at the budget governor's pace rather than all at once.
+const pauseRecheck = 10 * time.Second
+
+// hold runs a write step; while an operator's pause holds it, the sync waits at that step with
+// its state unchanged, says so in its details and query, and tries the step again.
+func (s *syncer) hold(ctx workflow.Context, step func() error) error {
+	for {
+		err := step()
+		var appErr *temporal.ApplicationError
+		if !isType(err, activities.ErrTypePaused) || !errors.As(err, &appErr) {
+			if s.carry.Status.Paused != "" {
+				s.carry.Status.Paused = ""
+				workflow.SetCurrentDetails(ctx, s.details())
+			}
+			return err
+		}
+		var p activities.Pause
+		_ = appErr.Details(&p)
+		if s.carry.Status.Paused == "" {
+			workflow.GetLogger(ctx).Info("write held by a pause", "pause", p.String())
+		}
+		s.carry.Status.Paused = p.String()
+		workflow.SetCurrentDetails(ctx, s.details())
+		if err := workflow.NewTimerWithOptions(ctx, pauseRecheck, workflow.TimerOptions{Summary: "paused"}).Get(ctx, nil); err != nil {
+			return err
+		}
+	}
 }
 
 // isType reports an activity failure of one of the application error types.
@@ -802,6 +843,9 @@ func (s *syncer) upsertAttrs(ctx workflow.Context) {
 func (s *syncer) details() string {
 	st := s.carry.Status
 	out := fmt.Sprintf("**%s**", st.State)
+	if st.Paused != "" {
+		out += "\n\n" + st.Paused + " (held before its next write)"
+	}
 	if st.CRMRecordID != "" {
 		out += fmt.Sprintf(" · %s `%s` owned by `%s`", st.CRMRecordType, st.CRMRecordID, st.OwnerID)
 	}

@@ -29,6 +29,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	r.RegisterWorkflowWithOptions(ProspectSync, workflow.RegisterOptions{Name: ProspectSyncWorkflow})
 	r.RegisterWorkflowWithOptions(ChangeFeed, workflow.RegisterOptions{Name: ChangeFeedWorkflow})
 	r.RegisterWorkflowWithOptions(CrmChangeFeed, workflow.RegisterOptions{Name: CrmChangeFeedWorkflow})
+	r.RegisterWorkflowWithOptions(SyncControl, workflow.RegisterOptions{Name: SyncControlWorkflow})
 	ran := map[string]map[string]bool{} // workflow type → activity types its fixtures ran
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
@@ -54,6 +55,9 @@ func TestReplayRecordedHistories(t *testing.T) {
 				t.Fatalf("replay %s: %v", f, err)
 			}
 		})
+	}
+	if _, err := os.Stat("testdata/histories/control.json"); err != nil {
+		t.Errorf("no recorded %s history: %v", SyncControlWorkflow, err)
 	}
 	// The fixtures must go on covering every workflow, and both sides of feed-page-handoff: runs
 	// from before it (PollChanges, SignalProspects) and after (FeedPage).
