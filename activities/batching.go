@@ -316,3 +316,33 @@ func (a *Activities) writeBatch(ctx context.Context, key string, ops []writeOp) 
 	}
 	return out, nil
 }
+
+// LookupMany is the page-wide lookup for callers outside a sync (`starter plan`): the same
+// batched composite calls as the change feed's hand-offs, about a thousand prospects a call,
+// with linked records, conversions and merges followed. A lookup the batch could not serve (a
+// malformed linked id) is made alone.
+func (a *Activities) LookupMany(ctx context.Context, ins []FindMatchesInput) ([]prospect.Matches, error) {
+	out := make([]prospect.Matches, len(ins))
+	for start := 0; start < len(ins); start += maxPlanBatch {
+		chunk := ins[start:min(start+maxPlanBatch, len(ins))]
+		found, err := a.lookupMany(ctx, chunk)
+		if err != nil {
+			return nil, err
+		}
+		for i, f := range found {
+			if !f.alone {
+				out[start+i] = f.matches
+				continue
+			}
+			one, err := a.findMatches(ctx, chunk[i])
+			if err != nil {
+				return nil, err
+			}
+			out[start+i] = one.Matches
+		}
+	}
+	return out, nil
+}
+
+// maxPlanBatch is how many lookups LookupMany hands lookupMany at once: a page of the feed.
+const maxPlanBatch = 1000

@@ -3,6 +3,7 @@ package app
 import (
 	"flag"
 	"fmt"
+	"github.com/prospect-sync/prospect-sync/config"
 	"strconv"
 	"strings"
 	"time"
@@ -122,30 +123,9 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 		return n
 	}
 
-	s := prospect.DefaultSettings()
-	s.SyncUnassignedMatches = envBool("SYNC_UNASSIGNED_MATCHES", false)
-	s.UseActiveAssignmentRules = envBool("SYNC_ACTIVE_ASSIGNMENT_RULES", false)
-	s.Placeholder = env("SYNC_PLACEHOLDER", prospect.DefaultPlaceholder)
-	s.RecheckInterval = envDuration("SYNC_RECHECK_INTERVAL", s.RecheckInterval)
-	s.WaitRecheckInterval = envDuration("SYNC_WAIT_RECHECK_INTERVAL", s.WaitRecheckInterval)
-	s.IdleTimeout = envDuration("SYNC_IDLE_TIMEOUT", s.IdleTimeout)
-	s.ActivityTimeout = envDuration("SYNC_ACTIVITY_TIMEOUT", s.ActivityTimeout)
-	s.MaxHistoryEvents = envInt("SYNC_MAX_HISTORY_EVENTS", s.MaxHistoryEvents)
-	s.SalesforceEmailChanges = strings.ToLower(env("SYNC_SALESFORCE_EMAIL_CHANGES", prospect.EmailFollow))
-	s.CreateProspects = envBool("SYNC_CREATE_PROSPECTS", false)
-	if v := env("SYNC_MATCH_ORDER", ""); v != "" {
-		order, err := prospect.ParseMatchOrder(v)
-		if err != nil {
-			errs = append(errs, "SYNC_MATCH_ORDER: "+err.Error())
-		}
-		s.MatchOrder = order
-	}
-	if v := env("SYNC_FIELD_MAPPING", ""); v != "" {
-		m, err := prospect.ParseFieldMapping(v)
-		if err != nil {
-			errs = append(errs, "SYNC_FIELD_MAPPING: "+err.Error())
-		}
-		s.FieldMapping = m
+	s, err := config.SyncSettings(getenv)
+	if err != nil {
+		errs = append(errs, strings.Split(err.Error(), "\n")...)
 	}
 
 	c := Config{
@@ -194,7 +174,6 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 	if c.NoWorker && !c.UseEmulator() {
 		errs = append(errs, "-no-worker runs the local emulator and server only: unset SALESFORCE_CLIENT_ID")
 	}
-	var err error
 	if c.Temporal, c.TemporalConfigured, err = connect.Temporal(getenv); err != nil {
 		errs = append(errs, err.Error())
 	}
@@ -206,9 +185,6 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 	if c.Versioning && c.BuildID == "" {
 		errs = append(errs, EnvWorkerVersioning+" is on but this binary knows no build id (built without VCS information): set "+EnvBuildID)
-	}
-	if err := c.Settings.Validate(); err != nil {
-		errs = append(errs, err.Error())
 	}
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("configuration:\n  %s", strings.Join(errs, "\n  "))

@@ -33,7 +33,7 @@ func TestDashboardQueriesOurMetrics(t *testing.T) {
 	}
 	ours := map[string]bool{}
 	for _, name := range []string{metrics.SyncOutcomes, metrics.StateTransitions, metrics.SyncErrors, metrics.APICalls,
-		metrics.APIUsage, metrics.APILimit, metrics.ChangeFeedLag, metrics.BatchSize, metrics.BatchLinger} {
+		metrics.APIUsage, metrics.APILimit, metrics.ChangeFeedLag, metrics.BatchSize, metrics.BatchLinger, metrics.Paused} {
 		ours[name] = false
 	}
 	used := regexp.MustCompile(`prospect_sync_[a-z_]+`)

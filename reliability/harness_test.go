@@ -477,7 +477,7 @@ func (c *cluster) verify(ps []seeded) verdict {
 		case st.State != p.kind.state():
 			problem = fmt.Sprintf("state %s, want %s (last error %+v)", st.State, p.kind.state(), st.LastError)
 		case len(got) != due:
-			problem = fmt.Sprintf("%d Leads, want %d", len(got), due)
+			problem = fmt.Sprintf("%d Leads, want %d (linked %s %s; history %+v)", len(got), due, st.CRMRecordType, st.CRMRecordID, st.History)
 		case due == 1 && (st.CRMRecordID != got[0] || attr.CRMRecordID != got[0]):
 			problem = fmt.Sprintf("linked %s (attribute %s), want its Lead %s", st.CRMRecordID, attr.CRMRecordID, got[0])
 		case p.kind == matchesLead && got[0] != p.leadID:

@@ -6,6 +6,7 @@
 //	starter sync --state SyncError [--code CODE]  every sync in a state / with an error code
 //	starter assign-rule <prospectId>... send unassigned prospects through the active assignment rule (R5)
 //	starter allow-recreate <prospectId>... let a CrmDeleted prospect match or create a record again
+//	starter plan [--all | --file F | ID...] [--csv plan.csv] [--json]  a dry run: what a sync would do
 //	starter status <prospectId> [--json]
 //	starter status --all [--json]       paused or not, and the syncs per state
 //	starter pause --reason "…"          hold every write to Salesforce and Account Engagement
@@ -57,6 +58,10 @@ const usage = `usage:
   starter assign-rule <prospectId>...   use the active assignment rule for these (R5)
   starter allow-recreate <prospectId>...
                                         let CrmDeleted prospects match or create a record again
+  starter plan [--all | --file FILE | ID...] [--csv plan.csv] [--json] [--show-email]
+                                        a dry run: what a sync would do to each prospect, by rule,
+                                        what it would cost against today's API allocations;
+                                        writes nothing, starts nothing
   starter status <prospectId> [--json]  where one prospect's sync stands
   starter status --all [--json]         paused or not, and how many syncs are in each state
   starter pause --reason "…" [--by WHO] hold every write to both services, on every worker,
@@ -84,6 +89,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return cmdStatus(ctx, rest, stdout, getenv)
 	case "list":
 		return cmdList(ctx, rest, stdout, getenv)
+	case "plan":
+		return cmdPlan(ctx, rest, stdout, stderr, getenv)
 	case "pause":
 		return cmdPause(ctx, rest, stdout, getenv, true)
 	case "resume":

@@ -79,6 +79,9 @@ type SyncStatus struct {
 	// Base is what the sync last synced, both sides (the query's answer only: the run keeps it
 	// in its link).
 	Base *prospect.Base `json:"base,omitempty"`
+	// Link is the sync's own record of its link (the query's answer only), for `starter plan`
+	// to decide exactly as the sync would.
+	Link *prospect.Link `json:"link,omitempty"`
 	// Paused is set while an operator's pause holds the sync at a write: "Paused since … by …:
 	// reason".
 	Paused string `json:"paused,omitempty"`
@@ -146,7 +149,8 @@ func ProspectSync(ctx workflow.Context, in ProspectSyncInput) (ProspectSyncResul
 	s.attrs[AttrSyncState.GetName()] = string(s.carry.Status.State)
 	if err := workflow.SetQueryHandler(ctx, QuerySyncState, func() (SyncStatus, error) {
 		st := s.carry.Status
-		st.Base = s.carry.Link.Base
+		link := s.carry.Link
+		st.Base, st.Link = link.Base, &link
 		return st, nil
 	}); err != nil {
 		return ProspectSyncResult{}, err
