@@ -7,6 +7,7 @@
 //	starter assign-rule <prospectId>... send unassigned prospects through the active assignment rule (R5)
 //	starter allow-recreate <prospectId>... let a CrmDeleted prospect match or create a record again
 //	starter plan [--all | --file F | ID...] [--csv plan.csv] [--json]  a dry run: what a sync would do
+//	starter health [--csv errors.csv] [--json]  states, errors by code, feeds, API usage, paused
 //	starter status <prospectId> [--json]
 //	starter status --all [--json]       paused or not, and the syncs per state
 //	starter pause --reason "…"          hold every write to Salesforce and Account Engagement
@@ -62,6 +63,10 @@ const usage = `usage:
                                         a dry run: what a sync would do to each prospect, by rule,
                                         what it would cost against today's API allocations;
                                         writes nothing, starts nothing
+  starter health [--csv errors.csv] [--json]
+                                        the sync's health: prospects per state, errors by code
+                                        (with a sample message and the command that retries
+                                        them), the oldest waiting, feed lag, API usage, paused
   starter status <prospectId> [--json]  where one prospect's sync stands
   starter status --all [--json]         paused or not, and how many syncs are in each state
   starter pause --reason "…" [--by WHO] hold every write to both services, on every worker,
@@ -89,6 +94,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return cmdStatus(ctx, rest, stdout, getenv)
 	case "list":
 		return cmdList(ctx, rest, stdout, getenv)
+	case "health":
+		return cmdHealth(ctx, rest, stdout, stderr, getenv)
 	case "plan":
 		return cmdPlan(ctx, rest, stdout, stderr, getenv)
 	case "pause":

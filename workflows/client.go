@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -77,6 +78,8 @@ type Listed struct {
 	CRMRecordID string
 	ErrorCode   string
 	Running     bool
+	// Started is when the workflow (this run) started.
+	Started time.Time
 }
 
 // StateQuery is the visibility query for ProspectSync workflows in a state (all when empty).
@@ -149,6 +152,28 @@ func CountByState(ctx context.Context, c client.Client) (map[prospect.SyncState]
 	return out, nil
 }
 
+// QueryChangeFeed asks the Account Engagement change feed for its status.
+func QueryChangeFeed(ctx context.Context, c client.Client) (ChangeFeedStatus, error) {
+	var st ChangeFeedStatus
+	v, err := c.QueryWorkflow(ctx, ChangeFeedWorkflowID, "", QuerySyncState)
+	if err == nil {
+		err = v.Get(&st)
+	}
+	if err != nil {
+		return st, fmt.Errorf("query the Account Engagement change feed: %w", err)
+	}
+	return st, nil
+}
+
+// Count counts the ProspectSync workflows a visibility query (a Filter's, maybe narrowed) selects.
+func Count(ctx context.Context, c client.Client, query string) (int64, error) {
+	res, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: query})
+	if err != nil {
+		return 0, fmt.Errorf("count workflows: %w", err)
+	}
+	return res.GetCount(), nil
+}
+
 // linkedBatch bounds the record ids of one visibility query.
 const linkedBatch = 100
 
@@ -179,7 +204,12 @@ func ListByState(ctx context.Context, c client.Client, state prospect.SyncState,
 // List lists the ProspectSync workflows a filter selects, newest first, calling fn for each
 // until it returns false.
 func List(ctx context.Context, c client.Client, f Filter, fn func(Listed) bool) error {
-	q := f.Query()
+	return ListQuery(ctx, c, f.Query(), fn)
+}
+
+// ListQuery lists the ProspectSync workflows a visibility query selects (a Filter's query,
+// narrowed by the caller), newest first, calling fn for each until it returns false.
+func ListQuery(ctx context.Context, c client.Client, q string, fn func(Listed) bool) error {
 	var token []byte
 	for {
 		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token, PageSize: 500})
@@ -187,7 +217,7 @@ func List(ctx context.Context, c client.Client, f Filter, fn func(Listed) bool) 
 			return fmt.Errorf("list workflows: %w", err)
 		}
 		for _, e := range resp.GetExecutions() {
-			l := Listed{WorkflowID: e.GetExecution().GetWorkflowId(), Running: e.GetCloseTime() == nil}
+			l := Listed{WorkflowID: e.GetExecution().GetWorkflowId(), Running: e.GetCloseTime() == nil, Started: e.GetStartTime().AsTime()}
 			attrs := e.GetSearchAttributes().GetIndexedFields()
 			l.ProspectID, l.State = keyword(attrs, AttrProspectID), keyword(attrs, AttrSyncState)
 			l.CRMRecordID, l.ErrorCode = keyword(attrs, AttrCRMRecordID), keyword(attrs, AttrSyncErrorCode)
