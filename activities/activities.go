@@ -167,12 +167,18 @@ func (a *Activities) engagementUserFor(ctx context.Context, salesforceID string)
 
 // UpdateRecord writes changed fields to the linked Lead or Contact.
 func (a *Activities) UpdateRecord(ctx context.Context, in UpdateRecordInput) (UpdateRecordResult, error) {
-	if err := a.admitWrite(a.SFBudget); err != nil {
+	if p := a.held(); p != nil {
+		return UpdateRecordResult{Held: p}, nil
+	}
+	if err := admit(a.SFBudget); err != nil {
 		return UpdateRecordResult{}, err
 	}
 	// The client sends Sforce-Auto-Assign: FALSE on Lead writes: an owned Lead never re-runs the rule.
 	if a.writes != nil {
 		out, err := a.writes.Do(ctx, keyUpdate, writeOp{update: &in})
+		if p := heldBy(err); p != nil {
+			return UpdateRecordResult{Held: p}, nil
+		}
 		if err == nil {
 			err = out.err
 		}
@@ -185,7 +191,10 @@ func (a *Activities) UpdateRecord(ctx context.Context, in UpdateRecordInput) (Up
 // Engagement user of the record's owner, through userId: v5's documented way to assign, one
 // assignment per request (docs/engagement.md). The CRM ids are read-only there.
 func (a *Activities) WriteBack(ctx context.Context, in WriteBackInput) (WriteBackResult, error) {
-	if err := a.admitWrite(a.AEBudget); err != nil {
+	if p := a.held(); p != nil {
+		return WriteBackResult{AssignedUserID: in.CurrentAssignedUserID, Held: p}, nil
+	}
+	if err := admit(a.AEBudget); err != nil {
 		return WriteBackResult{}, err
 	}
 	fields := anyMap(in.Fields)

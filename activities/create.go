@@ -16,7 +16,10 @@ import (
 // Lead an earlier attempt may have created (its response lost), and returns that one. With
 // ProspectIDField the create is an upsert on the prospect id, idempotent by itself.
 func (a *Activities) CreateLead(ctx context.Context, in CreateLeadInput) (CreateLeadResult, error) {
-	if err := a.admitWrite(a.SFBudget); err != nil {
+	if p := a.held(); p != nil {
+		return CreateLeadResult{Held: p}, nil
+	}
+	if err := admit(a.SFBudget); err != nil {
 		return CreateLeadResult{}, err
 	}
 	if activity.GetInfo(ctx).Attempt > 1 && a.ProspectIDField == "" {
@@ -98,6 +101,9 @@ func (a *Activities) createShared(ctx context.Context, in CreateLeadInput) (Crea
 		key = keyCreateIntegr
 	}
 	out, err := a.writes.Do(ctx, key, writeOp{create: &in})
+	if p := heldBy(err); p != nil {
+		return CreateLeadResult{Held: p}, nil
+	}
 	if err == nil {
 		err = out.err
 	}

@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -31,12 +32,34 @@ type PausedFunc func() *Pause
 
 // admitWrite lets a write to an API go, or holds it: the sync is paused, or the API's daily
 // usage passed its reserve. Reads are not held by a pause: the syncs and the feeds keep their
-// picture fresh at no write cost.
+// picture fresh at no write cost. The sync's own write activities answer a pause with a Held
+// result instead (a pause is no failure, and a failure would be logged as one every try).
 func (a *Activities) admitWrite(g *budget.Gate) error {
 	if err := a.paused(); err != nil {
 		return err
 	}
 	return admit(g)
+}
+
+// held is the pause in force, nil while the sync runs.
+func (a *Activities) held() *Pause {
+	if a.Paused == nil {
+		return nil
+	}
+	return a.Paused()
+}
+
+// heldBy is the pause that refused a shared write (writeBatch checks it as the call leaves).
+func heldBy(err error) *Pause {
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != ErrTypePaused {
+		return nil
+	}
+	var p Pause
+	if appErr.Details(&p) != nil {
+		return nil
+	}
+	return &p
 }
 
 // paused is the error that holds a write while the sync is paused.

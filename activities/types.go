@@ -51,6 +51,8 @@ type CreateLeadResult struct {
 	Record prospect.Record
 	// Existing is true when a retry found the Lead an earlier attempt had created.
 	Existing bool
+	// Held is set, and nothing was written, while an operator's pause holds every write.
+	Held *Pause `json:",omitempty"`
 }
 
 // UpdateRecordInput is a field update on a Lead or Contact.
@@ -61,7 +63,10 @@ type UpdateRecordInput struct {
 }
 
 // UpdateRecordResult is empty: success means Salesforce accepted every field.
-type UpdateRecordResult struct{}
+type UpdateRecordResult struct {
+	// Held is set, and nothing was written, while an operator's pause holds every write.
+	Held *Pause `json:",omitempty"`
+}
 
 // WriteBackInput is what to write to the prospect in Account Engagement.
 type WriteBackInput struct {
@@ -81,4 +86,6 @@ type WriteBackResult struct {
 	AssignedUserID int64
 	// Prospect is the prospect after the write; zero when nothing was written.
 	Prospect prospect.Prospect
+	// Held is set, and nothing was written, while an operator's pause holds every write.
+	Held *Pause `json:",omitempty"`
 }

@@ -162,11 +162,10 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 		}
 	}
 	pauses := &pauseWatcher{c: a.client, every: cfg.PausePoll, log: log}
+	// The first read happens once the worker runs (the control workflow needs a worker to
+	// answer): until then every write is held, so a pause set before the start holds from the
+	// first activity.
 	a.pauses = pauses
-	if err := pauses.read(ctx); err != nil {
-		// Every write waits until the state can be read; the worker still starts and reads on.
-		log.Error().Err(err).Msg("could not read the pause state at start: writes are held until it can be read")
-	}
 	acts.Paused = pauses.Paused
 	a.metrics.Paused(pauses.IsPaused)
 	activities.EnableBatching(acts, cfg.BatchLinger)

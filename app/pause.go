@@ -49,8 +49,12 @@ func (w *pauseWatcher) read(ctx context.Context) error {
 	return nil
 }
 
-// run reads the state every w.every until ctx ends; a failed read keeps the last state.
+// run reads the state at once and then every w.every until ctx ends; a failed read keeps the
+// last state (none at first: writes stay held).
 func (w *pauseWatcher) run(ctx context.Context) {
+	if err := w.read(ctx); err != nil && ctx.Err() == nil {
+		w.log.Warn().Err(err).Msg("could not read the pause state yet: writes are held until it can be read")
+	}
 	t := time.NewTicker(w.every)
 	defer t.Stop()
 	for {

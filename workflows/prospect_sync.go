@@ -538,9 +538,11 @@ func (s *syncer) link(ctx workflow.Context, ev *evaluation, d prospect.Decision)
 		}
 	}
 	if d.RecordUpdates != nil {
-		err := s.hold(ctx, func() error {
-			return workflow.ExecuteActivity(s.activityCtx(ctx), a.UpdateRecord, activities.UpdateRecordInput{
-				Type: d.Record.Type, ID: d.Record.ID, Fields: d.RecordUpdates}).Get(ctx, nil)
+		err := s.hold(ctx, func() (*activities.Pause, error) {
+			var res activities.UpdateRecordResult
+			err := workflow.ExecuteActivity(s.activityCtx(ctx), a.UpdateRecord, activities.UpdateRecordInput{
+				Type: d.Record.Type, ID: d.Record.ID, Fields: d.RecordUpdates}).Get(ctx, &res)
+			return res.Held, err
 		})
 		if isType(err, activities.ErrTypeConvertedLead, activities.ErrTypeRecordGone) {
 			ev.matches = nil
@@ -606,11 +608,13 @@ func (s *syncer) stop(ctx workflow.Context, d prospect.Decision) {
 func (s *syncer) createLead(ctx workflow.Context, ev *evaluation, d prospect.Decision) error {
 	var a *activities.Activities
 	var created activities.CreateLeadResult
-	err := s.hold(ctx, func() error {
-		return workflow.ExecuteActivity(s.activityCtx(ctx), a.CreateLead, activities.CreateLeadInput{
+	err := s.hold(ctx, func() (*activities.Pause, error) {
+		created = activities.CreateLeadResult{}
+		err := workflow.ExecuteActivity(s.activityCtx(ctx), a.CreateLead, activities.CreateLeadInput{
 			ProspectID: ev.p.ID, Email: ev.p.Email, Fields: d.Lead.Fields, OwnerID: d.Lead.OwnerID, UseAssignmentRule: d.Lead.UseAssignmentRule,
 			ReadFields: prospect.MappedFields(ev.settings, prospect.TypeLead),
 		}).Get(ctx, &created)
+		return created.Held, err
 	})
 	if err != nil {
 		return err
@@ -648,9 +652,11 @@ func (s *syncer) writeBack(ctx workflow.Context, p prospect.Prospect, fields map
 	}
 	var a *activities.Activities
 	var res activities.WriteBackResult
-	err := s.hold(ctx, func() error {
-		return workflow.ExecuteActivity(s.activityCtx(ctx), a.WriteBack, activities.WriteBackInput{
+	err := s.hold(ctx, func() (*activities.Pause, error) {
+		res = activities.WriteBackResult{}
+		err := workflow.ExecuteActivity(s.activityCtx(ctx), a.WriteBack, activities.WriteBackInput{
 			ProspectID: p.ID, Fields: fields, AssignOwnerID: owner, CurrentAssignedUserID: p.AssignedUserID}).Get(ctx, &res)
+		return res.Held, err
 	})
 	if err == nil && res.Prospect.ID != 0 && res.Prospect.Version() == expectAfterWrite(p, fields, res.Prospect).Version() {
 		// Our own write is no change to react to. Anything else that changed between our read
@@ -688,19 +694,22 @@ const pauseRecheck = 10 * time.Second
 
 // hold runs a write step; while an operator's pause holds it, the sync waits at that step with
 // its state unchanged, says so in its details and query, and tries the step again.
-func (s *syncer) hold(ctx workflow.Context, step func() error) error {
+func (s *syncer) hold(ctx workflow.Context, step func() (*activities.Pause, error)) error {
 	for {
-		err := step()
+		held, err := step()
 		var appErr *temporal.ApplicationError
-		if !isType(err, activities.ErrTypePaused) || !errors.As(err, &appErr) {
+		if held == nil && isType(err, activities.ErrTypePaused) && errors.As(err, &appErr) {
+			held = &activities.Pause{}
+			_ = appErr.Details(held)
+		}
+		if held == nil {
 			if s.carry.Status.Paused != "" {
 				s.carry.Status.Paused = ""
 				workflow.SetCurrentDetails(ctx, s.details())
 			}
 			return err
 		}
-		var p activities.Pause
-		_ = appErr.Details(&p)
+		p := *held
 		if s.carry.Status.Paused == "" {
 			workflow.GetLogger(ctx).Info("write held by a pause", "pause", p.String())
 		}
