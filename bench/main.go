@@ -8,6 +8,7 @@
 //	go run ./bench -n 10000 -waiting 0   # the API-budget table of the README (about 25 minutes)
 //	go run ./bench                       # defaults: 2000 syncs, 20,000 waiting, 1000 resumed
 //	go run ./bench -n 2 -waiting 100000 -assign 1000  # the large run (about 90 minutes on 2 cores)
+//	go run ./bench -ops 10000            # starter plan over 10,000 prospects, starter health over their syncs
 //
 // The embedded Temporal server, the emulator and the baseline worker run in this process; the
 // real worker runs as a child process (the ./worker binary, configured as for production), so
@@ -38,6 +39,8 @@ type config struct {
 	Dir          string
 	JSON         string
 	Keep         bool
+	// Ops, when set, runs only the operator controls' phase over this many prospects.
+	Ops int
 }
 
 func main() {
@@ -51,6 +54,7 @@ func main() {
 	flag.StringVar(&cfg.Dir, "dir", "", "working directory (default: a new temporary one)")
 	flag.StringVar(&cfg.JSON, "json", "", "also write the JSON report to this file")
 	flag.BoolVar(&cfg.Keep, "keep", false, "keep the working directory")
+	flag.IntVar(&cfg.Ops, "ops", 0, "run only the operator controls' phase: starter plan over N prospects, then starter health over their N syncs")
 	cpuProfile := flag.String("cpuprofile", "", "write this process's CPU profile here")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -72,7 +76,11 @@ func main() {
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
-	printTable(os.Stdout, rep)
+	if rep.Ops != nil {
+		printOps(os.Stdout, rep.Ops)
+	} else {
+		printTable(os.Stdout, rep)
+	}
 	b, _ := json.MarshalIndent(rep, "", "  ")
 	fmt.Println(string(b))
 	if cfg.JSON != "" {
@@ -91,6 +99,7 @@ type report struct {
 	Paths      []path          `json:"paths"`
 	CRMChanges []changeLatency `json:"salesforceChanges"`
 	Waiting    *waiting        `json:"waiting,omitempty"`
+	Ops        *opsReport      `json:"ops,omitempty"`
 	Resume     *resume         `json:"resume,omitempty"`
 }
 
