@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -56,6 +57,12 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		// The fast tier (go test -short ./...) runs the unit, emulator and time-skipping tests.
+		fmt.Println("app: skipped under -short: the end-to-end tests run the embedded Temporal server and the emulator (go test ./app/)")
+		os.Exit(0)
+	}
 	dir, err := os.MkdirTemp("", "prospect-sync-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -109,6 +109,7 @@ type ProspectQuery struct {
 	PageToken      string    // from a previous page; when set, every other field is ignored
 	IncludeDeleted bool      // also return deleted prospects (deleted=all)
 	ID             int64     // only this prospect (idGreaterThanOrEqualTo and idLessThanOrEqualTo); 0 = any
+	IDFrom, IDTo   int64     // only ids in [IDFrom, IDTo] (the same filters); 0 = unbounded
 	Email          string    // only prospects with this email (the documented email filter); "" = any
 }
 
@@ -153,6 +154,12 @@ func (c *Client) QueryProspects(ctx context.Context, q ProspectQuery) (ProspectP
 		}
 		if q.Email != "" {
 			params.Set("email", q.Email)
+		}
+		if q.IDFrom != 0 {
+			params.Set("idGreaterThanOrEqualTo", strconv.FormatInt(q.IDFrom, 10))
+		}
+		if q.IDTo != 0 {
+			params.Set("idLessThanOrEqualTo", strconv.FormatInt(q.IDTo, 10))
 		}
 		if q.ID != 0 {
 			id := strconv.FormatInt(q.ID, 10)

@@ -7,6 +7,7 @@
 package plan
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -155,6 +156,7 @@ func (p *Planner) Run(ctx context.Context, ids []int64, all bool) (Plan, error) 
 		}
 		fill(&rows[i], d, snap.p)
 	}
+	slices.SortFunc(rows, func(a, b Row) int { return cmp.Compare(a.ProspectID, b.ProspectID) })
 	return Plan{Rows: rows, Calls: p.Counter.Calls()}, nil
 }
 
@@ -196,21 +198,52 @@ func (p *Planner) read(ctx context.Context, ids []int64, all bool) (read, error)
 		return s
 	}
 	var out []snapshot
-	if all {
-		q := engagement.ProspectQuery{Limit: engagement.MaxQueryLimit}
+	page := func(q engagement.ProspectQuery, keep func(engagement.Prospect) bool) error {
 		for {
 			page, err := p.AE.QueryProspects(ctx, q)
 			if err != nil {
-				return read{}, fmt.Errorf("list prospects in Account Engagement: %w", err)
+				return fmt.Errorf("list prospects in Account Engagement: %w", err)
 			}
 			for _, e := range page.Prospects {
-				out = append(out, snap(e))
+				if keep(e) {
+					out = append(out, snap(e))
+				}
 			}
 			if page.NextPageToken == "" {
-				return read{out, owners}, nil
+				return nil
 			}
 			q = engagement.ProspectQuery{PageToken: page.NextPageToken}
 		}
+	}
+	if all {
+		err := page(engagement.ProspectQuery{Limit: engagement.MaxQueryLimit}, func(engagement.Prospect) bool { return true })
+		return read{out, owners}, err
+	}
+	// Named prospects: a page of 1,000 a call over the span of their ids when they are many and
+	// close together (a file from an export, say), one call each otherwise.
+	want := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	lo, hi := slices.Min(ids), slices.Max(ids)
+	if len(ids) > 20 && hi-lo < int64(4*len(ids)) {
+		seen := map[int64]bool{}
+		err := page(engagement.ProspectQuery{Limit: engagement.MaxQueryLimit, IDFrom: lo, IDTo: hi, IncludeDeleted: true}, func(e engagement.Prospect) bool {
+			if !want[e.ID] || seen[e.ID] {
+				return false
+			}
+			seen[e.ID] = true
+			return true
+		})
+		if err != nil {
+			return read{}, err
+		}
+		for _, id := range ids {
+			if !seen[id] {
+				out = append(out, snapshot{p: prospect.Prospect{ID: id}, gone: true, why: fmt.Sprintf("Account Engagement has no prospect %d", id)})
+			}
+		}
+		return read{out, owners}, nil
 	}
 	for _, id := range ids {
 		e, err := p.AE.GetProspect(ctx, id)

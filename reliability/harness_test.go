@@ -11,6 +11,7 @@ package reliability
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -55,6 +56,11 @@ func runSize() size {
 var workerBin string
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("reliability: skipped under -short: the suite builds the worker and runs it against faults and crashes (go test ./reliability/)")
+		os.Exit(0)
+	}
 	dir, err := os.MkdirTemp("", "prospect-sync-reliability")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
