@@ -89,3 +89,18 @@ type WriteBackResult struct {
 	// Held is set, and nothing was written, while an operator's pause holds every write.
 	Held *Pause `json:",omitempty"`
 }
+
+// ArchiveInput names the prospect to send to Account Engagement's recycle bin, or to bring
+// back from it (by its email, as the undelete action finds it).
+type ArchiveInput struct {
+	ProspectID int64
+	Email      string
+}
+
+// ArchiveResult reports the prospect after the archive or unarchive.
+type ArchiveResult struct {
+	// Prospect is the prospect brought back (UnarchiveProspect); zero for an archive.
+	Prospect prospect.Prospect
+	// Held is set, and nothing was written, while an operator's pause holds every write.
+	Held *Pause `json:",omitempty"`
+}

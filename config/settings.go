@@ -28,6 +28,7 @@ func SyncSettings(getenv func(string) string) (prospect.Settings, error) {
 	s.MaxHistoryEvents = r.int("SYNC_MAX_HISTORY_EVENTS", s.MaxHistoryEvents)
 	s.SalesforceEmailChanges = strings.ToLower(r.str("SYNC_SALESFORCE_EMAIL_CHANGES", prospect.EmailFollow))
 	s.CreateProspects = r.bool("SYNC_CREATE_PROSPECTS", false)
+	s.SalesforceDeletes = strings.ToLower(r.str("SYNC_SALESFORCE_DELETES", prospect.DeletesFlag))
 	if v := r.str("SYNC_MATCH_ORDER", ""); v != "" {
 		order, err := prospect.ParseMatchOrder(v)
 		r.fail("SYNC_MATCH_ORDER", err)

@@ -222,6 +222,16 @@ func (c *Client) UpsertLatestByEmail(ctx context.Context, email string, fields m
 	return p, err
 }
 
+// UndeleteProspect restores from the recycle bin the deleted prospect with this email, through
+// the record action "Undelete (Record in deleted state with Latest Activity At by Email)" of
+// prospect-v5 (POST .../do/undelete). Its body and answer are not documented beyond that table:
+// {"email"} in, the prospect out, as the other record actions answer (docs/engagement.md).
+func (c *Client) UndeleteProspect(ctx context.Context, email string) (Prospect, error) {
+	var p Prospect
+	err := c.do(ctx, http.MethodPost, prospectsPath+"/do/undelete", fieldsQuery(prospectFieldList), map[string]any{"email": email}, &p)
+	return p, err
+}
+
 // DeleteProspect deletes a prospect (it moves to the recycle bin: isDeleted=true).
 func (c *Client) DeleteProspect(ctx context.Context, id int64) error {
 	return c.do(ctx, http.MethodDelete, prospectsPath+"/"+strconv.FormatInt(id, 10), nil, nil, nil)

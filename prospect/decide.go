@@ -73,6 +73,10 @@ type Decision struct {
 	Fields []FieldNote
 	// Flag says why an ActionStop stops syncing (FlagEmailTaken, FlagUnlinked, FlagMerged).
 	Flag string
+	// Archive sends the prospect to Account Engagement's recycle bin (ActionMarkDeleted with
+	// SYNC_SALESFORCE_DELETES=archive); Unarchive brings it back before the link is written
+	// (ActionLink, its record restored).
+	Archive, Unarchive bool
 }
 
 // NormalizeEmail trims and lower-cases an address the way Salesforce compares them.
@@ -103,9 +107,11 @@ func invisible(r rune) bool {
 // has run; Decide asks for one (ActionLookup) only when the answer could depend on Salesforce.
 // It is pure: no I/O, no clock, no randomness.
 func Decide(p Prospect, matches *Matches, s Settings) Decision {
-	if p.Deleted {
+	if p.Deleted && !(p.Link.Deleted && p.Link.Archived) {
 		return Deleted(p.ID)
 	}
+	// Archived by the sync when its record was deleted: it waits in the recycle bin for the
+	// record's restore.
 	if p.HasMarker(MarkerDoNotSync) {
 		return Decision{Action: ActionNone, State: StateDoNotSync, Reason: "R1: flagged Do not sync with CRM"}
 	}
@@ -177,7 +183,12 @@ func Decide(p Prospect, matches *Matches, s Settings) Decision {
 				reason = fmt.Sprintf("linked %s %s was restored in Salesforce: synced again", rec.Type, rec.ID)
 			}
 		}
-		return linkDecision(p, *rec, s, reason)
+		d := linkDecision(p, *rec, s, reason)
+		if linked && p.Link.Deleted && p.Link.Archived {
+			d.Unarchive = true
+			d.Reason += ", the prospect brought back from Account Engagement's recycle bin"
+		}
+		return d
 	}
 
 	if assigned {
@@ -297,6 +308,11 @@ func waitDecision(reason string) Decision {
 // Engagement.
 func markDeleted(reason string, s Settings) Decision {
 	d := Decision{Action: ActionMarkDeleted, State: StateCRMDeleted, Reason: reason, WaitingFor: "an explicit allow-recreate request"}
+	if s.SalesforceDeletes == DeletesArchive && !s.LegacyLinkFields {
+		d.Archive = true
+		d.Reason += "; the prospect goes to Account Engagement's recycle bin until the record is restored (SYNC_SALESFORCE_DELETES=archive)"
+		d.WaitingFor = "the record's restore in Salesforce, or an explicit allow-recreate request"
+	}
 	if s.LegacyLinkFields {
 		d.ProspectUpdates = markAll(MarkerCRMDeleted)
 	}

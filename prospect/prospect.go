@@ -78,6 +78,9 @@ type Link struct {
 	// Flag says why a Deleted link stopped (FlagDeleted, FlagEmailTaken, …); "" in links
 	// recorded before flags, which were all deletions.
 	Flag string `json:"flag,omitempty"`
+	// Archived: the record's deletion sent the prospect to Account Engagement's recycle bin
+	// (SYNC_SALESFORCE_DELETES=archive); a restore of the record brings it back.
+	Archived bool `json:"archived,omitempty"`
 	// Base is what the sync last synced with the record; nil before the first sync that keeps
 	// one (and in runs recorded before bases existed, which must replay as they ran).
 	Base *Base `json:"base,omitempty"`

@@ -26,6 +26,17 @@ const (
 	EmailUnlink = "unlink"
 )
 
+// What a record deleted in Salesforce does to its prospect (Settings.SalesforceDeletes), as the
+// connector's "Automatically delete or merge prospects if the corresponding records in
+// Salesforce are deleted or merged".
+const (
+	// DeletesFlag: the prospect is flagged CrmDeleted and never recreated until allowed.
+	DeletesFlag = "flag"
+	// DeletesArchive: flagged, and sent to Account Engagement's recycle bin; a restore of the
+	// record brings it back.
+	DeletesArchive = "archive"
+)
+
 // DefaultPlaceholder fills a Lead's required LastName or Company when the prospect has none,
 // as Web-to-Lead does.
 const DefaultPlaceholder = "[not provided]"
@@ -78,6 +89,8 @@ type Settings struct {
 	MaxHistoryEvents int `json:"maxHistoryEvents"`
 	// SalesforceEmailChanges is EmailFollow or EmailUnlink.
 	SalesforceEmailChanges string `json:"salesforceEmailChanges,omitempty"`
+	// SalesforceDeletes is DeletesFlag or DeletesArchive.
+	SalesforceDeletes string `json:"salesforceDeletes,omitempty"`
 	// CreateProspects makes a prospect for each Lead or Contact a person (not the integration)
 	// creates in Salesforce with an email no prospect has, as the connector's "Automatically
 	// create prospects" (off by default; not retroactive; an email is required). The
@@ -112,6 +125,7 @@ func DefaultSettings() Settings {
 		ActivityTimeout:        30 * time.Second,
 		MaxHistoryEvents:       2000,
 		SalesforceEmailChanges: EmailFollow,
+		SalesforceDeletes:      DeletesFlag,
 	}
 }
 
@@ -139,6 +153,9 @@ func (s Settings) Validate() error {
 	}
 	if s.SalesforceEmailChanges != "" && s.SalesforceEmailChanges != EmailFollow && s.SalesforceEmailChanges != EmailUnlink {
 		return fmt.Errorf("email changes in Salesforce %q: want follow or unlink", s.SalesforceEmailChanges)
+	}
+	if s.SalesforceDeletes != "" && s.SalesforceDeletes != DeletesFlag && s.SalesforceDeletes != DeletesArchive {
+		return fmt.Errorf("records deleted in Salesforce %q: want flag or archive", s.SalesforceDeletes)
 	}
 	if s.ActivityTimeout < time.Second {
 		return fmt.Errorf("activity timeout %v: want at least 1s", s.ActivityTimeout)

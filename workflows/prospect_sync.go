@@ -401,6 +401,14 @@ func (s *syncer) read(ctx workflow.Context, why trigger) (*evaluation, error) {
 	p := fetched.Prospect
 	s.carry.Status.AssignedUserID = p.AssignedUserID
 	if req.AllowRecreate && s.carry.Link.Deleted {
+		if s.carry.Link.Archived {
+			// Archived with its deleted record: back from the recycle bin first, or the
+			// evaluation would take it for a prospect deleted in Account Engagement.
+			if err := s.archive(ctx, p, true); err != nil {
+				return nil, err
+			}
+			p.Deleted = false
+		}
 		s.carry.Link = prospect.Link{}
 		st := &s.carry.Status
 		st.CRMRecordType, st.CRMRecordID, st.OwnerID = "", "", ""
@@ -526,6 +534,13 @@ func (s *syncer) takeBase(ev *evaluation) {
 // first: if it refuses the email because another prospect has it, nothing else was written.
 func (s *syncer) link(ctx workflow.Context, ev *evaluation, d prospect.Decision) (again bool, _ error) {
 	var a *activities.Activities
+	if d.Unarchive {
+		// The record was restored: the prospect comes back from the recycle bin first.
+		if err := s.archive(ctx, ev.p, true); err != nil {
+			return false, err
+		}
+		s.carry.Link.Archived = false
+	}
 	_, emailFirst := d.ProspectUpdates["email"]
 	assigned := ev.p.AssignedUserID
 	if emailFirst {
@@ -560,6 +575,20 @@ func (s *syncer) link(ctx workflow.Context, ev *evaluation, d prospect.Decision)
 	}
 	s.linked(ctx, d, *d.Record, assigned, prospect.BaseAfter(ev.p, *d.Record, d.RecordUpdates, d.ProspectUpdates, ev.settings))
 	return false, nil
+}
+
+// archive sends the prospect to Account Engagement's recycle bin, or brings it back (back).
+func (s *syncer) archive(ctx workflow.Context, p prospect.Prospect, back bool) error {
+	var a *activities.Activities
+	act := a.ArchiveProspect
+	if back {
+		act = a.UnarchiveProspect
+	}
+	return s.hold(ctx, func() (*activities.Pause, error) {
+		var res activities.ArchiveResult
+		err := workflow.ExecuteActivity(s.activityCtx(ctx), act, activities.ArchiveInput{ProspectID: p.ID, Email: p.Email}).Get(ctx, &res)
+		return res.Held, err
+	})
 }
 
 // emailTaken reports Account Engagement's refusal of an email another prospect has.
@@ -640,6 +669,12 @@ func (s *syncer) markDeleted(ctx workflow.Context, ev *evaluation, d prospect.De
 	s.carry.Link.Deleted = true
 	if s.baseOn {
 		s.carry.Link.Flag = prospect.FlagDeleted
+		if d.Archive {
+			if err := s.archive(ctx, ev.p, false); err != nil {
+				return err
+			}
+			s.carry.Link.Archived = true
+		}
 	}
 	s.record(ctx, d)
 	return nil

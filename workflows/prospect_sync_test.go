@@ -163,6 +163,24 @@ func newEnv(t *testing.T, w *world, s prospect.Settings) *testsuite.TestWorkflow
 			w.p.UpdatedAt = w.p.UpdatedAt.Add(time.Second)
 			return activities.WriteBackResult{AssignedUserID: w.p.AssignedUserID}, nil
 		})
+	env.OnActivity(a.ArchiveProspect, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ArchiveInput) (activities.ArchiveResult, error) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			w.calls["ArchiveProspect"]++
+			w.p.Deleted = true
+			w.p.UpdatedAt = w.p.UpdatedAt.Add(time.Second)
+			return activities.ArchiveResult{}, nil
+		})
+	env.OnActivity(a.UnarchiveProspect, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ArchiveInput) (activities.ArchiveResult, error) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			w.calls["UnarchiveProspect"]++
+			w.p.Deleted = false
+			w.p.UpdatedAt = w.p.UpdatedAt.Add(time.Second)
+			return activities.ArchiveResult{Prospect: w.p}, nil
+		})
 	return env
 }
 
@@ -359,6 +377,46 @@ func TestLinkedRecordDeletedIsNeverRecreated(t *testing.T) {
 	// The lookup before the create and the re-sync's; none after the flag.
 	if w.count("FindMatches") != 2 || w.count("CreateLead") != 1 || w.count("WriteBack") != 0 {
 		t.Fatalf("calls = %v: want 2 lookups, 1 create, nothing written to AE", w.calls)
+	}
+}
+
+// With SYNC_SALESFORCE_DELETES=archive a deleted record sends its prospect to Account
+// Engagement's recycle bin, where the sync keeps it (it does not end, as for a prospect deleted
+// in Account Engagement); the record's restore brings the prospect back and relinks.
+func TestArchiveOnDeleteUnarchiveOnRestore(t *testing.T) {
+	w := newWorld(newProspect(assignedTo(alice)))
+	s := prospect.DefaultSettings()
+	s.RecheckInterval, s.SalesforceDeletes = 0, prospect.DeletesArchive
+	env := newEnv(t, w, s)
+	var lead []prospect.Record
+	var archived, stillArchived SyncStatus
+	env.RegisterDelayedCallback(func() {
+		w.mu.Lock()
+		lead, w.leads = w.leads, nil // deleted in Salesforce
+		w.mu.Unlock()
+		env.SignalWorkflow(SignalProspectChanged, ChangeRequest{Resync: true, CRM: true})
+	}, time.Hour)
+	env.RegisterDelayedCallback(func() {
+		archived = syncStatus(t, env)
+		env.SignalWorkflow(SignalProspectChanged, nil) // the change feed reports the archive
+	}, 2*time.Hour)
+	env.RegisterDelayedCallback(func() {
+		stillArchived = syncStatus(t, env)
+		w.mu.Lock()
+		w.leads = lead // restored from the recycle bin
+		w.mu.Unlock()
+		env.SignalWorkflow(SignalProspectChanged, ChangeRequest{Resync: true, CRM: true})
+	}, 3*time.Hour)
+	env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
+	r := result(t, env)
+	if archived.State != prospect.StateCRMDeleted || archived.Link == nil || !archived.Link.Archived || stillArchived.State != prospect.StateCRMDeleted {
+		t.Fatalf("after the delete %+v, after the archive's feed signal %+v: want CrmDeleted, archived", archived, stillArchived)
+	}
+	if r.Status.State != prospect.StateSynced || r.Status.CRMRecordID != lead[0].ID {
+		t.Fatalf("after the restore %+v: want Synced with %s", r.Status, lead[0].ID)
+	}
+	if w.count("ArchiveProspect") != 1 || w.count("UnarchiveProspect") != 1 || w.count("CreateLead") != 1 || w.p.Deleted {
+		t.Fatalf("calls %v, prospect deleted %v: want one archive, one unarchive, no second Lead", w.calls, w.p.Deleted)
 	}
 }
 
