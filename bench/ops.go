@@ -141,7 +141,9 @@ func writesBetween(before, after emulator.Counters) int {
 
 func printOps(w io.Writer, r *opsReport) {
 	fmt.Fprintf(w, "\noperator controls, %d prospects\n", r.Prospects)
-	row := func(name, value, baseline, ratio string) { fmt.Fprintf(w, "%-58s %14s %14s %10s\n", name, value, baseline, ratio) }
+	row := func(name, value, baseline, ratio string) {
+		fmt.Fprintf(w, "%-58s %14s %14s %10s\n", name, value, baseline, ratio)
+	}
 	row("measure", "value", "baseline", "ratio")
 	row("starter plan: seconds (baseline: paging the prospects alone)", fmt.Sprintf("%.2f", r.PlanSeconds), fmt.Sprintf("%.2f", r.ReadSeconds), fmt.Sprintf("%.1f", r.PlanSeconds/max(r.ReadSeconds, 1e-9)))
 	per := float64(r.PlanSalesforceCalls) / float64(r.Prospects)
