@@ -63,13 +63,15 @@ const maxInChars = 90000
 
 // lookupMany finds many prospects' matches in as few calls as SOQL's limits allow: one
 // composite carries a Lead and a Contact query by `Email IN (...)` and the linked records by
-// `Id IN (...)`, for about a thousand prospects. Conversions are followed with one more query
+// `Id IN (...)`, for about a thousand prospects, and the field history of the linked records'
+// :recent fields (RecentFields, equal across the batch like the mapped fields); past five
+// queries a composite, the rest go in another. Conversions are followed with one more query
 // for all, only where a converted Lead's Contact was not found by email.
 func (a *Activities) lookupMany(ctx context.Context, ins []FindMatchesInput) ([]lookupOutcome, error) {
 	if len(ins) == 0 {
 		return nil, nil
 	}
-	leadFields, contactFields := ins[0].LeadFields, ins[0].ContactFields
+	leadFields, contactFields, recent := ins[0].LeadFields, ins[0].ContactFields, ins[0].RecentFields
 	var emails, leadIDs, contactIDs []string
 	for _, in := range ins {
 		if e := emailKey(in.Email); e != "" && !slices.Contains(emails, e) {
@@ -84,30 +86,43 @@ func (a *Activities) lookupMany(ctx context.Context, ins []FindMatchesInput) ([]
 		}
 	}
 	type query struct {
-		sel    salesforce.Select
-		typ    string
-		byID   bool
-		fields []string
+		sel     salesforce.Select
+		typ     string
+		byID    bool
+		history bool
+		fields  []string
 	}
 	var queries []query
 	for _, chunk := range chunkByChars(emails) {
 		queries = append(queries,
 			query{salesforce.Select{Object: prospect.TypeLead, Fields: fieldsOf(prospect.TypeLead, leadFields),
-				Where: []salesforce.Cond{salesforce.In("Email", chunk...)}, OrderBy: "LastModifiedDate DESC"}, prospect.TypeLead, false, leadFields},
+				Where: []salesforce.Cond{salesforce.In("Email", chunk...)}, OrderBy: "LastModifiedDate DESC"}, prospect.TypeLead, false, false, leadFields},
 			query{salesforce.Select{Object: prospect.TypeContact, Fields: fieldsOf(prospect.TypeContact, contactFields),
-				Where: []salesforce.Cond{salesforce.In("Email", chunk...)}, OrderBy: "LastModifiedDate DESC"}, prospect.TypeContact, false, contactFields})
+				Where: []salesforce.Cond{salesforce.In("Email", chunk...)}, OrderBy: "LastModifiedDate DESC"}, prospect.TypeContact, false, false, contactFields})
 	}
 	for _, chunk := range chunkByChars(leadIDs) {
-		queries = append(queries, query{linkedSelect(prospect.TypeLead, leadFields, chunk...), prospect.TypeLead, true, leadFields})
+		queries = append(queries, query{linkedSelect(prospect.TypeLead, leadFields, chunk...), prospect.TypeLead, true, false, leadFields})
 	}
 	for _, chunk := range chunkByChars(contactIDs) {
-		queries = append(queries, query{linkedSelect(prospect.TypeContact, contactFields, chunk...), prospect.TypeContact, true, contactFields})
+		queries = append(queries, query{linkedSelect(prospect.TypeContact, contactFields, chunk...), prospect.TypeContact, true, false, contactFields})
+	}
+	for _, linked := range []struct {
+		typ string
+		ids []string
+	}{{prospect.TypeLead, leadIDs}, {prospect.TypeContact, contactIDs}} {
+		if len(recent[linked.typ]) == 0 {
+			continue
+		}
+		for _, chunk := range chunkByChars(linked.ids) {
+			queries = append(queries, query{historySelect(linked.typ, recent[linked.typ], chunk...), linked.typ, false, true, recent[linked.typ]})
+		}
 	}
 
 	byEmail := map[string]*prospect.Matches{}
 	byID := map[string]prospect.Record{}
-	gone := map[string]string{}  // linked records deleted → the record each was merged into
-	refused := map[string]bool{} // record types whose id query was refused (a malformed id)
+	gone := map[string]string{}                  // linked records deleted → the record each was merged into
+	refused := map[string]bool{}                 // record types whose id query was refused (a malformed id)
+	changes := map[string]map[string]time.Time{} // linked record id → :recent field → last change
 	for group := range slices.Chunk(queries, salesforce.MaxCompositeQueries) {
 		sels := make([]salesforce.Select, len(group))
 		for i, q := range group {
@@ -119,6 +134,16 @@ func (a *Activities) lookupMany(ctx context.Context, ins []FindMatchesInput) ([]
 		}
 		for i, q := range group {
 			r := results[i]
+			if q.history {
+				if r.Err != nil {
+					if err := historyUsable(ctx, a, q.typ, r.Err); err != nil {
+						return nil, err
+					}
+					continue
+				}
+				fieldChanges(r.Records, q.typ, q.fields, changes)
+				continue
+			}
 			if r.Err != nil {
 				if q.byID && httperror.KindOf(r.Err) == httperror.Data {
 					refused[q.typ] = true
@@ -157,6 +182,7 @@ func (a *Activities) lookupMany(ctx context.Context, ins []FindMatchesInput) ([]
 		}
 		if in.LinkedID != "" {
 			if rec, ok := byID[in.LinkedID]; ok {
+				rec = withHistory(rec, changes)
 				m.Linked = &rec
 			} else {
 				m.LinkedGone = true

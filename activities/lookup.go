@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/prospect-sync/prospect-sync/internal/httperror"
 	"github.com/prospect-sync/prospect-sync/prospect"
@@ -52,14 +53,15 @@ func linkedRecords(recs []salesforce.Record, recordType string, mapped []string,
 }
 
 // FindMatches reads the Leads and Contacts with the prospect's email, and the record it is
-// linked to, in ONE Salesforce API call (a composite request). Converted Leads whose Contact
-// was not among the matches cost one more call, only then.
+// linked to (with the field history of its :recent fields), in ONE Salesforce API call (a
+// composite request). Converted Leads whose Contact was not among the matches cost one more
+// call, only then.
 func (a *Activities) FindMatches(ctx context.Context, in FindMatchesInput) (FindMatchesResult, error) {
 	if err := admit(a.SFBudget); err != nil {
 		return FindMatchesResult{}, err
 	}
 	if a.lookups != nil {
-		key := strings.Join(in.LeadFields, ",") + "|" + strings.Join(in.ContactFields, ",")
+		key := strings.Join(in.LeadFields, ",") + "|" + strings.Join(in.ContactFields, ",") + "|" + recentKey(in.RecentFields)
 		out, err := a.lookups.Do(ctx, key, in)
 		if err != nil {
 			return FindMatchesResult{}, err
@@ -80,8 +82,12 @@ func (a *Activities) findMatches(ctx context.Context, in FindMatchesInput) (Find
 		{Object: prospect.TypeContact, Fields: fieldsOf(prospect.TypeContact, in.ContactFields),
 			Where: []salesforce.Cond{salesforce.Eq("Email", email)}, OrderBy: "LastModifiedDate DESC", Limit: maxMatches},
 	}
+	recent := in.RecentFields[linkedType(in)]
 	if in.LinkedID != "" {
 		queries = append(queries, linkedSelect(in.LinkedType, mappedFor(in, in.LinkedType), in.LinkedID))
+		if len(recent) > 0 {
+			queries = append(queries, historySelect(linkedType(in), recent, in.LinkedID))
+		}
 	}
 	results, err := a.SF.SelectMany(ctx, queries...)
 	if err != nil {
@@ -105,7 +111,18 @@ func (a *Activities) findMatches(ctx context.Context, in FindMatchesInput) (Find
 		// No record, or a malformed stored id (a data error): either way no live record has it.
 		live := map[string]prospect.Record{}
 		linkedRecords(linked.Records, in.LinkedType, mappedFor(in, in.LinkedType), live, gone)
+		changes := map[string]map[string]time.Time{}
+		if len(recent) > 0 {
+			if h := results[3]; h.Err != nil {
+				if err := historyUsable(ctx, a, linkedType(in), h.Err); err != nil {
+					return FindMatchesResult{}, err
+				}
+			} else {
+				fieldChanges(h.Records, linkedType(in), recent, changes)
+			}
+		}
 		if rec, ok := live[in.LinkedID]; ok {
+			rec = withHistory(rec, changes)
 			m.Linked = &rec
 		} else {
 			m.LinkedGone = true

@@ -1,6 +1,10 @@
 package activities
 
-import "github.com/prospect-sync/prospect-sync/prospect"
+import (
+	"slices"
+
+	"github.com/prospect-sync/prospect-sync/prospect"
+)
 
 // FetchProspectInput names the prospect to read.
 type FetchProspectInput struct {
@@ -25,6 +29,34 @@ type FindMatchesInput struct {
 	// LeadFields and ContactFields are the mapped Salesforce fields to read on each object.
 	LeadFields    []string
 	ContactFields []string
+	// RecentFields names, by record type (prospect.TypeLead, prospect.TypeContact), the mapped
+	// Salesforce fields whose behaviour is "the most recently updated value" (:recent): the
+	// lookup reads their field history for the linked record, in its own composite, so that a
+	// change on both sides goes to the side that changed the field last (docs/salesforce.md
+	// "Field history"). Nil reads no history. RecentFieldsOf fills it from the settings.
+	RecentFields map[string][]string `json:",omitempty"`
+}
+
+// RecentFieldsOf is FindMatchesInput.RecentFields for the settings' field mapping: the
+// Salesforce fields mapped with prospect.MasterRecent, by the record types they apply to; nil
+// when there are none.
+func RecentFieldsOf(s prospect.Settings) map[string][]string {
+	var out map[string][]string
+	for _, m := range s.FieldMapping {
+		if m.Master != prospect.MasterRecent {
+			continue
+		}
+		for _, typ := range []string{prospect.TypeLead, prospect.TypeContact} {
+			if !m.AppliesTo(typ) || slices.Contains(out[typ], m.Salesforce) {
+				continue
+			}
+			if out == nil {
+				out = map[string][]string{}
+			}
+			out[typ] = append(out[typ], m.Salesforce)
+		}
+	}
+	return out
 }
 
 // FindMatchesResult is the lookup's outcome.

@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+
 	"fmt"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"google.golang.org/protobuf/proto"
 	"io"
 	"strings"
 	"time"
@@ -41,6 +45,11 @@ type opsReport struct {
 	HealthSeconds float64 `json:"healthSeconds"`
 	CountSeconds  float64 `json:"countSeconds"`
 	Syncs         int64   `json:"syncs"`
+	// ActionsPerSync and HistoryBytesPerSync are the Temporal Cloud actions and history bytes of
+	// a synced prospect's first load (started by a signal, as starter sync does), counted from
+	// the histories of a sample.
+	ActionsPerSync      float64 `json:"actionsPerSync"`
+	HistoryBytesPerSync float64 `json:"historyBytesPerSync"`
 }
 
 // ops runs the phase.
@@ -109,6 +118,19 @@ func (b *bench) ops(ctx context.Context) (*opsReport, error) {
 	if err := b.syncAndWait(ctx, ids); err != nil {
 		return nil, err
 	}
+	histories := ids[:min(200, len(ids))]
+	for _, id := range histories {
+		events, err := b.history(ctx, workflows.ProspectWorkflowID(id))
+		if err != nil {
+			return nil, err
+		}
+		r.ActionsPerSync += float64(actions(events))
+		for _, e := range events {
+			r.HistoryBytesPerSync += float64(proto.Size(e))
+		}
+	}
+	r.ActionsPerSync /= float64(len(histories))
+	r.HistoryBytesPerSync /= float64(len(histories))
 	start = time.Now()
 	if r.Syncs, err = workflows.Count(ctx, b.c, workflows.StateQuery("")); err != nil {
 		return nil, err
@@ -122,6 +144,20 @@ func (b *bench) ops(ctx context.Context) (*opsReport, error) {
 	r.HealthSeconds = time.Since(start).Seconds()
 	b.logf("ops: health over %d syncs in %.2f s (one count of them: %.3f s)", r.Syncs, r.HealthSeconds, r.CountSeconds)
 	return r, nil
+}
+
+// history reads a workflow's (latest run's) events.
+func (b *bench) history(ctx context.Context, id string) ([]*historypb.HistoryEvent, error) {
+	it := b.c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var out []*historypb.HistoryEvent
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }
 
 // writesBetween counts the requests between two counts that were not reads: anything but GETs,
@@ -150,5 +186,7 @@ func printOps(w io.Writer, r *opsReport) {
 	row("starter plan: Salesforce calls per prospect (baseline: a lookup each)", fmt.Sprintf("%.4f", per), fmt.Sprintf("%.2f", r.PerProspectLookupCalls), fmt.Sprintf("%.4f", per/max(r.PerProspectLookupCalls, 1e-9)))
 	row("starter plan: Account Engagement calls per prospect", fmt.Sprintf("%.4f", float64(r.PlanEngagementCalls)/float64(r.Prospects)), "", "")
 	row("starter plan: writes to either service", fmt.Sprint(r.PlanWrites), "", "")
+	row("Temporal Cloud actions per synced prospect, first load", fmt.Sprintf("%.2f", r.ActionsPerSync), "", "")
+	row("history bytes per synced prospect", fmt.Sprintf("%.0f", r.HistoryBytesPerSync), "", "")
 	row(fmt.Sprintf("starter health over %d syncs: seconds (baseline: one count)", r.Syncs), fmt.Sprintf("%.2f", r.HealthSeconds), fmt.Sprintf("%.3f", r.CountSeconds), fmt.Sprintf("%.0f", r.HealthSeconds/max(r.CountSeconds, 1e-9)))
 }

@@ -135,6 +135,13 @@ func (e *Emulator) serveControl(w http.ResponseWriter, r *http.Request) {
 		}
 	case strings.HasPrefix(p, "/records/") && strings.HasSuffix(p, "/undelete") && method == http.MethodPost:
 		done(e.UndeleteRecord(ctx, strings.TrimSuffix(strings.TrimPrefix(p, "/records/"), "/undelete")))
+	case p == "/field-history" && method == http.MethodGet:
+		show(e.FieldHistory(ctx))
+	case p == "/field-history" && method == http.MethodPut:
+		var h FieldHistory
+		if decode(&h) {
+			done(e.SetFieldHistory(ctx, h))
+		}
 	case p == "/engagement-settings" && method == http.MethodGet:
 		show(readSetting(ctx, e, loadEngagementSettings))
 	case p == "/engagement-settings" && method == http.MethodPut:

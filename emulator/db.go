@@ -138,12 +138,18 @@ func (e *Emulator) defineSchema() {
 		&fieldDef{Name: "Name", Kind: kString},
 		&fieldDef{Name: "IsActive", Kind: kBool},
 	)
+	e.leadHistory, e.contactHistory = historyObject(e.lead), historyObject(e.contact)
 	e.objects = map[string]*objectDef{}
-	for _, o := range []*objectDef{e.lead, e.contact, e.account, e.user} {
+	for _, o := range e.tables() {
 		e.objects[strings.ToLower(o.Name)] = o
 	}
 	e.prospectFields = prospectFieldDefs()
 	e.aeUserFields = aeUserFieldDefs()
+}
+
+// tables are the sobjects the database keeps, each in a table of its name.
+func (e *Emulator) tables() []*objectDef {
+	return []*objectDef{e.lead, e.contact, e.account, e.user, e.leadHistory, e.contactHistory}
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
@@ -181,6 +187,11 @@ func (e *Emulator) indexes() []string {
 			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", quoteIdent(o.Name+"_modstamp"), t, quoteIdent(fieldModstamp)),
 		)
 	}
+	for _, o := range []*objectDef{e.lead, e.contact} {
+		h := e.historyOf(o)
+		out = append(out, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)",
+			quoteIdent(h.Name+"_parent"), quoteIdent(h.Name), quoteIdent(historyParentField(o))))
+	}
 	return append(out,
 		`CREATE INDEX IF NOT EXISTS "Lead_converted_contact" ON "Lead" ("ConvertedContactId")`,
 		// The rowid (id) rides along in every index, so these also give (time, id) order.
@@ -192,7 +203,8 @@ func (e *Emulator) indexes() []string {
 	)
 }
 
-// migrate creates the tables (idempotent, so an existing dev database is kept).
+// migrate creates the tables (idempotent, so an existing dev database is kept: tables an
+// older emulator did not have, such as the field history ones, are added empty).
 func (e *Emulator) migrate(ctx context.Context) error {
 	stmts := []string{
 		`CREATE TABLE IF NOT EXISTS seq (name TEXT PRIMARY KEY, value INTEGER NOT NULL)`,
@@ -208,7 +220,7 @@ func (e *Emulator) migrate(ctx context.Context) error {
 			salesforce_id TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
 			is_deleted INTEGER NOT NULL DEFAULT 0)`,
 	}
-	for _, o := range []*objectDef{e.lead, e.contact, e.account, e.user} {
+	for _, o := range e.tables() {
 		cols := make([]string, 0, len(o.Fields))
 		for _, f := range o.Fields {
 			col := quoteIdent(f.Name)
@@ -362,7 +374,7 @@ func (e *Emulator) ensureBaseline(ctx context.Context, tx *sql.Tx) error {
 
 // wipe deletes every row and restores the baseline.
 func (e *Emulator) wipe(ctx context.Context, tx *sql.Tx) error {
-	for _, t := range []string{"seq", "settings", `"Queue"`, "prospects", "ae_users", `"Lead"`, `"Contact"`, `"Account"`, `"User"`} {
+	for _, t := range []string{"seq", "settings", `"Queue"`, "prospects", "ae_users", `"Lead"`, `"Contact"`, `"Account"`, `"User"`, `"LeadHistory"`, `"ContactHistory"`} {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
 			return err
 		}
@@ -504,9 +516,13 @@ func (e *Emulator) insertRecord(ctx context.Context, tx *sql.Tx, o *objectDef, r
 }
 
 // updateFields writes the given fields of one row, and moves its SystemModstamp to now and
-// its LastModifiedById to the acting user unless changes set them.
+// its LastModifiedById to the acting user unless changes set them. A change of a tracked field
+// of a Lead or Contact is recorded in its field history.
 func (e *Emulator) updateFields(ctx context.Context, tx *sql.Tx, o *objectDef, id string, changes record) error {
 	changes = attributed(ctx, o, stamped(o, changes, e.now().UTC().Truncate(time.Millisecond)), false)
+	if err := e.recordHistory(ctx, tx, o, id, changes); err != nil {
+		return err
+	}
 	sets := make([]string, 0, len(changes))
 	args := make([]any, 0, len(changes)+1)
 	for _, f := range o.Fields { // field order keeps the statement text stable

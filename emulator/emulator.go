@@ -73,6 +73,9 @@ type Emulator struct {
 	sf, ae         *dialect // how each API words the shared pipeline's answers
 	versions       []apiVersion
 
+	// leadHistory and contactHistory are LeadHistory and ContactHistory (sf_history.go).
+	leadHistory, contactHistory *objectDef
+
 	mu       sync.Mutex // guards the in-memory state below
 	tokens   map[string]tokenInfo
 	tokenTTL time.Duration // for the tokens issued from now on

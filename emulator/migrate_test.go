@@ -112,3 +112,57 @@ func TestMigrateAddsMasterRecordId(t *testing.T) {
 		t.Fatalf("merge in a migrated database: %v", err)
 	}
 }
+
+// A database made before field history existed gets LeadHistory and ContactHistory, empty, and
+// the default tracking: the next change of a tracked field is recorded.
+func TestMigrateAddsFieldHistory(t *testing.T) {
+	ctx := context.Background()
+	dsn := filepath.Join(t.TempDir(), "old.db")
+	e, err := New(Options{DSN: dsn, Seed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{`DROP TABLE "LeadHistory"`, `DROP TABLE "ContactHistory"`} {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	e, err = New(Options{DSN: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	err = e.inTx(ctx, true, func(tx *sql.Tx) (bool, error) {
+		return true, e.updateFields(ctx, tx, e.lead, LeadMatchID, record{"Title": "Migrated", "LastModifiedDate": time.Now().UTC()})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []*objectDef{e.leadHistory, e.contactHistory} {
+		err = e.inTx(ctx, false, func(tx *sql.Tx) (bool, error) {
+			recs, err := e.loadRecords(ctx, tx, o, "")
+			want := 0
+			if o == e.leadHistory {
+				want = 1
+			}
+			if err != nil || len(recs) != want {
+				t.Errorf("%s: %d rows, want %d: %v", o.Name, len(recs), want, err)
+			}
+			return false, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -115,8 +115,11 @@ func changedSince(b *Base, m FieldMapping, ae, sf string, placeholder string) fi
 }
 
 // resolveField picks the side whose value a field takes; both values are trimmed, differ, and
-// the placeholder already counts as empty.
-func resolveField(m FieldMapping, ae, sf string, c fieldChange, aeAt, sfAt time.Time) (winner, why string) {
+// the placeholder already counts as empty. Under MasterRecent a change on both sides goes to
+// the later one: Account Engagement's updatedAt (aeAt) against, when Salesforce's field
+// history knows it (sfFieldAt not zero), the time the field last changed in Salesforce, as the
+// connector compares; otherwise the record's LastModifiedDate (sfAt).
+func resolveField(m FieldMapping, ae, sf string, c fieldChange, aeAt, sfAt, sfFieldAt time.Time) (winner, why string) {
 	switch {
 	case sf == "":
 		return MasterEngagement, "a non-empty value beats an empty one"
@@ -141,6 +144,12 @@ func resolveField(m FieldMapping, ae, sf string, c fieldChange, aeAt, sfAt time.
 		return MasterEngagement, "changed in Account Engagement only"
 	case c.sf && !c.ae:
 		return MasterSalesforce, "changed in Salesforce only"
+	case !sfFieldAt.IsZero() && sfFieldAt.After(aeAt):
+		return MasterSalesforce, fmt.Sprintf("most recently updated: Salesforce's field history has %s changed at %s, after Account Engagement's updatedAt %s",
+			m.Salesforce, sfFieldAt.UTC().Format(time.RFC3339), aeAt.UTC().Format(time.RFC3339))
+	case !sfFieldAt.IsZero():
+		return MasterEngagement, fmt.Sprintf("most recently updated: Account Engagement's updatedAt %s is not before Salesforce's field history, which has %s changed at %s",
+			aeAt.UTC().Format(time.RFC3339), m.Salesforce, sfFieldAt.UTC().Format(time.RFC3339))
 	case sfAt.After(aeAt):
 		return MasterSalesforce, fmt.Sprintf("most recently updated: Salesforce's LastModifiedDate %s is after Account Engagement's updatedAt %s",
 			sfAt.UTC().Format(time.RFC3339), aeAt.UTC().Format(time.RFC3339))

@@ -211,6 +211,74 @@ func TestFieldBehaviours(t *testing.T) {
 	}
 }
 
+// Both sides changed under :recent: Salesforce's field history, when the lookup read it, says
+// when the field itself changed and decides against Account Engagement's updatedAt; without it
+// the record's LastModifiedDate does. The note says which decided.
+func TestRecentUsesFieldHistory(t *testing.T) {
+	s := DefaultSettings()
+	s.FieldMapping = []FieldMapping{{Engagement: "jobTitle", Salesforce: "Title", Master: MasterRecent}}
+	aeAt := t0.Add(2 * time.Hour)
+	tests := []struct {
+		name     string
+		modified time.Time            // the record's LastModifiedDate
+		changed  map[string]time.Time // Record.FieldChanged
+		winner   string
+		why      string
+		notInWhy string
+	}{
+		{name: "no history, record modified later: LastModifiedDate decides", modified: aeAt.Add(time.Hour),
+			winner: MasterSalesforce, why: "Salesforce's LastModifiedDate " + aeAt.Add(time.Hour).Format(time.RFC3339)},
+		{name: "no history, record modified earlier: LastModifiedDate decides", modified: aeAt.Add(-time.Hour),
+			winner: MasterEngagement, why: "is not before Salesforce's LastModifiedDate"},
+		{name: "history later than Account Engagement: Salesforce", modified: aeAt.Add(time.Hour),
+			changed: map[string]time.Time{"Title": aeAt.Add(30 * time.Minute)}, winner: MasterSalesforce,
+			why:      "Salesforce's field history has Title changed at " + aeAt.Add(30*time.Minute).Format(time.RFC3339) + ", after Account Engagement's updatedAt " + aeAt.Format(time.RFC3339),
+			notInWhy: "LastModifiedDate"},
+		{name: "history earlier than Account Engagement, record modified later: history decides", modified: aeAt.Add(time.Hour),
+			changed: map[string]time.Time{"Title": aeAt.Add(-time.Hour)}, winner: MasterEngagement,
+			why:      "Account Engagement's updatedAt " + aeAt.Format(time.RFC3339) + " is not before Salesforce's field history, which has Title changed at " + aeAt.Add(-time.Hour).Format(time.RFC3339),
+			notInWhy: "LastModifiedDate"},
+		{name: "history at the same second as Account Engagement: Account Engagement", modified: aeAt.Add(time.Hour),
+			changed: map[string]time.Time{"Title": aeAt}, winner: MasterEngagement, why: "field history"},
+		{name: "history of another field only: LastModifiedDate decides", modified: aeAt.Add(time.Hour),
+			changed: map[string]time.Time{"Phone": aeAt.Add(-time.Hour)}, winner: MasterSalesforce, why: "LastModifiedDate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := synced(func(p *Prospect) { p.JobTitle, p.UpdatedAt = "CEO", aeAt })
+			p.Link.Base = BaseOfRead(synced(), syncedLead(), s)
+			rec := syncedLead(func(r *Record) { r.Fields["Title"], r.LastModified, r.FieldChanged = "VP", tt.modified, tt.changed })
+			d := Decide(p, &Matches{Linked: &rec}, s)
+			if d.Action != ActionLink || len(d.Fields) != 1 {
+				t.Fatalf("Decide = %s %+v (%s)", d.Action, d.Fields, d.Reason)
+			}
+			n := d.Fields[0]
+			if n.Winner != tt.winner || !strings.Contains(n.Why, tt.why) || (tt.notInWhy != "" && strings.Contains(n.Why, tt.notInWhy)) {
+				t.Errorf("note %+v, want %s's value because %q", n, tt.winner, tt.why)
+			}
+			wantAE, wantSF := "CEO", "CEO"
+			if tt.winner == MasterSalesforce {
+				wantAE, wantSF = "VP", "VP"
+			}
+			if got, ok := d.ProspectUpdates["jobTitle"]; ok != (tt.winner == MasterSalesforce) || (ok && got != wantAE) {
+				t.Errorf("prospect updates %v", d.ProspectUpdates)
+			}
+			if got, ok := d.RecordUpdates["Title"]; ok != (tt.winner == MasterEngagement) || (ok && got != wantSF) {
+				t.Errorf("record updates %v", d.RecordUpdates)
+			}
+		})
+	}
+	// Changed on one side only, the history changes nothing.
+	p := synced(func(p *Prospect) { p.UpdatedAt = aeAt })
+	p.Link.Base = BaseOfRead(synced(), syncedLead(), s)
+	rec := syncedLead(func(r *Record) {
+		r.Fields["Title"], r.LastModified, r.FieldChanged = "VP", aeAt.Add(-time.Hour), map[string]time.Time{"Title": aeAt.Add(-time.Hour)}
+	})
+	if d := Decide(p, &Matches{Linked: &rec}, s); len(d.Fields) != 1 || d.Fields[0].Winner != MasterSalesforce || d.Fields[0].Why != "changed in Salesforce only" {
+		t.Errorf("changed in Salesforce only, with history: %+v", d.Fields)
+	}
+}
+
 func TestBaseAfter(t *testing.T) {
 	s := DefaultSettings()
 	p := newProspect(func(p *Prospect) { p.JobTitle = "" })

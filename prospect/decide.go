@@ -434,7 +434,7 @@ func reconcile(p Prospect, rec Record, s Settings) updates {
 		if ae == sf {
 			continue
 		}
-		winner, why := resolveField(m, ae, sf, changedSince(base, m, ae, sf, s.Placeholder), p.UpdatedAt, rec.LastModified)
+		winner, why := resolveField(m, ae, sf, changedSince(base, m, ae, sf, s.Placeholder), p.UpdatedAt, rec.LastModified, rec.FieldChanged[m.Salesforce])
 		if winner == MasterEngagement {
 			u.record[m.Salesforce] = ae
 		} else {

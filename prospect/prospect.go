@@ -237,6 +237,11 @@ type Record struct {
 	LastModified       time.Time
 	// Fields holds the mapped Salesforce fields that the object has, by API name.
 	Fields map[string]string
+	// FieldChanged is, by API name, the last time Salesforce's field history saw a mapped
+	// field change (LeadHistory, ContactHistory): read for the :recent fields of a linked
+	// record when the history is readable. A field absent is not known: not tracked, not
+	// readable, never changed since tracking began, or not asked for.
+	FieldChanged map[string]time.Time `json:",omitempty"`
 }
 
 // RecordType tells a Lead id (prefix 00Q) from a Contact id (003); "" for anything else.

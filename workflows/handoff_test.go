@@ -141,3 +141,39 @@ func TestCRMResyncUsesProspectAsLastSeen(t *testing.T) {
 		})
 	}
 }
+
+// The change feed hands over the very version the sync already synced (same updatedAt second,
+// same fingerprint): no read, no lookup, no decision. Another version in the same second is
+// still read.
+func TestHandoffOfSeenVersionCostsNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		same  bool
+		reads int
+	}{{"the version already synced", true, 0}, {"another version in the same second", false, 1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(newProspect(assignedTo(bob)))
+			env := newEnv(t, w, prospect.DefaultSettings())
+			var reads, lookups int
+			var before SyncStatus
+			env.RegisterDelayedCallback(func() {
+				reads, lookups, before = w.count("FetchProspect"), w.count("FindMatches"), syncStatus(t, env)
+				w.mu.Lock()
+				snap := w.p // as the sync's own write left it
+				w.mu.Unlock()
+				if !tc.same {
+					snap.Phone = "555-0100"
+				}
+				env.SignalWorkflow(SignalProspectChanged, ChangeRequest{Handoff: &activities.Handoff{Prospect: snap, At: env.Now()}})
+			}, time.Hour)
+			env.ExecuteWorkflow(ProspectSyncWorkflow, ProspectSyncInput{ProspectID: 1001})
+			r := result(t, env)
+			if got := w.count("FetchProspect") - reads; got != tc.reads {
+				t.Errorf("reads after the hand-off = %d, want %d", got, tc.reads)
+			}
+			if tc.same && (w.count("FindMatches") != lookups || len(r.Status.History) != len(before.History)) {
+				t.Errorf("the seen version cost %d lookups and history %v, want none", w.count("FindMatches")-lookups, r.Status.History)
+			}
+		})
+	}
+}

@@ -25,6 +25,8 @@ const (
 	// tells which side changed: a person's email edit in Salesforce is followed, merges are
 	// followed to the survivor, restores relink. Runs from before decide as they did.
 	changeSyncBase = "sync-base"
+	// changeSkipSeenHandoff: a hand-off of the version the sync already saw costs no read.
+	changeSkipSeenHandoff = "skip-seen-handoff"
 )
 
 // maxHistoryEntries bounds the decision history kept in the sync-state query.
@@ -379,6 +381,12 @@ func (s *syncer) evaluate(ctx workflow.Context, why trigger) error {
 func (s *syncer) read(ctx workflow.Context, why trigger) (*evaluation, error) {
 	req := s.request
 	s.request, s.received = ChangeRequest{}, 0
+	if why == triggerSignal && s.seenAlready(req) && workflow.GetVersion(ctx, changeSkipSeenHandoff, workflow.DefaultVersion, 1) >= 1 {
+		// The change feed handed over the very version this sync already synced (the feed
+		// reads a little back in time, and a starter's request may have come first): nothing
+		// to read, nothing to decide.
+		return nil, nil
+	}
 	var fetched activities.FetchProspectResult
 	switch {
 	case s.usable(req.Handoff):
@@ -436,6 +444,14 @@ func (s *syncer) read(ctx workflow.Context, why trigger) (*evaluation, error) {
 		restoreCheck: s.baseOn && req.Resync && p.Link.Restorable()}
 	ev.settings.UseActiveAssignmentRules = ev.settings.UseActiveAssignmentRules || s.carry.UseAssignmentRule
 	return ev, nil
+}
+
+// seenAlready reports a request that asks for nothing but the hand-off of a version the sync
+// has seen: the same fingerprint, so the same second's updatedAt is no reason to read again.
+func (s *syncer) seenAlready(req ChangeRequest) bool {
+	h := req.Handoff
+	return h != nil && h.Prospect.ID == s.id && !req.Resync && !req.AllowRecreate && !req.CRM && !s.carry.RuleRequested &&
+		s.carry.SeenVersion != "" && h.Prospect.Version() == s.carry.SeenVersion
 }
 
 // usable reports whether a hand-off is this prospect's and newer than what the sync has seen.
