@@ -136,6 +136,9 @@ func (a *Activities) lookupMany(ctx context.Context, ins []FindMatchesInput) ([]
 			r := results[i]
 			if q.history {
 				if r.Err != nil {
+					if refused[q.typ] {
+						continue // a malformed linked id, refused by both queries: those go alone
+					}
 					if err := historyUsable(ctx, a, q.typ, r.Err); err != nil {
 						return nil, err
 					}

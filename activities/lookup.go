@@ -112,7 +112,7 @@ func (a *Activities) findMatches(ctx context.Context, in FindMatchesInput) (Find
 		live := map[string]prospect.Record{}
 		linkedRecords(linked.Records, in.LinkedType, mappedFor(in, in.LinkedType), live, gone)
 		changes := map[string]map[string]time.Time{}
-		if len(recent) > 0 {
+		if len(recent) > 0 && linked.Err == nil { // a refused id is refused by both queries
 			if h := results[3]; h.Err != nil {
 				if err := historyUsable(ctx, a, linkedType(in), h.Err); err != nil {
 					return FindMatchesResult{}, err

@@ -104,5 +104,5 @@ func TestHealthReport(t *testing.T) {
 			t.Errorf("export: prospect %d as %+v, want its code, message and since", id, failing)
 		}
 	}
-	t.Logf("health report in %s: %d states, %d error groups", rep.Took, len(rep.States), len(rep.Errors))
+	t.Logf("health report in %s (%v): %d states, %d error groups", rep.Took, rep.Parts, len(rep.States), len(rep.Errors))
 }

@@ -27,7 +27,7 @@
 //     nor limited. Any other version in a path (composite subrequests included) answers 404
 //     [{"errorCode":"NOT_FOUND","message":"The requested resource does not exist"}].
 //   - /services/data/vNN.N/query?q=SOQL (and queryAll, and query/<cursor>-<offset>) —
-//     a SOQL subset: SELECT fields FROM Lead|Contact|User|Account [WHERE =, !=, <, <=, >, >=,
+//     a SOQL subset: SELECT fields FROM Lead|Contact|User|Account|LeadHistory|ContactHistory [WHERE =, !=, <, <=, >, >=,
 //     [NOT] IN, AND, OR, NOT, parentheses] [ORDER BY ... NULLS FIRST|LAST] [LIMIT] [OFFSET].
 //     String equality is case-insensitive. Datetime fields (CreatedDate, LastModifiedDate,
 //     SystemModstamp) compare with literals as Salesforce writes them (2026-05-06T12:00:00Z,
@@ -46,7 +46,8 @@
 //     the user of the token that wrote the record (the integration user for client
 //     credentials, the JWT's subject), PersonUserID for control operations and seeds.
 //     Lead and Contact carry the read-only MasterRecordId: the winner's id on a record a
-//     merge deleted, null on every other record (see Merge and undelete below).
+//     merge deleted, null on every other record (see Merge and undelete below). A change of
+//     a tracked field of either is recorded in its field history (see Field history below).
 //   - GET /services/data/vNN.N/sobjects/{Lead|Contact|Account}/updated/?start=..&end=.. →
 //     {"ids":[..],"latestDateCovered":".."}: the live records whose SystemModstamp lies in
 //     [start, latestDateCovered), where latestDateCovered is end, or the current minute if
@@ -175,6 +176,33 @@
 // api/sforce_api_calls_undelete.htm, api/sforce_api_calls_queryall.htm, and the Object
 // Reference's sforce_api_objects_lead.htm and sforce_api_objects_contact.htm.
 //
+// # Field history
+//
+// Salesforce's Field History Tracking records each change of a tracked field in the
+// record's history object, LeadHistory or ContactHistory (Object Reference
+// "StandardObjectNameHistory"; docs/salesforce.md "Field history"), which SOQL reads like any
+// object: SELECT LeadId, Field, CreatedDate FROM LeadHistory WHERE LeadId IN (..) AND Field
+// IN (..) ORDER BY CreatedDate DESC. The emulator keeps them read-only with Id (prefix 017),
+// LeadId or ContactId, Field (the field's API name, "Title"), OldValue and NewValue (text,
+// null for an empty value), CreatedDate, CreatedById and IsDeleted. Every update that gives
+// a tracked field another value than it had (API: update, upsert, collections, composite;
+// controls: merge, conversion) adds a row: CreatedDate is the write's LastModifiedDate to
+// the second ("The Field History Tracking timestamp is precise to a second"), CreatedById
+// the writer (as LastModifiedById). A create adds none (the emulator has no "created" rows),
+// nor does a write of the same value. Deleting the record moves its history rows to the
+// recycle bin (IsDeleted, seen by queryAll only), restoring it brings them back; both are
+// the emulator's reading of IsDeleted's description. A rolled-back write leaves no row.
+//
+// Which fields are tracked is a setting (FieldHistory, persisted with the data; Reset
+// restores it): by default FirstName, LastName, Company, Title, Phone and Email of Lead and
+// the same but Company of Contact. PUT /emulator/field-history replaces the lists of the
+// objects it names and keeps the others'; an empty list stops tracking for its object, whose
+// history object then answers with the rows it already has (what Salesforce answers once an
+// object's tracking is off is not documented). Only writable fields can be tracked, at most
+// 20 an object, as Salesforce allows; anything else is 400 {"error":".."}. Not modelled:
+// DataType, the second row Salesforce adds for a reference field (names besides ids),
+// retention (18 months, 24 through the API), and access: every token may read the history.
+//
 // Every /services/data/vNN.N response carries Sforce-Limit-Info, and every /api/v5 answer to a
 // request with X-Return-Api-Usage: 1 carries x-api-usage: USED/MAX; once Options.DailyAPILimit
 // is spent the answer is 403 REQUEST_LIMIT_EXCEEDED (AE: 429 code 122 after AEDailyLimit).
@@ -206,6 +234,7 @@
 //	POST   /emulator/records/{id}/undelete UndeleteRecord: restore a Lead or Contact from the recycle bin
 //	POST   /emulator/merge                 Merge {"object":"Lead","masterId":"00Q…","mergedIds":["00Q…"],"fields":{"Email":".."}}
 //	GET|PUT /emulator/engagement-settings  SetEngagementSettings {"allowMultipleProspectsPerEmail":false}
+//	GET|PUT /emulator/field-history        SetFieldHistory {"Lead":["Title",...],"Contact":[...]} ([] = tracking off)
 //	DELETE /emulator/users/{id}            delete an Account Engagement user as an admin would (v5 users are read-only)
 //
 // A merge takes one or two mergedIds (three records in all) of the object named, all live;
@@ -273,8 +302,9 @@
 //     but the Lead email one (not run on undelete); only Lead assignment rules, in the two
 //     shapes above.
 //   - SOQL beyond the subset above: no relationship fields or subqueries, aggregates,
-//     LIKE, INCLUDES, date literals, FOR UPDATE; only Lead, Contact, Account and User, with
-//     the fields the sync uses (no custom fields but Prospect_Id__c).
+//     LIKE, INCLUDES, date literals, FOR UPDATE; only Lead, Contact, Account, User and the
+//     Lead and Contact field histories, with the fields the sync uses (no custom fields but
+//     Prospect_Id__c).
 //   - The rest of the REST API: describe, composite/batch and tree,
 //     Bulk API, and the resource list of /vNN.N/.
 //   - Limits other than the daily ones and AE's 5 concurrent requests: no concurrent long

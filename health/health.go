@@ -8,6 +8,7 @@ package health
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -32,8 +33,9 @@ type Report struct {
 	OldestWaiting *Waiting `json:"oldestWaiting,omitempty"`
 	Feeds         []Feed   `json:"feeds"`
 	Usage         []Usage  `json:"usage"`
-	// Took is how long the report took to make.
-	Took string `json:"took"`
+	// Took is how long the report took to make, and Parts how long each part took.
+	Took  string            `json:"took"`
+	Parts map[string]string `json:"parts"`
 }
 
 // ErrorGroup is every sync failing with one code.
@@ -101,22 +103,33 @@ type Reporter struct {
 // Report makes the report.
 func (r *Reporter) Report(ctx context.Context) (Report, error) {
 	start := time.Now()
-	rep := Report{At: start.UTC()}
+	rep := Report{At: start.UTC(), Parts: map[string]string{}}
+	lap := start
+	timed := func(part string) {
+		rep.Parts[part] = time.Since(lap).Round(time.Millisecond).String()
+		lap = time.Now()
+	}
 	var err error
 	if rep.Control, err = workflows.Control(ctx, r.Temporal); err != nil {
 		return rep, err
 	}
+	timed("pause")
 	if rep.States, err = workflows.CountByState(ctx, r.Temporal); err != nil {
 		return rep, err
 	}
+	timed("states")
 	if rep.Errors, err = r.errors(ctx); err != nil {
 		return rep, err
 	}
+	timed("errors")
 	if rep.OldestWaiting, err = r.oldestWaiting(ctx, rep.States[prospect.StateWaitingForAssignment]); err != nil {
 		return rep, err
 	}
+	timed("waiting")
 	rep.Feeds = r.feeds(ctx, start)
+	timed("feeds")
 	rep.Usage = r.usage(ctx)
+	timed("usage")
 	rep.Took = time.Since(start).Round(time.Millisecond).String()
 	return rep, nil
 }
@@ -169,29 +182,26 @@ func errorSince(st workflows.SyncStatus) time.Time {
 	return time.Time{}
 }
 
-// oldestWaiting finds the sync waiting longest without listing them all: a bisection on
-// StartTime with visibility counts (about 30 of them whatever the number waiting), then one
-// listing of those started by the time found.
+// oldestWaiting finds the sync waiting longest. Visibility lists newest first and cannot sort,
+// so it lists them all when they are few; when many, a search on StartTime with counts (about
+// ten rounds) narrows the listing to those started by the time found.
 func (r *Reporter) oldestWaiting(ctx context.Context, waiting int64) (*Waiting, error) {
 	if waiting == 0 {
 		return nil, nil
 	}
 	base := workflows.Filter{State: prospect.StateWaitingForAssignment}.Query() + " AND ExecutionStatus = 'Running'"
-	lo, hi := time.Unix(0, 0).UTC(), time.Now().UTC().Add(time.Minute)
-	for hi.Sub(lo) > time.Second {
-		mid := lo.Add(hi.Sub(lo) / 2)
-		n, err := workflows.Count(ctx, r.Temporal, base+fmt.Sprintf(" AND StartTime <= '%s'", mid.Format(time.RFC3339Nano)))
-		if err != nil {
+	startedBy := func(t time.Time) string {
+		return base + fmt.Sprintf(" AND StartTime <= '%s'", t.Format(time.RFC3339Nano))
+	}
+	hi := time.Now().UTC().Add(time.Minute)
+	if waiting > listWaitingUpTo {
+		var err error
+		if hi, err = r.searchOldest(ctx, startedBy, hi); err != nil {
 			return nil, err
-		}
-		if n > 0 {
-			hi = mid
-		} else {
-			lo = mid
 		}
 	}
 	var oldest *workflows.Listed
-	err := workflows.ListQuery(ctx, r.Temporal, base+fmt.Sprintf(" AND StartTime <= '%s'", hi.Format(time.RFC3339Nano)), func(l workflows.Listed) bool {
+	err := workflows.ListQuery(ctx, r.Temporal, startedBy(hi), func(l workflows.Listed) bool {
 		if oldest == nil || l.Started.Before(oldest.Started) {
 			oldest = &l
 		}
@@ -202,6 +212,40 @@ func (r *Reporter) oldestWaiting(ctx context.Context, waiting int64) (*Waiting, 
 	}
 	id, _ := workflows.ParseProspectID(oldest.ProspectID)
 	return &Waiting{ProspectID: id, Since: oldest.Started, For: time.Since(oldest.Started).Round(time.Minute).String(), Count: waiting}, nil
+}
+
+// listWaitingUpTo is how many waiting syncs the report lists to find the oldest (ten pages);
+// past it, a search on StartTime narrows the listing first.
+const listWaitingUpTo = 5000
+
+// searchOldest narrows, with visibility counts, the time by which the oldest waiting sync had
+// started: eight counts at once a round, each round ninefold narrower, to the second.
+func (r *Reporter) searchOldest(ctx context.Context, startedBy func(time.Time) string, hi time.Time) (time.Time, error) {
+	const ways = 8
+	lo := time.Unix(0, 0).UTC() // none started by then; some by hi
+	for hi.Sub(lo) > time.Second {
+		step := hi.Sub(lo) / (ways + 1)
+		counts := make([]int64, ways)
+		errs := make([]error, ways)
+		var wg sync.WaitGroup
+		for i := range ways {
+			wg.Go(func() {
+				counts[i], errs[i] = workflows.Count(ctx, r.Temporal, startedBy(lo.Add(step*time.Duration(i+1))))
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return hi, err
+		}
+		// The first cut with some started by it: the oldest lies in the part before it (or, with
+		// none, in the last part).
+		if i := slices.IndexFunc(counts, func(n int64) bool { return n > 0 }); i >= 0 {
+			lo, hi = lo.Add(step*time.Duration(i)), lo.Add(step*time.Duration(i+1))
+		} else {
+			lo = lo.Add(step * ways)
+		}
+	}
+	return hi, nil
 }
 
 // feeds asks both change feeds how far they have read.

@@ -129,7 +129,8 @@ func (p *Planner) Run(ctx context.Context, ids []int64, all bool) (Plan, error) 
 			ins = append(ins, activities.FindMatchesInput{ProspectID: snap.p.ID, Email: snap.p.Email,
 				LinkedType: snap.p.Link.Type, LinkedID: snap.p.Link.ID,
 				LeadFields:    prospect.MappedFields(p.Settings, prospect.TypeLead),
-				ContactFields: prospect.MappedFields(p.Settings, prospect.TypeContact)})
+				ContactFields: prospect.MappedFields(p.Settings, prospect.TypeContact),
+				RecentFields:  activities.RecentFieldsOf(p.Settings)})
 			need = append(need, i)
 		}
 	}

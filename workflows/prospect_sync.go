@@ -514,6 +514,7 @@ func (s *syncer) lookup(ctx workflow.Context, ev *evaluation) (again bool, _ err
 		Email: ev.p.Email, LinkedType: ev.p.Link.Type, LinkedID: ev.p.Link.ID,
 		LeadFields:    prospect.MappedFields(ev.settings, prospect.TypeLead),
 		ContactFields: prospect.MappedFields(ev.settings, prospect.TypeContact),
+		RecentFields:  activities.RecentFieldsOf(ev.settings),
 	}
 	if s.baseOn {
 		in.ProspectID = s.id
