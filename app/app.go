@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,8 @@ type App struct {
 	ready   readiness
 	// pauses is the worker's view of the sync's pause (pause.go).
 	pauses *pauseWatcher
+	// codec is the codec server's own listener (http.go); nil when not served.
+	codec *http.Server
 
 	// TemporalAddress, UIURL and EmulatorURL say what runs where ("" when not local);
 	// HTTPAddress is the worker's HTTP listener ("" when disabled).
@@ -52,6 +55,8 @@ type App struct {
 	UIURL           string
 	EmulatorURL     string
 	HTTPAddress     string
+	// CodecAddress is the codec server's listener ("" when not served).
+	CodecAddress string
 }
 
 // Start starts the embedded server and emulator when configured, then the worker.

@@ -86,6 +86,7 @@ func TestMain(m *testing.M) {
 		// TestFieldEditedOnBothSidesUnderRecent edits on both sides.
 		"SYNC_FIELD_MAPPING":      "firstName=FirstName,lastName=LastName,company=Company@Lead,jobTitle=Title:recent,phone=Phone",
 		connect.EnvEncryptionKeys: testKeys[0].ID + "=" + base64.StdEncoding.EncodeToString(testKeys[0].Secret),
+		connect.EnvCodecAddress:   "127.0.0.1:0",
 	}
 	testCfg, err = LoadConfig([]string{"-data-dir", dir, "-temporal-port", "0", "-ui-port", "0", "-emulator-port", "0", "-http-address", "127.0.0.1:0"}, func(k string) string { return env[k] })
 	if err != nil {
@@ -249,7 +250,8 @@ func searchAttr(t *testing.T, id int64, name string) string {
 }
 
 // TestAPICallsPerProspect counts, with the emulator's counters, the Salesforce and Account
-// Engagement API calls one prospect costs on each path, and wants exactly the README's figures
+// Engagement API calls one prospect costs on each path, and wants exactly the figures of
+// docs/api-budget.md "What a lone sync costs"
 // (warm caches: the first prospect of each path warms them; the fewest calls of the next three
 // count, since syncs of other tests may run at the same time and the counters are global, so
 // they can only add calls).

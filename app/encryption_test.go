@@ -409,17 +409,37 @@ func TestEmbeddedUIUsesCodecServer(t *testing.T) {
 	}
 }
 
-// The worker's listener serves the codec server: what /codec/encode seals, /codec/decode opens,
-// and the sealed form names the key, not the plain encoding.
+// The codec server has a listener of its own: what /codec/encode seals, /codec/decode opens,
+// and the sealed form names the key, not the plain encoding. The metrics listener serves no
+// codec, and a caller that is not an allowed UI (no Origin) and has no token is refused.
 func TestListenerServesCodec(t *testing.T) {
-	base := "http://" + app().HTTPAddress + codec.Path
+	base := "http://" + app().CodecAddress + codec.Path
 	plain := `{"payloads":[{"metadata":{"encoding":"anNvbi9wbGFpbg=="},"data":"eyJlbWFpbCI6ImFubkBleGFtcGxlLmNvbSJ9"}]}`
-	post := func(path, body string) string {
+	send := func(url, origin, body string) *http.Response {
 		t.Helper()
-		resp, err := http.Post(base+path, "application/json", strings.NewReader(body))
+		req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
+		req.Header.Set("Content-Type", "application/json")
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	if resp := send("http://"+app().HTTPAddress+codec.Path+"/decode", strings.TrimRight(app().UIURL, "/"), plain); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("the metrics listener answered /codec/decode with %d, want 404", resp.StatusCode)
+	}
+	if resp := send(base+"/decode", "", plain); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a caller without Origin or token: %d, want 403", resp.StatusCode)
+	}
+	post := func(path, body string) string {
+		t.Helper()
+		resp := send(base+path, strings.TrimRight(app().UIURL, "/"), body)
 		defer resp.Body.Close()
 		b, err := io.ReadAll(resp.Body)
 		if err != nil || resp.StatusCode != http.StatusOK {

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/client"
 
 	"github.com/prospect-sync/prospect-sync/codec"
+	"github.com/prospect-sync/prospect-sync/connect"
 	"github.com/prospect-sync/prospect-sync/monitor"
 )
 
@@ -57,11 +60,31 @@ func (a *App) listen(cfg Config) error {
 		return fmt.Errorf("HTTP listener at %s (%s, -http-address; %q disables it): %w", cfg.HTTPAddress, monitor.EnvAddress, "off", err)
 	}
 	a.HTTPAddress = a.http.Addr()
-	if h := cfg.Encryption.Handler(a.UIURL); h != nil {
-		// The Temporal UI's remote codec: the prefix stays, the SDK's handler matches
-		// .../encode and .../decode by suffix.
-		a.http.Handle(codec.Path+"/", h)
+	return a.listenCodec(cfg)
+}
+
+// listenCodec serves the codec server on its own listener (PROSPECT_SYNC_CODEC_ADDRESS), never
+// the metrics port: exposing /metrics to a scraper must not expose /codec/decode.
+func (a *App) listenCodec(cfg Config) error {
+	if !cfg.Encryption.CodecServed() {
+		return nil
 	}
+	h := cfg.Encryption.Handler(a.UIURL)
+	l, err := net.Listen("tcp", cfg.Encryption.CodecAddress)
+	if err != nil {
+		return fmt.Errorf("codec server at %s (%s; off disables it): %w", cfg.Encryption.CodecAddress, connect.EnvCodecAddress, err)
+	}
+	mux := http.NewServeMux()
+	// The Temporal UI's remote codec: the prefix stays, the SDK's handler matches .../encode and
+	// .../decode by suffix.
+	mux.Handle(codec.Path+"/", h)
+	a.codec = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	a.CodecAddress = l.Addr().String()
+	go func() {
+		if err := a.codec.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error().Err(err).Str("address", a.CodecAddress).Msg("codec server stopped")
+		}
+	}()
 	return nil
 }
 
@@ -74,6 +97,9 @@ func (a *App) stopHTTP() {
 		if err := a.http.Close(); err != nil {
 			a.log.Warn().Err(err).Msg("closing the HTTP listener")
 		}
+	}
+	if a.codec != nil {
+		_ = a.codec.Close()
 	}
 	if a.metrics != nil {
 		_ = a.metrics.Close()

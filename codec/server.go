@@ -39,7 +39,14 @@ func Handler(c *Codec, opts HandlerOptions) http.Handler {
 	want := []byte(opts.AuthToken)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Origin")
-		if origin := r.Header.Get("Origin"); origin != "" {
+		origin := r.Header.Get("Origin")
+		if origin == "" && len(want) == 0 {
+			// Not a browser of an allowed UI, and no token to prove who it is: nobody on the
+			// network decodes payloads just by reaching the port.
+			http.Error(w, "a request without an allowed Origin needs the codec server's token", http.StatusForbidden)
+			return
+		}
+		if origin != "" {
 			// Browsers always send Origin on cross-origin requests and POSTs: a page of another
 			// origin (or a DNS-rebound name) gets nothing, not even a decode it cannot read.
 			if !slices.Contains(opts.Origins, origin) {

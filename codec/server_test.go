@@ -30,8 +30,10 @@ func serve(t *testing.T, c *Codec, opts HandlerOptions) string {
 // protocol the Temporal UI and CLI speak.
 func TestHandlerRoundTrip(t *testing.T) {
 	c := newCodec(t, newKey(t, "k1"))
-	endpoint := serve(t, c, HandlerOptions{})
-	remote := converter.NewRemotePayloadCodec(converter.RemotePayloadCodecOptions{Endpoint: endpoint})
+	endpoint := serve(t, c, HandlerOptions{AuthToken: "s3cret"})
+	// The CLI's way: no browser Origin, so the token.
+	remote := converter.NewRemotePayloadCodec(converter.RemotePayloadCodecOptions{Endpoint: endpoint,
+		ModifyRequest: func(r *http.Request) error { r.Header.Set("Authorization", "Bearer s3cret"); return nil }})
 	in := samples(t)
 	enc, err := remote.Encode(in)
 	if err != nil {
@@ -115,7 +117,7 @@ func TestHandlerUnknownKeyIs400NamingKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ := protojson.Marshal(&commonpb.Payloads{Payloads: sealed})
-	resp := post(t, serve(t, newCodec(t, newKey(t, "k1")), HandlerOptions{})+"/decode", "", "", string(body))
+	resp := post(t, serve(t, newCodec(t, newKey(t, "k1")), HandlerOptions{Origins: []string{uiOrigin}})+"/decode", uiOrigin, "", string(body))
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), `"gone"`) {
 		t.Errorf("status %d, body %q: want 400 naming the key id", resp.StatusCode, b)
@@ -191,17 +193,25 @@ func TestHandlerAuth(t *testing.T) {
 			}
 		}
 	}
-	// No token configured: no Authorization needed.
-	open := serve(t, newCodec(t, newKey(t, "k1")), HandlerOptions{})
-	if resp := post(t, open+"/encode", "", "", body); resp.StatusCode != http.StatusOK {
-		t.Errorf("without a token configured: status %d, want 200", resp.StatusCode)
+	// No token configured: an allowed UI's origin needs no Authorization; a caller without an
+	// allowed Origin (a script on the network) is refused, since it could prove nothing.
+	open := serve(t, newCodec(t, newKey(t, "k1")), HandlerOptions{Origins: []string{uiOrigin}})
+	if resp := post(t, open+"/encode", uiOrigin, "", body); resp.StatusCode != http.StatusOK {
+		t.Errorf("the UI's origin without a token configured: status %d, want 200", resp.StatusCode)
+	}
+	if resp := post(t, open+"/decode", "", "", body); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("no Origin, no token configured: status %d, want 403", resp.StatusCode)
+	}
+	// A token configured: a caller without an Origin passes with it.
+	if resp := post(t, url+"/decode", "", "Bearer s3cret", body); resp.StatusCode != http.StatusOK {
+		t.Errorf("no Origin with the token: status %d, want 200", resp.StatusCode)
 	}
 }
 
 func TestHandlerRefusesOversizedBody(t *testing.T) {
-	url := serve(t, newCodec(t, newKey(t, "k1")), HandlerOptions{})
+	url := serve(t, newCodec(t, newKey(t, "k1")), HandlerOptions{Origins: []string{uiOrigin}})
 	big := fmt.Sprintf(`{"payloads":[{"data":"%s"}]}`, strings.Repeat("A", MaxBodyBytes))
-	if resp := post(t, url+"/encode", "", "", big); resp.StatusCode != http.StatusBadRequest {
+	if resp := post(t, url+"/encode", uiOrigin, "", big); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("a %d-byte body: status %d, want 400", len(big), resp.StatusCode)
 	}
 }

@@ -2,6 +2,7 @@ package connect
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -26,11 +27,16 @@ const (
 	EnvCodecOrigins = "PROSPECT_SYNC_CODEC_CORS_ORIGINS"
 	// EnvCodecEndpoint is the codec server URL the embedded UI calls.
 	EnvCodecEndpoint = "PROSPECT_SYNC_CODEC_ENDPOINT"
-	// DefaultHTTPAddress is where the worker's HTTP listener (metrics, health, codec server)
-	// binds by default: loopback, so nothing leaves the machine unless asked.
+	// EnvCodecAddress is the codec server's own listener: never the metrics port, so that a
+	// scraper allowed to reach /metrics reaches no decode.
+	EnvCodecAddress = "PROSPECT_SYNC_CODEC_ADDRESS"
+	// DefaultHTTPAddress is where the worker's HTTP listener (metrics, health) binds by default:
+	// loopback, so nothing leaves the machine unless asked.
 	DefaultHTTPAddress = "127.0.0.1:8290"
-	// DefaultCodecEndpoint is the codec path on the worker's HTTP listener at its default address.
-	DefaultCodecEndpoint = "http://" + DefaultHTTPAddress + codec.Path
+	// DefaultCodecAddress is where the codec server binds by default: loopback too.
+	DefaultCodecAddress = "127.0.0.1:8291"
+	// DefaultCodecEndpoint is the codec path on the codec listener at its default address.
+	DefaultCodecEndpoint = "http://" + DefaultCodecAddress + codec.Path
 )
 
 // Encryption says how payloads are sealed and who may ask the codec server to open them.
@@ -43,6 +49,8 @@ type Encryption struct {
 	CodecAuthToken string
 	// CodecEndpoint is where the embedded UI finds the codec server (EnvCodecEndpoint).
 	CodecEndpoint string
+	// CodecAddress is the codec server's listener (EnvCodecAddress); "off" disables it.
+	CodecAddress string
 }
 
 // EncryptionFromEnv reads the key ring (EnvEncryptionKeys or EnvEncryptionKeyFile, not both)
@@ -51,9 +59,13 @@ func EncryptionFromEnv(getenv func(string) string) (Encryption, error) {
 	e := Encryption{
 		CodecAuthToken: strings.TrimSpace(getenv(EnvCodecAuthToken)),
 		CodecEndpoint:  strings.TrimSpace(getenv(EnvCodecEndpoint)),
+		CodecAddress:   strings.TrimSpace(getenv(EnvCodecAddress)),
 	}
 	if e.CodecEndpoint == "" {
 		e.CodecEndpoint = DefaultCodecEndpoint
+	}
+	if e.CodecAddress == "" {
+		e.CodecAddress = DefaultCodecAddress
 	}
 	for o := range strings.SplitSeq(getenv(EnvCodecOrigins), ",") {
 		if o = strings.TrimRight(strings.TrimSpace(o), "/"); o == "" {
@@ -88,8 +100,31 @@ func EncryptionFromEnv(getenv func(string) string) (Encryption, error) {
 	if err != nil {
 		return Encryption{}, fmt.Errorf("%s: %w", source, err)
 	}
+	// Checked only when there is a codec server to run: without a key nothing is served.
+	if err := e.checkCodecAddress(); err != nil {
+		return Encryption{}, err
+	}
 	return e, nil
 }
+
+// checkCodecAddress refuses a codec server that anyone on the network could call: one bound
+// beyond loopback needs a token.
+func (e Encryption) checkCodecAddress() error {
+	if e.CodecAddress == "off" || e.CodecAuthToken != "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(e.CodecAddress)
+	if err != nil {
+		return fmt.Errorf("%s=%q: want host:port, or off", EnvCodecAddress, e.CodecAddress)
+	}
+	if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("%s=%q listens beyond this machine: set %s too (every caller of the codec server must then present it), or bind it to 127.0.0.1", EnvCodecAddress, e.CodecAddress, EnvCodecAuthToken)
+}
+
+// CodecServed reports whether the codec server runs: a key to open payloads with, and a listener.
+func (e Encryption) CodecServed() bool { return e.Codec != nil && e.CodecAddress != "off" }
 
 // Apply makes a Temporal client seal payloads and failures; without a key it changes nothing.
 func (e Encryption) Apply(opts *client.Options) { e.Codec.Apply(opts) }

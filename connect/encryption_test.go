@@ -106,3 +106,31 @@ func writeFile(t *testing.T, dir, name, content string) string {
 	}
 	return p
 }
+
+// A codec server bound beyond loopback needs a token: refused at start, with a message that
+// says what to do.
+func TestCodecAddressBeyondLoopbackNeedsToken(t *testing.T) {
+	for _, tc := range []struct {
+		address, token string
+		ok             bool
+	}{
+		{"", "", true}, // the default, 127.0.0.1:8291
+		{"127.0.0.1:0", "", true},
+		{"localhost:8291", "", true},
+		{"[::1]:8291", "", true},
+		{"off", "", true},
+		{"0.0.0.0:8291", "", false},
+		{":8291", "", false},
+		{"10.0.0.5:8291", "", false},
+		{"0.0.0.0:8291", "s3cret", true},
+	} {
+		env := map[string]string{EnvCodecAddress: tc.address, EnvCodecAuthToken: tc.token, EnvEncryptionKeys: "k1=" + strings.Repeat("A", 43) + "="}
+		_, err := EncryptionFromEnv(func(k string) string { return env[k] })
+		if (err == nil) != tc.ok {
+			t.Errorf("%s=%q with token %q: %v, want ok %v", EnvCodecAddress, tc.address, tc.token, err, tc.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), EnvCodecAuthToken) {
+			t.Errorf("error %q does not name %s", err, EnvCodecAuthToken)
+		}
+	}
+}
