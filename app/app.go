@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/prospect-sync/prospect-sync/activities"
+	"github.com/prospect-sync/prospect-sync/connect"
 	"github.com/prospect-sync/prospect-sync/engagement"
 	"github.com/prospect-sync/prospect-sync/internal/budget"
 	"github.com/prospect-sync/prospect-sync/metrics"
@@ -138,7 +139,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 	a.worker = worker.New(a.client, workflows.TaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: cfg.MaxConcurrentActivities,
 		// Let running activities finish on shutdown rather than abandon them mid-write.
-		WorkerStopTimeout: 30 * time.Second,
+		WorkerStopTimeout: connect.WorkerStopTimeout,
 		DeploymentOptions: cfg.deploymentOptions(),
 		OnFatalError:      func(err error) { a.ready.fatal.Store(&err) },
 	})

@@ -33,9 +33,17 @@ func identity() string {
 
 // shareEngagement keeps this worker to its share of the business unit's Account Engagement
 // requests in flight (total, 5 by default): total over the workers polling the task queue, at
-// least one. A worker joining or leaving is seen within `every`; until then the business unit
-// may briefly see more, which it answers with code 66 and the client with a short backoff.
+// least one. A worker leaving is seen within pollerWindow; until then the others keep the
+// smaller share it left them. With more workers than requests, each keeps one and the business
+// unit answers the excess with code 66, which the client backs off from briefly.
 func (a *App) shareEngagement(ctx context.Context, ae *engagement.Client, total int, every time.Duration) {
+	// A worker that just joined holds one request until the others have counted it (they
+	// recount every `every`); a counted worker keeps its share of one request fewer than the
+	// business unit's limit, the one a joiner takes meanwhile. So the limit holds while workers
+	// join one at a time, at the cost of one request for a lone worker.
+	joined := time.Now()
+	a.aeShare.Store(1)
+	ae.SetMaxInFlight(1)
 	for {
 		resp, err := a.client.DescribeTaskQueue(ctx, workflows.TaskQueue, enumspb.TASK_QUEUE_TYPE_ACTIVITY)
 		if err == nil {
@@ -46,7 +54,10 @@ func (a *App) shareEngagement(ctx context.Context, ae *engagement.Client, total 
 				}
 			}
 			n := max(len(workers), 1)
-			share := max(total/n, 1)
+			share := max((total-1)/n, 1)
+			if time.Since(joined) < every+time.Second {
+				share = 1
+			}
 			if old := a.aeShare.Swap(int64(share)); old != int64(share) {
 				ae.SetMaxInFlight(share)
 				a.log.Info().Int("workers", n).Int("inFlight", share).Int("businessUnitLimit", total).

@@ -5,7 +5,7 @@
 // in Salesforce reaches its sync, a lone sync's latency; then the cost of prospects waiting for
 // assignment and how fast an assignment resumes a waiting sync. It prints a table and JSON.
 //
-//	go run ./bench -n 10000 -waiting 0   # the API-budget table of the README (about 25 minutes)
+//	go run ./bench -n 10000 -waiting 0   # the API-budget table of docs/benchmarks.md (about 25 minutes)
 //	go run ./bench                       # defaults: 2000 syncs, 20,000 waiting, 1000 resumed
 //	go run ./bench -n 2 -waiting 100000 -assign 1000  # the large run (about 90 minutes on 2 cores)
 //	go run ./bench -ops 10000            # starter plan over 10,000 prospects, starter health over their syncs

@@ -40,12 +40,6 @@ func Handler(c *Codec, opts HandlerOptions) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Origin")
 		origin := r.Header.Get("Origin")
-		if origin == "" && len(want) == 0 {
-			// Not a browser of an allowed UI, and no token to prove who it is: nobody on the
-			// network decodes payloads just by reaching the port.
-			http.Error(w, "a request without an allowed Origin needs the codec server's token", http.StatusForbidden)
-			return
-		}
 		if origin != "" {
 			// Browsers always send Origin on cross-origin requests and POSTs: a page of another
 			// origin (or a DNS-rebound name) gets nothing, not even a decode it cannot read.
@@ -64,13 +58,25 @@ func Handler(c *Codec, opts HandlerOptions) http.Handler {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		if len(want) > 0 {
-			scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		// An allowed UI's browser (its Origin) is served as it is: a browser UI cannot send a
+		// static token. Anything else (the CLI, a script, another container) needs the token:
+		// reaching the port is not enough to decode. A token sent must be the right one.
+		auth := r.Header.Get("Authorization")
+		switch {
+		case auth != "" && len(want) > 0:
+			scheme, token, _ := strings.Cut(auth, " ")
 			if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), want) != 1 {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="codec"`)
 				http.Error(w, "unauthorized", http.StatusUnauthorized)
 				return
 			}
+		case origin == "" && len(want) > 0:
+			w.Header().Set("WWW-Authenticate", `Bearer realm="codec"`)
+			http.Error(w, "unauthorized: a caller that is not an allowed UI needs the codec server's token", http.StatusUnauthorized)
+			return
+		case origin == "":
+			http.Error(w, "a request without an allowed Origin needs the codec server's token, and none is configured", http.StatusForbidden)
+			return
 		}
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)

@@ -13,7 +13,7 @@ import (
 	"github.com/prospect-sync/prospect-sync/prospect"
 )
 
-// SyncSettings reads the SYNC_* rule settings (README "Configuration"); unset ones keep their
+// SyncSettings reads the SYNC_* rule settings (docs/configuration.md); unset ones keep their
 // defaults. Every malformed value is reported, not only the first.
 func SyncSettings(getenv func(string) string) (prospect.Settings, error) {
 	r := reader{getenv: getenv}

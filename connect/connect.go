@@ -33,6 +33,9 @@ const (
 	EmulatorClientID       = "emulator"
 	EmulatorClientSecret   = "emulator"
 	EmulatorBusinessUnitID = "0Uv000000000001AAA"
+	// WorkerStopTimeout is how long a stopping worker lets its running activities finish rather
+	// than abandon them mid-write; a container's stop grace period must be longer.
+	WorkerStopTimeout = 30 * time.Second
 	// DefaultAPIReserve is the share of each daily API allocation kept for the org's other
 	// integrations.
 	DefaultAPIReserve = 0.10

@@ -6,7 +6,7 @@ import (
 	"github.com/prospect-sync/prospect-sync/internal/budget"
 )
 
-// The batching the real run does (README "API budget"): the change feed reads 1,000 prospects a
+// The batching the real run does (docs/api-budget.md): the change feed reads 1,000 prospects a
 // call and looks them up with about one composite call a page; creates and updates share sObject
 // Collections calls of up to 200 records, one call each, creates for the assignment rule adding
 // one query to read their owners back; a write to Account Engagement is one call a prospect (v5

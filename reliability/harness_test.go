@@ -483,7 +483,7 @@ func (c *cluster) verify(ps []seeded) verdict {
 		case st.State != p.kind.state():
 			problem = fmt.Sprintf("state %s, want %s (last error %+v)", st.State, p.kind.state(), st.LastError)
 		case len(got) != due:
-			problem = fmt.Sprintf("%d Leads, want %d (linked %s %s; history %+v)", len(got), due, st.CRMRecordType, st.CRMRecordID, st.History)
+			problem = fmt.Sprintf("%d Leads, want %d (linked %s %s: %s; history %+v)", len(got), due, st.CRMRecordType, st.CRMRecordID, c.describe(ctx, st.CRMRecordID), st.History)
 		case due == 1 && (st.CRMRecordID != got[0] || attr.CRMRecordID != got[0]):
 			problem = fmt.Sprintf("linked %s (attribute %s), want its Lead %s", st.CRMRecordID, attr.CRMRecordID, got[0])
 		case p.kind == matchesLead && got[0] != p.leadID:
@@ -497,6 +497,19 @@ func (c *cluster) verify(ps []seeded) verdict {
 		}
 	}
 	return v
+}
+
+// describe says what Salesforce holds under a record id, deleted or not, for a failure message.
+func (c *cluster) describe(ctx context.Context, id string) string {
+	if id == "" {
+		return "no record"
+	}
+	recs, err := c.sf.Select(ctx, salesforce.Select{Object: prospect.RecordType(id), Fields: []string{"Id", "Email", "IsDeleted", "CreatedDate", "LastModifiedById"},
+		Where: []salesforce.Cond{salesforce.Eq("Id", id)}, All: true})
+	if err != nil || len(recs) == 0 {
+		return fmt.Sprintf("not found (%v)", err)
+	}
+	return fmt.Sprint(map[string]any(recs[0]))
 }
 
 // leadsByEmail reads the Leads of every seeded email, 100 emails a query.
