@@ -398,7 +398,9 @@ func (c *cluster) waitSynced(want int, within time.Duration) {
 	})
 }
 
-// waitSettled waits until every sync is in its expected state.
+// waitSettled waits until every sync is in its expected state: first by visibility counts
+// (cheap, but they also count syncs the change feeds started for prospects the scenario did not
+// seed, such as the emulator's own), then by asking each seeded prospect's sync.
 func (c *cluster) waitSettled(ps []seeded, within time.Duration) time.Duration {
 	c.t.Helper()
 	start := time.Now()
@@ -407,6 +409,12 @@ func (c *cluster) waitSettled(ps []seeded, within time.Duration) time.Duration {
 		for state, n := range want {
 			got, err := c.count(ctx, state)
 			if err != nil || got < n {
+				return false, err
+			}
+		}
+		for _, p := range ps {
+			st, err := workflows.QueryStatus(ctx, c.tc, p.id)
+			if err != nil || st.State != p.kind.state() {
 				return false, err
 			}
 		}
