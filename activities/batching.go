@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prospect-sync/prospect-sync/internal/batch"
@@ -74,7 +73,7 @@ func (a *Activities) lookupMany(ctx context.Context, ins []FindMatchesInput) ([]
 	leadFields, contactFields, recent := ins[0].LeadFields, ins[0].ContactFields, ins[0].RecentFields
 	var emails, leadIDs, contactIDs []string
 	for _, in := range ins {
-		if e := emailKey(in.Email); e != "" && !slices.Contains(emails, e) {
+		if e := prospect.NormalizeEmail(in.Email); e != "" && !slices.Contains(emails, e) {
 			emails = append(emails, e)
 		}
 		switch {
@@ -159,10 +158,10 @@ func (a *Activities) lookupMany(ctx context.Context, ins []FindMatchesInput) ([]
 				continue
 			}
 			for _, rec := range toRecords(r.Records, q.typ, q.fields) {
-				m := byEmail[emailKey(rec.Email)]
+				m := byEmail[prospect.NormalizeEmail(rec.Email)]
 				if m == nil {
 					m = &prospect.Matches{}
-					byEmail[emailKey(rec.Email)] = m
+					byEmail[prospect.NormalizeEmail(rec.Email)] = m
 				}
 				if q.typ == prospect.TypeLead && len(m.Leads) < maxMatches {
 					m.Leads = append(m.Leads, rec)
@@ -180,7 +179,7 @@ func (a *Activities) lookupMany(ctx context.Context, ins []FindMatchesInput) ([]
 			continue
 		}
 		var m prospect.Matches
-		if found := byEmail[emailKey(in.Email)]; found != nil {
+		if found := byEmail[prospect.NormalizeEmail(in.Email)]; found != nil {
 			m.Leads, m.Contacts = slices.Clone(found.Leads), slices.Clone(found.Contacts)
 		}
 		if in.LinkedID != "" {
@@ -217,9 +216,6 @@ func linkedType(in FindMatchesInput) string {
 	}
 	return prospect.TypeLead
 }
-
-// emailKey is how Salesforce compares emails: case-insensitively, as given without spaces.
-func emailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
 // chunkByChars splits values into IN lists that each stay within maxInChars when quoted.
 func chunkByChars(values []string) [][]string {

@@ -54,20 +54,9 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if err := fs.Parse(args); err != nil {
 		return usageError{fmt.Sprintf("%s: %v\n%s", name, err, usage)}
 	}
-	var ids []int64
-	for _, a := range fs.Args() {
-		id, err := workflows.ParseProspectID(a)
-		if err != nil {
-			return usageError{err.Error()}
-		}
-		ids = append(ids, id)
-	}
-	if *file != "" {
-		fromFile, err := readIDFile(*file)
-		if err != nil {
-			return err
-		}
-		ids = append(ids, fromFile...)
+	ids, err := namedIDs(fs.Args(), *file)
+	if err != nil {
+		return err
 	}
 	filter := workflows.Filter{ErrorCode: *code}
 	if *state != "" {
@@ -183,6 +172,26 @@ func bulkSignal(ctx context.Context, c client.Client, ids []int64, signal string
 		return fmt.Errorf("%d of %d failed", len(failures), total)
 	}
 	return nil
+}
+
+// namedIDs are the prospect ids given as arguments and in a file of ids ("" for none).
+func namedIDs(args []string, file string) ([]int64, error) {
+	var ids []int64
+	for _, a := range args {
+		id, err := workflows.ParseProspectID(a)
+		if err != nil {
+			return nil, usageError{err.Error()}
+		}
+		ids = append(ids, id)
+	}
+	if file != "" {
+		fromFile, err := readIDFile(file)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, fromFile...)
+	}
+	return ids, nil
 }
 
 // readIDFile reads prospect ids: one a line, or a CSV whose header has an "id" (or

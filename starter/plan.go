@@ -18,7 +18,6 @@ import (
 	"github.com/prospect-sync/prospect-sync/connect"
 	"github.com/prospect-sync/prospect-sync/metrics"
 	"github.com/prospect-sync/prospect-sync/plan"
-	"github.com/prospect-sync/prospect-sync/workflows"
 )
 
 // planReport is `starter plan --json`.
@@ -44,20 +43,9 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if err := fs.Parse(args); err != nil {
 		return usageError{fmt.Sprintf("plan: %v\n%s", err, usage)}
 	}
-	var ids []int64
-	for _, a := range fs.Args() {
-		id, err := workflows.ParseProspectID(a)
-		if err != nil {
-			return usageError{err.Error()}
-		}
-		ids = append(ids, id)
-	}
-	if *file != "" {
-		fromFile, err := readIDFile(*file)
-		if err != nil {
-			return err
-		}
-		ids = append(ids, fromFile...)
+	ids, err := namedIDs(fs.Args(), *file)
+	if err != nil {
+		return err
 	}
 	if !*all && len(ids) == 0 {
 		return usageError{"plan: give prospect ids, --file FILE or --all\n" + usage}
