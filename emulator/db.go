@@ -68,7 +68,7 @@ func (r record) boolean(name string) bool {
 	return b
 }
 
-// defineSchema builds the object descriptions (fields and limits from SPEC.md).
+// defineSchema builds the object descriptions (fields and limits as docs/salesforce.md and emulator/doc.go describe them).
 func (e *Emulator) defineSchema() {
 	id := func() *fieldDef { return &fieldDef{Name: "Id", Kind: kID} }
 	str := func(name string, max int) *fieldDef {

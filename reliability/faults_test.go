@@ -56,15 +56,17 @@ func TestFaults(t *testing.T) {
 // Access tokens expire every few seconds mid-run: no sync fails, and the worker asks for one
 // token per expiry, not one per request in flight.
 func TestTokenExpiry(t *testing.T) {
-	const ttl = 3 * time.Second
+	// Short enough that even a load through in a few seconds (batched, it is) outlives several
+	// tokens; set before the worker starts, so its first token expires too.
+	const ttl = time.Second
 	sz := runSize()
 	c := newCluster(t)
 	c.startServices()
 	ps := c.seed(sz.prospects)
-	c.startWorker()
 	c.control(http.MethodPut, "/token-ttl", map[string]string{"ttl": ttl.String()}, nil)
 	var before counters
 	c.control(http.MethodGet, "/counters", nil, &before)
+	c.startWorker()
 	start := time.Now()
 	c.startSyncs(ps)
 	c.waitSettled(ps, settleWithin(sz.prospects))
