@@ -12,6 +12,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/prospect-sync/prospect-sync/change"
 	"github.com/prospect-sync/prospect-sync/emulator"
 	"github.com/prospect-sync/prospect-sync/engagement"
 	"github.com/prospect-sync/prospect-sync/prospect"
@@ -200,8 +201,8 @@ func TestFeedPageHandsOff(t *testing.T) {
 	f := newFixture(t)
 	f.acts.Settings = prospect.DefaultSettings()
 	var mu sync.Mutex
-	got := map[int64]any{}
-	f.acts.Start = func(_ context.Context, id int64, signal string, arg any) error {
+	got := map[int64]*change.Request{}
+	f.acts.Start = func(_ context.Context, id int64, signal string, arg *change.Request) error {
 		mu.Lock()
 		defer mu.Unlock()
 		got[id] = arg
@@ -230,8 +231,12 @@ func TestFeedPageHandsOff(t *testing.T) {
 	if _, ok := got[seen.ID]; ok {
 		t.Error("the version seen was signalled again")
 	}
-	h, ok := got[emulator.ProspectMatchLead].(*Handoff)
-	if !ok || h.Prospect.ID != emulator.ProspectMatchLead || h.Prospect.AssignedUserSalesforceID != emulator.UserAliceID || h.Matches == nil || len(h.Matches.Leads) != 1 {
+	req := got[emulator.ProspectMatchLead]
+	h := (*Handoff)(nil)
+	if req != nil {
+		h = req.Handoff
+	}
+	if h == nil || h.Prospect.ID != emulator.ProspectMatchLead || h.Prospect.AssignedUserSalesforceID != emulator.UserAliceID || h.Matches == nil || len(h.Matches.Leads) != 1 {
 		t.Fatalf("hand-off to the prospect matching a Lead: %#v", got[emulator.ProspectMatchLead])
 	}
 }
@@ -244,7 +249,7 @@ func TestFeedPageWaitsForBacklog(t *testing.T) {
 	f.acts.Settings = prospect.DefaultSettings()
 	var mu sync.Mutex
 	var events []string
-	f.acts.Start = func(context.Context, int64, string, any) error {
+	f.acts.Start = func(context.Context, int64, string, *change.Request) error {
 		mu.Lock()
 		defer mu.Unlock()
 		events = append(events, "signal")

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/prospect-sync/prospect-sync/change"
 	"github.com/prospect-sync/prospect-sync/engagement"
 	"github.com/prospect-sync/prospect-sync/internal/fanout"
 	"github.com/prospect-sync/prospect-sync/internal/httperror"
@@ -157,7 +158,7 @@ func (a *Activities) CreateProspects(ctx context.Context, in CreateProspectsInpu
 	log := activity.GetLogger(ctx)
 	var out CreateProspectsResult
 	var ids []int64
-	args := map[int64]any{}
+	args := map[int64]*change.Request{}
 	for i, o := range outcomes {
 		rec := groups[i][0]
 		switch o.result {
@@ -170,7 +171,7 @@ func (a *Activities) CreateProspects(ctx context.Context, in CreateProspectsInpu
 			if o.handoff != nil {
 				// A *Handoff is what workflows.ChangeRequest{Handoff: h} serializes to (it
 				// embeds one), as the Account Engagement change feed sends it.
-				args[o.prospectID] = o.handoff
+				args[o.prospectID] = &change.Request{Handoff: o.handoff}
 				for _, r := range groups[i] {
 					out.Linked = append(out.Linked, r.ID)
 				}
@@ -184,7 +185,7 @@ func (a *Activities) CreateProspects(ctx context.Context, in CreateProspectsInpu
 			log.Warn("no prospect created for a new record", "recordType", rec.Type, "recordId", rec.ID, "reason", o.reason)
 		}
 	}
-	if err := a.signalEach(ctx, ids, in.Signal, func(id int64) any { return args[id] }); err != nil {
+	if err := a.signalEach(ctx, ids, in.Signal, func(id int64) *change.Request { return args[id] }); err != nil {
 		return CreateProspectsResult{}, err
 	}
 	return out, nil
@@ -297,7 +298,7 @@ func (a *Activities) createProspect(ctx context.Context, group []NewRecord) (cre
 		}
 		snap.AssignedUserSalesforceID = sfID
 	}
-	out.handoff = &Handoff{Prospect: snap, Matches: &matches, At: time.Now().UTC()}
+	out.handoff = change.NewHandoff(snap, &matches, time.Now().UTC())
 	return out, nil
 }
 

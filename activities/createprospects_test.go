@@ -11,6 +11,7 @@ import (
 
 	"go.temporal.io/sdk/converter"
 
+	"github.com/prospect-sync/prospect-sync/change"
 	"github.com/prospect-sync/prospect-sync/emulator"
 	"github.com/prospect-sync/prospect-sync/engagement"
 	"github.com/prospect-sync/prospect-sync/internal/sftest"
@@ -120,14 +121,14 @@ func TestCreateProspects(t *testing.T) {
 	f.acts.Settings = prospect.DefaultSettings()
 	f.acts.Settings.CreateProspects = true
 	var mu sync.Mutex
-	started := map[int64]any{}
-	f.acts.Start = func(_ context.Context, id int64, signal string, arg any) error {
+	started := map[int64]*Handoff{}
+	f.acts.Start = func(_ context.Context, id int64, signal string, arg *change.Request) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if signal != "prospect-changed" {
 			t.Errorf("signal %q", signal)
 		}
-		started[id] = arg
+		started[id] = arg.Handoff
 		return nil
 	}
 	// A prospect made before the record, in an earlier second (Account Engagement's precision).
@@ -174,8 +175,8 @@ func TestCreateProspects(t *testing.T) {
 	if p.Email != "Fresh.Lead@example.com" || p.FirstName != "Fay" || p.LastName != "Fresh" || p.Company != "Acme" || p.Phone != "555" || p.AssignedToID != emulator.AEUserBob {
 		t.Errorf("new prospect %+v: want the Lead's values, assigned to Bob's Account Engagement user", p)
 	}
-	h, ok := started[p.ID].(*Handoff)
-	if !ok || h.Prospect.ID != p.ID || h.Prospect.AssignedUserSalesforceID != emulator.UserBobID || h.Matches == nil ||
+	h, ok := started[p.ID]
+	if !ok || h == nil || h.Prospect.ID != p.ID || h.Prospect.AssignedUserSalesforceID != emulator.UserBobID || h.Matches == nil ||
 		len(h.Matches.Leads) != 1 || h.Matches.Leads[0].ID != fresh.ID || len(h.Matches.Contacts) != 0 {
 		t.Fatalf("hand-off %#v", started[p.ID])
 	}
@@ -206,7 +207,7 @@ func TestCreateProspects(t *testing.T) {
 	if again.Created != 2 || again.Skipped != 1 {
 		t.Errorf("retry %+v, want the same outcome", again)
 	}
-	if _, ok := started[p.ID].(*Handoff); !ok {
+	if h := started[p.ID]; h == nil {
 		t.Errorf("retry did not hand the prospect %d its record again: %v", p.ID, started)
 	}
 	for _, email := range []string{"fresh.lead@example.com", "queue.lead@example.com", "had.one@example.com"} {
@@ -221,8 +222,11 @@ func TestCreateProspects(t *testing.T) {
 func TestCreateProspectsOnePerEmail(t *testing.T) {
 	f := newFixture(t)
 	f.acts.Settings = prospect.DefaultSettings()
-	started := map[int64]any{}
-	f.acts.Start = func(_ context.Context, id int64, _ string, arg any) error { started[id] = arg; return nil }
+	started := map[int64]*Handoff{}
+	f.acts.Start = func(_ context.Context, id int64, _ string, arg *change.Request) error {
+		started[id] = arg.Handoff
+		return nil
+	}
 	now := time.Now().UTC()
 	recs := []NewRecord{
 		{Type: prospect.TypeLead, ID: "00Q000000000A01AAA", Email: "twice@example.com", OwnerID: emulator.UserBobID, CreatedAt: now, Fields: map[string]string{"LastName": "Lead"}},
@@ -232,8 +236,7 @@ func TestCreateProspectsOnePerEmail(t *testing.T) {
 	if res.Created != 1 || len(res.Linked) != 2 || len(started) != 1 {
 		t.Fatalf("result %+v, started %d: want one prospect for both records", res, len(started))
 	}
-	for id, arg := range started {
-		h := arg.(*Handoff)
+	for id, h := range started {
 		// The Contact wins (the default match order): its owner's user and its names.
 		if len(h.Matches.Leads) != 1 || len(h.Matches.Contacts) != 1 || h.Prospect.LastName != "Contact" || h.Prospect.AssignedUserID != emulator.AEUserAlice {
 			t.Errorf("prospect %d: hand-off %+v", id, h)

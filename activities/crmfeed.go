@@ -6,6 +6,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/prospect-sync/prospect-sync/change"
 	"github.com/prospect-sync/prospect-sync/metrics"
 	"github.com/prospect-sync/prospect-sync/prospect"
 	"github.com/prospect-sync/prospect-sync/salesforce"
@@ -101,7 +102,7 @@ type SignalLinkedInput struct {
 	Signal    string
 	// Arg is the signal's payload: a re-sync request, so the syncs read Salesforce although
 	// Account Engagement reports no change.
-	Arg any
+	Arg *change.Request
 }
 
 // SignalLinkedResult counts the syncs signalled.

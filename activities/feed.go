@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/prospect-sync/prospect-sync/change"
 	"github.com/prospect-sync/prospect-sync/engagement"
 	"github.com/prospect-sync/prospect-sync/internal/fanout"
 	"github.com/prospect-sync/prospect-sync/internal/httperror"
@@ -49,7 +50,7 @@ type BacklogFunc func(ctx context.Context) (int, error)
 // StartFunc starts (or signals) one prospect's sync with a signal and its payload (nil for
 // none); the worker wires it to the
 // Temporal client, which keeps this package free of workflow names.
-type StartFunc func(ctx context.Context, prospectID int64, signal string, arg any) error
+type StartFunc func(ctx context.Context, prospectID int64, signal string, req *change.Request) error
 
 // PollChangesInput asks for one page of prospects changed since a time.
 type PollChangesInput struct {
@@ -87,7 +88,7 @@ type SignalProspectsInput struct {
 	Signal      string
 	// Arg is the signal's payload; none from the change feed. A sync telling another that a
 	// record is now its own asks for a re-sync.
-	Arg any `json:",omitempty"`
+	Arg *change.Request `json:",omitempty"`
 }
 
 // SignalProspectsResult counts what was signalled.
@@ -108,14 +109,14 @@ func (a *Activities) SignalProspects(ctx context.Context, in SignalProspectsInpu
 }
 
 // signal signal-with-starts each prospect's sync with the same payload.
-func (a *Activities) signal(ctx context.Context, ids []int64, signal string, arg any) error {
-	return a.signalEach(ctx, ids, signal, func(int64) any { return arg })
+func (a *Activities) signal(ctx context.Context, ids []int64, signal string, req *change.Request) error {
+	return a.signalEach(ctx, ids, signal, func(int64) *change.Request { return req })
 }
 
 // signalEach signal-with-starts each prospect's sync with its own payload, a bounded number at
 // a time. Signals are idempotent for a sync (it re-reads the prospect), so a retried batch is
 // harmless.
-func (a *Activities) signalEach(ctx context.Context, ids []int64, signal string, arg func(int64) any) error {
+func (a *Activities) signalEach(ctx context.Context, ids []int64, signal string, arg func(int64) *change.Request) error {
 	var errs []error
 	fanout.Each(ctx, signalConcurrency, slices.Values(ids), func(ctx context.Context, id int64) error {
 		return a.Start(ctx, id, signal, arg(id))
@@ -134,16 +135,9 @@ func (a *Activities) signalEach(ctx context.Context, ids []int64, signal string,
 	return nil
 }
 
-// Handoff is what the change feed hands a sync with its signal: the prospect as the feed's page
-// read it and, when the sync will need them, its Salesforce matches from one page-wide lookup.
-// The sync uses them instead of reading again when they are at least as new as what it has seen.
-type Handoff struct {
-	Prospect prospect.Prospect
-	// Matches is nil when the page's lookup did not cover the prospect.
-	Matches *prospect.Matches `json:",omitempty"`
-	// At is when the feed read them.
-	At time.Time
-}
+// Handoff is what the change feed hands a sync with its signal (package change holds the one
+// definition).
+type Handoff = change.Handoff
 
 // FeedPageInput asks for one page of changed prospects to hand to their syncs.
 type FeedPageInput struct {
@@ -204,14 +198,14 @@ func (a *Activities) FeedPage(ctx context.Context, in FeedPageInput) (FeedPageRe
 	a.awaitBacklog(ctx, len(fresh))
 	handoffs := a.handoffs(ctx, fresh)
 	ids := make([]int64, len(fresh))
-	args := make(map[int64]any, len(fresh))
+	args := make(map[int64]*change.Request, len(fresh))
 	for i, p := range fresh {
 		ids[i] = p.ID
 		if handoffs[i] != nil {
-			args[p.ID] = handoffs[i]
+			args[p.ID] = &change.Request{Handoff: handoffs[i]}
 		}
 	}
-	if err := a.signalEach(ctx, ids, in.Signal, func(id int64) any { return args[id] }); err != nil {
+	if err := a.signalEach(ctx, ids, in.Signal, func(id int64) *change.Request { return args[id] }); err != nil {
 		return FeedPageResult{}, err
 	}
 	return out, nil
@@ -296,7 +290,7 @@ func (a *Activities) handoffs(ctx context.Context, ps []engagement.Prospect) []*
 			}
 			snap.AssignedUserSalesforceID = sfID
 		}
-		out[i] = &Handoff{Prospect: snap, At: at}
+		out[i] = change.NewHandoff(snap, nil, at)
 		if len(a.Settings.MatchOrder) > 0 && prospect.Decide(snap, nil, a.Settings).Action == prospect.ActionLookup {
 			ins = append(ins, FindMatchesInput{Email: snap.Email,
 				LeadFields:    prospect.MappedFields(a.Settings, prospect.TypeLead),

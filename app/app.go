@@ -143,8 +143,8 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (_ *App, err err
 		DeploymentOptions: cfg.deploymentOptions(),
 		OnFatalError:      func(err error) { a.ready.fatal.Store(&err) },
 	})
-	start := func(ctx context.Context, id int64, signal string, arg any) error {
-		_, err := workflows.SignalSync(ctx, a.client, id, signal, arg)
+	start := func(ctx context.Context, id int64, signal string, req *workflows.ChangeRequest) error {
+		_, err := workflows.SignalSync(ctx, a.client, id, signal, req)
 		return err
 	}
 	acts := activities.New(sf, ae, start)

@@ -74,7 +74,7 @@ func startCrmFeed(t *testing.T, createProspects bool) *crmFeed {
 		t.Fatal(err)
 	}
 	queue := fmt.Sprintf("crm-feed-create-%t-%d", createProspects, runSeq.Add(1))
-	acts := activities.New(testSF, testAE, func(ctx context.Context, id int64, signal string, arg any) error {
+	acts := activities.New(testSF, testAE, func(ctx context.Context, id int64, signal string, arg *workflows.ChangeRequest) error {
 		_, err := workflows.SignalSync(ctx, c, id, signal, arg)
 		return err
 	})

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/prospect-sync/prospect-sync/activities"
+	"github.com/prospect-sync/prospect-sync/change"
 	"github.com/prospect-sync/prospect-sync/connect"
 	"github.com/prospect-sync/prospect-sync/engagement"
 	"github.com/prospect-sync/prospect-sync/prospect"
@@ -106,16 +107,16 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 
-	signal, arg := workflows.SignalProspectChanged, any(&workflows.ChangeRequest{Resync: true})
+	signal, arg := workflows.SignalProspectChanged, &workflows.ChangeRequest{Resync: true}
 	switch kind {
 	case kindAssignRule:
 		signal, arg = workflows.SignalUseActiveAssignmentRule, nil
 	case kindAllowRecreate:
 		arg = &workflows.ChangeRequest{Resync: true, AllowRecreate: true}
 	}
-	argOf := func(id int64) any {
-		if h := handoffs[id]; h != nil && kind != kindAssignRule {
-			req := *arg.(*workflows.ChangeRequest)
+	argOf := func(id int64) *workflows.ChangeRequest {
+		if h := handoffs[id]; h != nil && arg != nil {
+			req := *arg
 			req.Handoff = h
 			return &req
 		}
@@ -125,7 +126,7 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 }
 
 // bulkSignal signal-with-starts every id, showing progress, and ends with a summary.
-func bulkSignal(ctx context.Context, c client.Client, ids []int64, signal string, arg func(int64) any, stdout, stderr io.Writer) error {
+func bulkSignal(ctx context.Context, c client.Client, ids []int64, signal string, arg func(int64) *workflows.ChangeRequest, stdout, stderr io.Writer) error {
 	ch := make(chan int64)
 	go func() {
 		defer close(ch)
@@ -271,7 +272,7 @@ func allProspects(ctx context.Context, ae *engagement.Client, stderr io.Writer) 
 			if id, ok := sfID[p.AssignedToID]; ok || p.AssignedToID == 0 {
 				snap := activities.Snapshot(p)
 				snap.AssignedUserSalesforceID = id
-				out[p.ID] = &activities.Handoff{Prospect: snap, At: at}
+				out[p.ID] = change.NewHandoff(snap, nil, at)
 			}
 		}
 		if page.NextPageToken == "" {

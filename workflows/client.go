@@ -22,9 +22,12 @@ import (
 )
 
 // SignalSync starts a prospect's sync, or signals the running one: SignalWithStart never makes
-// a second workflow for a prospect. arg is the signal's payload (a *ChangeRequest for
-// prospect-changed, or nil).
-func SignalSync(ctx context.Context, c client.Client, prospectID int64, signal string, arg any) (client.WorkflowRun, error) {
+// a second workflow for a prospect. req is the signal's payload (nil: none).
+func SignalSync(ctx context.Context, c client.Client, prospectID int64, signal string, req *ChangeRequest) (client.WorkflowRun, error) {
+	var arg any // a nil request is no payload at all, as before the payload was typed
+	if req != nil {
+		arg = req
+	}
 	if signal == "" {
 		signal = SignalProspectChanged
 	}
@@ -247,12 +250,12 @@ type SignalFailure struct {
 // SignalMany signal-with-starts many prospects' syncs with bounded concurrency. ids is read
 // until closed; progress, when not nil, is called after each prospect (from one goroutine at
 // a time). It returns the failures; a cancelled ctx stops it early.
-func SignalMany(ctx context.Context, c client.Client, ids <-chan int64, signal string, arg any, concurrency int, progress func(Progress)) []SignalFailure {
-	return SignalEach(ctx, c, ids, signal, func(int64) any { return arg }, concurrency, progress)
+func SignalMany(ctx context.Context, c client.Client, ids <-chan int64, signal string, req *ChangeRequest, concurrency int, progress func(Progress)) []SignalFailure {
+	return SignalEach(ctx, c, ids, signal, func(int64) *ChangeRequest { return req }, concurrency, progress)
 }
 
 // SignalEach is SignalMany with each prospect's own payload (a hand-off of what was read).
-func SignalEach(ctx context.Context, c client.Client, ids <-chan int64, signal string, arg func(int64) any, concurrency int, progress func(Progress)) []SignalFailure {
+func SignalEach(ctx context.Context, c client.Client, ids <-chan int64, signal string, arg func(int64) *ChangeRequest, concurrency int, progress func(Progress)) []SignalFailure {
 	var failures []SignalFailure
 	var p Progress
 	fanout.Each(ctx, concurrency, fanout.Chan(ctx, ids), func(ctx context.Context, id int64) error {

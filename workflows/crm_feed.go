@@ -158,7 +158,7 @@ func pollCRM(ctx, actx workflow.Context, in *CrmChangeFeedInput) (more bool, cha
 	var sent activities.SignalLinkedResult
 	if len(ids) > 0 {
 		err := workflow.ExecuteActivity(actx, a.SignalLinked, activities.SignalLinkedInput{
-			RecordIDs: ids, Signal: SignalProspectChanged, Arg: ChangeRequest{Resync: true, CRM: true}}).Get(ctx, &sent)
+			RecordIDs: ids, Signal: SignalProspectChanged, Arg: &ChangeRequest{Resync: true, CRM: true}}).Get(ctx, &sent)
 		if err != nil {
 			return false, 0, 0, 0, 0, err
 		}

@@ -71,7 +71,7 @@ func TestCrmChangeFeedSignalsChangedRecords(t *testing.T) {
 	env.OnActivity(a.SignalLinked, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.SignalLinkedInput) (activities.SignalLinkedResult, error) {
 			signalled = append(signalled, in.RecordIDs)
-			if m, ok := in.Arg.(map[string]any); !ok || m["resync"] != true {
+			if in.Arg == nil || !in.Arg.Resync || !in.Arg.CRM {
 				t.Errorf("signal arg %#v, want a re-sync request", in.Arg)
 			}
 			return activities.SignalLinkedResult{Signalled: len(in.RecordIDs)}, nil

@@ -68,15 +68,15 @@ func TestHandoffSavesReadsAndLookups(t *testing.T) {
 func TestChangeRequestMergeKeepsNewestHandoff(t *testing.T) {
 	older := &activities.Handoff{Prospect: prospect.Prospect{ID: 1, UpdatedAt: t0}}
 	newer := &activities.Handoff{Prospect: prospect.Prospect{ID: 1, UpdatedAt: t0.Add(time.Second)}}
-	got := ChangeRequest{Handoff: newer}.merge(ChangeRequest{Resync: true, Handoff: older})
+	got := ChangeRequest{Handoff: newer}.Merge(ChangeRequest{Resync: true, Handoff: older})
 	if got.Handoff != newer || !got.Resync {
 		t.Fatalf("merge = %+v, want the newer hand-off and Resync", got)
 	}
-	if got := (ChangeRequest{}).merge(ChangeRequest{Handoff: older}); got.Handoff != older {
+	if got := (ChangeRequest{}).Merge(ChangeRequest{Handoff: older}); got.Handoff != older {
 		t.Fatalf("merge = %+v, want the only hand-off", got)
 	}
 	// Pending with a person's request (or a plain change signal), a feed's re-sync reads too.
-	if got := (ChangeRequest{Resync: true, CRM: true}).merge(ChangeRequest{Resync: true}); got.CRM {
+	if got := (ChangeRequest{Resync: true, CRM: true}).Merge(ChangeRequest{Resync: true}); got.CRM {
 		t.Fatalf("merge = %+v, want CRM only when every request is", got)
 	}
 }

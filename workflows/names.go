@@ -10,7 +10,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/prospect-sync/prospect-sync/activities"
+	"github.com/prospect-sync/prospect-sync/change"
 )
 
 // Names shared by the worker, the starter and outside tools (docs/architecture.md "Contracts").
@@ -38,34 +38,9 @@ const (
 	QuerySyncState = "sync-state"
 )
 
-// ChangeRequest is the optional payload of a prospect-changed signal: what a person asked for.
-// The change feed sends none, so its signals for prospects that did not change (our own
-// write-backs, say) cost no Salesforce call.
-type ChangeRequest struct {
-	// Resync re-reads both sides even when Account Engagement reports no change: a record
-	// deleted, converted or reassigned in Salesforce shows within seconds.
-	Resync bool `json:"resync,omitempty"`
-	// AllowRecreate clears CrmDeleted: the next evaluation matches or creates a record again.
-	AllowRecreate bool `json:"allowRecreate,omitempty"`
-	// Handoff, from the change feed, is the prospect as its page read it and its Salesforce
-	// matches: the sync uses them instead of reading again when they are new enough.
-	*activities.Handoff
-	// CRM marks a request from the Salesforce change feed: the change is on the Salesforce
-	// side, so the sync looks Salesforce up again but takes the prospect as it last saw it
-	// (a change in Account Engagement comes with its own signal). Its own writes, which the
-	// feed reports too, then cost no Account Engagement call.
-	CRM bool `json:"crm,omitempty"`
-}
-
-// merge is what several pending requests ask for together: the newest hand-off among them;
-// CRM only if every one came from the Salesforce change feed.
-func (r ChangeRequest) merge(o ChangeRequest) ChangeRequest {
-	h := r.Handoff
-	if o.Handoff != nil && (h == nil || !o.Prospect.UpdatedAt.Before(h.Prospect.UpdatedAt)) {
-		h = o.Handoff
-	}
-	return ChangeRequest{Resync: r.Resync || o.Resync, AllowRecreate: r.AllowRecreate || o.AllowRecreate, Handoff: h, CRM: r.CRM && o.CRM}
-}
+// ChangeRequest is the payload of a prospect-changed signal (package change holds the one
+// definition the starter, the feeds and the syncs share).
+type ChangeRequest = change.Request
 
 const workflowIDPrefix = "prospect-sync/"
 

@@ -133,7 +133,7 @@ func (s *syncer) receive(req ChangeRequest) {
 	if s.received == 0 {
 		s.request = req
 	} else {
-		s.request = s.request.merge(req)
+		s.request = s.request.Merge(req)
 	}
 	s.received++
 }
@@ -636,7 +636,7 @@ func (s *syncer) emailTaken(ctx workflow.Context, ev *evaluation, d prospect.Dec
 	}
 	var a *activities.Activities
 	return workflow.ExecuteActivity(s.activityCtx(ctx), a.SignalProspects, activities.SignalProspectsInput{
-		ProspectIDs: []int64{taken.ProspectID}, Signal: SignalProspectChanged, Arg: ChangeRequest{Resync: true}}).Get(ctx, nil)
+		ProspectIDs: []int64{taken.ProspectID}, Signal: SignalProspectChanged, Arg: &ChangeRequest{Resync: true}}).Get(ctx, nil)
 }
 
 // stop stops syncing with the linked record: the sync matches or creates none until a person
