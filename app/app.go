@@ -24,7 +24,6 @@ import (
 	"github.com/prospect-sync/prospect-sync/internal/budget"
 	"github.com/prospect-sync/prospect-sync/metrics"
 	"github.com/prospect-sync/prospect-sync/monitor"
-	"github.com/prospect-sync/prospect-sync/prospect"
 	"github.com/prospect-sync/prospect-sync/salesforce"
 	"github.com/prospect-sync/prospect-sync/workflows"
 )
@@ -233,13 +232,13 @@ func (a *App) startFeeds(ctx context.Context, cfg Config) {
 // workflows auto-upgrade under Worker Versioning: they live for months and continue as new, so
 // pinning them would keep every old build running; their changes stay replay-safe through
 // GetVersion and the replay tests instead.
-func Register(w worker.Registry, acts *activities.Activities, s prospect.Settings) {
+func Register(w worker.Registry, acts *activities.Activities, s workflows.SyncSettings) {
 	const auto = workflow.VersioningBehaviorAutoUpgrade
 	w.RegisterWorkflowWithOptions(workflows.ProspectSync, workflow.RegisterOptions{Name: workflows.ProspectSyncWorkflow, VersioningBehavior: auto})
 	w.RegisterWorkflowWithOptions(workflows.ChangeFeed, workflow.RegisterOptions{Name: workflows.ChangeFeedWorkflow, VersioningBehavior: auto})
 	w.RegisterWorkflowWithOptions(workflows.CrmChangeFeed, workflow.RegisterOptions{Name: workflows.CrmChangeFeedWorkflow, VersioningBehavior: auto})
 	w.RegisterWorkflowWithOptions(workflows.SyncControl, workflow.RegisterOptions{Name: workflows.SyncControlWorkflow, VersioningBehavior: auto})
-	acts.Settings = s
+	acts.Settings = s.Settings
 	w.RegisterActivity(acts)
 	w.RegisterActivityWithOptions(workflows.SettingsLoader(s), activity.RegisterOptions{Name: workflows.LoadSettingsActivity})
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/prospect-sync/prospect-sync/activities"
 	"github.com/prospect-sync/prospect-sync/connect"
 	"github.com/prospect-sync/prospect-sync/monitor"
-	"github.com/prospect-sync/prospect-sync/prospect"
 	"github.com/prospect-sync/prospect-sync/workflows"
 )
 
@@ -43,7 +42,8 @@ type Config struct {
 	// Encryption seals payloads when a key is configured, and configures the codec server.
 	Encryption connect.Encryption
 
-	Settings prospect.Settings
+	// Settings are the sync's rules and Temporal knobs, handed to every run.
+	Settings workflows.SyncSettings
 
 	// NoWorker runs the embedded Temporal server, its UI and the emulator without a worker
 	// (-no-worker): workers connect to them from other processes.
@@ -123,9 +123,17 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 		return n
 	}
 
-	s, err := config.SyncSettings(getenv)
+	rules, err := config.SyncSettings(getenv)
 	if err != nil {
 		errs = append(errs, strings.Split(err.Error(), "\n")...)
+	}
+	s := workflows.SyncSettings{Settings: rules,
+		ActivityTimeout:  envDuration("SYNC_ACTIVITY_TIMEOUT", workflows.DefaultActivityTimeout),
+		MaxHistoryEvents: envInt("SYNC_MAX_HISTORY_EVENTS", workflows.DefaultMaxHistoryEvents)}
+	if err == nil {
+		if err := s.Validate(); err != nil {
+			errs = append(errs, err.Error())
+		}
 	}
 
 	c := Config{

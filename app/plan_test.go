@@ -27,7 +27,7 @@ func planner(t *testing.T) *plan.Planner {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &plan.Planner{AE: ae, Acts: activities.New(sf, ae, nil), Temporal: app().Client(), Settings: testCfg.Settings, Counter: counter}
+	return &plan.Planner{AE: ae, Acts: activities.New(sf, ae, nil), Temporal: app().Client(), Settings: testCfg.Settings.Settings, Counter: counter}
 }
 
 // The plan of the seeded prospects and of a generated load, then the real sync of the same

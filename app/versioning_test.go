@@ -321,7 +321,7 @@ func (r *recordingRegistry) RegisterActivityWithOptions(any, activity.RegisterOp
 // workflow without a behaviour, and a pinned sync would hold its build for months.
 func TestRegisterDeclaresAutoUpgrade(t *testing.T) {
 	r := &recordingRegistry{behaviour: map[string]workflow.VersioningBehavior{}}
-	Register(r, &activities.Activities{}, prospect.DefaultSettings())
+	Register(r, &activities.Activities{}, workflows.DefaultSyncSettings())
 	for _, name := range []string{workflows.ProspectSyncWorkflow, workflows.ChangeFeedWorkflow, workflows.CrmChangeFeedWorkflow} {
 		if got, ok := r.behaviour[name]; !ok || got != workflow.VersioningBehaviorAutoUpgrade {
 			t.Errorf("%s registered with behaviour %v (registered: %t), want AutoUpgrade", name, got, ok)

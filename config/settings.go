@@ -24,8 +24,6 @@ func SyncSettings(getenv func(string) string) (prospect.Settings, error) {
 	s.RecheckInterval = r.duration("SYNC_RECHECK_INTERVAL", s.RecheckInterval)
 	s.WaitRecheckInterval = r.duration("SYNC_WAIT_RECHECK_INTERVAL", s.WaitRecheckInterval)
 	s.IdleTimeout = r.duration("SYNC_IDLE_TIMEOUT", s.IdleTimeout)
-	s.ActivityTimeout = r.duration("SYNC_ACTIVITY_TIMEOUT", s.ActivityTimeout)
-	s.MaxHistoryEvents = r.int("SYNC_MAX_HISTORY_EVENTS", s.MaxHistoryEvents)
 	s.SalesforceEmailChanges = strings.ToLower(r.str("SYNC_SALESFORCE_EMAIL_CHANGES", prospect.EmailFollow))
 	s.CreateProspects = r.bool("SYNC_CREATE_PROSPECTS", false)
 	s.SalesforceDeletes = strings.ToLower(r.str("SYNC_SALESFORCE_DELETES", prospect.DeletesFlag))

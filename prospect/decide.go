@@ -308,13 +308,10 @@ func waitDecision(reason string) Decision {
 // Engagement.
 func markDeleted(reason string, s Settings) Decision {
 	d := Decision{Action: ActionMarkDeleted, State: StateCRMDeleted, Reason: reason, WaitingFor: "an explicit allow-recreate request"}
-	if s.SalesforceDeletes == DeletesArchive && !s.LegacyLinkFields {
+	if s.SalesforceDeletes == DeletesArchive {
 		d.Archive = true
 		d.Reason += "; the prospect goes to Account Engagement's recycle bin until the record is restored (SYNC_SALESFORCE_DELETES=archive)"
 		d.WaitingFor = "the record's restore in Salesforce, or an explicit allow-recreate request"
-	}
-	if s.LegacyLinkFields {
-		d.ProspectUpdates = markAll(MarkerCRMDeleted)
 	}
 	return d
 }
@@ -442,9 +439,6 @@ func reconcile(p Prospect, rec Record, s Settings) updates {
 		}
 		u.notes = append(u.notes, FieldNote{Field: m.Engagement + "/" + m.Salesforce, Engagement: ae, Salesforce: sf, Winner: winner, Why: why})
 	}
-	if s.LegacyLinkFields {
-		legacyLinkFields(p, rec, u.prospect)
-	}
 	// A queue owns the record: the prospect stays unassigned until a user takes it. An assigned
 	// user without a Salesforce user can't own the record (the integration user does); that
 	// owner is no reason to reassign the prospect, unless someone changed it in Salesforce.
@@ -459,28 +453,4 @@ func reconcile(p Prospect, rec Record, s Settings) updates {
 		u.prospect = nil
 	}
 	return u
-}
-
-// legacyLinkFields adds what versions before the sync kept its own link wrote to Account
-// Engagement: the CRM ids and owner, which the real API refuses (read-only, docs/engagement.md).
-// Only replays of those versions' histories use it.
-func legacyLinkFields(p Prospect, rec Record, prospectUpdates map[string]string) {
-	set := func(field, current, want string) {
-		if current != want {
-			prospectUpdates[field] = want
-		}
-	}
-	set("salesforceId", p.CRMID, rec.ID)
-	if rec.Type == TypeContact {
-		set("salesforceContactId", p.CRMContactID, rec.ID)
-	} else {
-		set("salesforceLeadId", p.CRMLeadID, rec.ID)
-		// A Contact linked before (say, before an email change) is no longer this prospect's.
-		if isRecordID(p.CRMContactID) {
-			prospectUpdates["salesforceContactId"] = ""
-		}
-	}
-	if rec.OwnerID != "" {
-		set("salesforceOwnerId", p.CRMOwnerID, rec.OwnerID)
-	}
 }

@@ -238,30 +238,6 @@ func TestLinkIsNeverWrittenToEngagement(t *testing.T) {
 	}
 }
 
-// Histories recorded before the sync kept its own link replay with the link read from, and
-// written to, the CRM id fields.
-func TestLegacyLinkFields(t *testing.T) {
-	s := DefaultSettings()
-	s.LegacyLinkFields = true
-	p := newProspect(assignedTo(alice), func(p *Prospect) { p.CRMContactID = contact })
-	p.Link = LinkFromEngagement(p)
-	if p.Link.Type != TypeContact || p.Link.ID != contact {
-		t.Fatalf("LinkFromEngagement = %+v", p.Link)
-	}
-	_, aeUp, _ := LinkUpdates(p, lead(leadB, 0), s)
-	want := map[string]string{"salesforceId": leadB, "salesforceLeadId": leadB, "salesforceContactId": "", "salesforceOwnerId": alice}
-	if !maps.Equal(aeUp, want) {
-		t.Errorf("legacy prospect updates = %v, want %v", aeUp, want)
-	}
-	flagged := newProspect(func(p *Prospect) { p.CRMID = MarkerCRMDeleted })
-	if l := LinkFromEngagement(flagged); !l.Deleted {
-		t.Errorf("legacy [[crm_deleted]] not read: %+v", l)
-	}
-	if d := markDeleted("gone", s); len(d.ProspectUpdates) != 3 {
-		t.Errorf("legacy mark-deleted writes %v, want the three markers", d.ProspectUpdates)
-	}
-}
-
 func TestValidEmail(t *testing.T) {
 	for email, want := range map[string]bool{
 		"a@b.co": true, "o'neil+x@example.com": true, "jürgen@exämple.de": true,

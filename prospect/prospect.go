@@ -86,14 +86,6 @@ type Link struct {
 	Base *Base `json:"base,omitempty"`
 }
 
-// LinkFromEngagement reads the link the way versions before the sync kept its own did: from
-// the prospect's CRM id fields and markers. Only replays of those versions' histories use it.
-func LinkFromEngagement(p Prospect) Link {
-	l := Link{OwnerID: p.CRMOwnerID, Deleted: p.HasMarker(MarkerCRMDeleted)}
-	l.Type, l.ID = p.Linked()
-	return l
-}
-
 // field is one row of the table the Prospect struct declares.
 type field struct {
 	name     string // Account Engagement v5 name
@@ -201,15 +193,6 @@ func (p Prospect) HasMarker(marker string) bool {
 		}
 	}
 	return false
-}
-
-// markAll sets every CRM id field to the marker: how Account Engagement shows it.
-func markAll(marker string) map[string]string {
-	out := make(map[string]string, len(crmIDFields))
-	for _, name := range crmIDFields {
-		out[name] = marker
-	}
-	return out
 }
 
 // Linked returns the record the prospect is linked to: the Contact when both ids are set,

@@ -75,7 +75,4 @@ func TestMarkers(t *testing.T) {
 			t.Errorf("marker in %s not seen", name)
 		}
 	}
-	if d := markDeleted("gone", Settings{LegacyLinkFields: true}); len(d.ProspectUpdates) != len(crmIDFields) || d.ProspectUpdates["salesforceLeadId"] != MarkerCRMDeleted {
-		t.Errorf("markDeleted updates = %v", d.ProspectUpdates)
-	}
 }

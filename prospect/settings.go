@@ -81,12 +81,6 @@ type Settings struct {
 	// IdleTimeout completes a Synced, DoNotSync or CrmDeleted workflow after this long without
 	// change; a later signal-with-start brings it back. 0 keeps it running.
 	IdleTimeout time.Duration `json:"idleTimeout"`
-	// ActivityTimeout bounds one activity attempt; an attempt lost with a crashed worker is
-	// retried after it.
-	ActivityTimeout time.Duration `json:"activityTimeout"`
-	// MaxHistoryEvents continues a run as new past this history length, on top of the
-	// server's own suggestion.
-	MaxHistoryEvents int `json:"maxHistoryEvents"`
 	// SalesforceEmailChanges is EmailFollow or EmailUnlink.
 	SalesforceEmailChanges string `json:"salesforceEmailChanges,omitempty"`
 	// SalesforceDeletes is DeletesFlag or DeletesArchive.
@@ -96,10 +90,6 @@ type Settings struct {
 	// create prospects" (off by default; not retroactive; an email is required). The
 	// Salesforce change feed finds them.
 	CreateProspects bool `json:"createProspects,omitempty"`
-	// LegacyLinkFields reads the link from, and writes it to, Account Engagement's CRM id
-	// fields, as versions before the sync kept its own link did. The workflow sets it only to
-	// replay those versions' histories; never configured.
-	LegacyLinkFields bool `json:"-"`
 }
 
 // DefaultFieldMapping keeps names, company, title and phone in step, Account Engagement's value first.
@@ -122,8 +112,6 @@ func DefaultSettings() Settings {
 		RecheckInterval:        0, // the Salesforce change feed reports changes; re-checks are opt-in
 		WaitRecheckInterval:    7 * 24 * time.Hour,
 		IdleTimeout:            7 * 24 * time.Hour,
-		ActivityTimeout:        30 * time.Second,
-		MaxHistoryEvents:       2000,
 		SalesforceEmailChanges: EmailFollow,
 		SalesforceDeletes:      DeletesFlag,
 	}
@@ -156,12 +144,6 @@ func (s Settings) Validate() error {
 	}
 	if s.SalesforceDeletes != "" && s.SalesforceDeletes != DeletesFlag && s.SalesforceDeletes != DeletesArchive {
 		return fmt.Errorf("records deleted in Salesforce %q: want flag or archive", s.SalesforceDeletes)
-	}
-	if s.ActivityTimeout < time.Second {
-		return fmt.Errorf("activity timeout %v: want at least 1s", s.ActivityTimeout)
-	}
-	if s.MaxHistoryEvents < 100 {
-		return fmt.Errorf("max history events %d: want at least 100", s.MaxHistoryEvents)
 	}
 	return nil
 }

@@ -41,7 +41,7 @@ const (
 // syncer is one run's state; all of it is deterministic workflow state.
 type syncer struct {
 	id       int64
-	settings prospect.Settings
+	settings SyncSettings
 	carry    Carry
 	ended    bool
 	// attrs mirrors the search attributes last upserted, to upsert only changes.
@@ -54,6 +54,8 @@ type syncer struct {
 	received int
 	// baseOn: this run keeps the base (changeSyncBase).
 	baseOn bool
+	// legacy: this run replays one from before changeLinkInState (legacy.go).
+	legacy bool
 }
 
 // receive adds a signal's request to those the next evaluation answers.
@@ -94,7 +96,7 @@ func ProspectSync(ctx workflow.Context, in ProspectSyncInput) (ProspectSyncResul
 	}
 
 	legacyLink := workflow.GetVersion(ctx, changeLinkInState, workflow.DefaultVersion, 1) == workflow.DefaultVersion
-	s.settings.LegacyLinkFields = legacyLink
+	s.legacy = legacyLink
 	if !legacyLink && s.carry.Link == (prospect.Link{}) {
 		// A run continued from a legacy one: its status named the record.
 		st := s.carry.Status
@@ -143,7 +145,7 @@ func ProspectSync(ctx workflow.Context, in ProspectSyncInput) (ProspectSyncResul
 // sync never completes on idling out, or a later start would forget it; it goes quiet.
 // Legacy runs kept the link in Account Engagement and completed.
 func (s *syncer) remembers() bool {
-	return !s.settings.LegacyLinkFields && s.carry.Link != (prospect.Link{})
+	return !s.legacy && s.carry.Link != (prospect.Link{})
 }
 
 // wait blocks until a signal, a recheck or the idle timeout, and coalesces pending signals.

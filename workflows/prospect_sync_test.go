@@ -65,7 +65,15 @@ type suite struct {
 	testsuite.WorkflowTestSuite
 }
 
-func newEnv(t *testing.T, w *world, s prospect.Settings) *testsuite.TestWorkflowEnvironment {
+func newEnv(t *testing.T, w *world, rules prospect.Settings) *testsuite.TestWorkflowEnvironment {
+	t.Helper()
+	s := DefaultSyncSettings()
+	s.Settings = rules
+	return newEnvWith(t, w, s)
+}
+
+// newEnvWith is newEnv with the Temporal knobs too.
+func newEnvWith(t *testing.T, w *world, s SyncSettings) *testsuite.TestWorkflowEnvironment {
 	t.Helper()
 	var ts suite
 	ts.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
@@ -537,7 +545,7 @@ func TestContinueAsNewWaitsForPendingSignals(t *testing.T) {
 // Salesforce while waiting, and carry its state from run to run.
 func TestYearOfWaitingStaysBounded(t *testing.T) {
 	w := newWorld(newProspect())
-	s := prospect.DefaultSettings()
+	s := DefaultSyncSettings()
 	s.WaitRecheckInterval = 24 * time.Hour
 	s.MaxHistoryEvents = 500
 	const year = 365 * 24 * time.Hour
@@ -547,7 +555,7 @@ func TestYearOfWaitingStaysBounded(t *testing.T) {
 	runs, maxLen := 0, 0
 	for now.Sub(start) < year {
 		runs++
-		env := newEnv(t, w, s)
+		env := newEnvWith(t, w, s)
 		env.SetStartTime(now)
 		// WorkflowExecutionStarted, WorkflowTaskScheduled/Started/Completed.
 		length := 4

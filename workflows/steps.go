@@ -56,6 +56,9 @@ func (s *syncer) evaluate(ctx workflow.Context, why trigger) error {
 	}
 	for {
 		d := prospect.Decide(ev.p, ev.matches, ev.settings)
+		if s.legacy {
+			d = legacyDecision(ev.p, d)
+		}
 		var again bool
 		switch d.Action {
 		case prospect.ActionLookup:
@@ -128,8 +131,8 @@ func (s *syncer) read(ctx workflow.Context, why trigger) (*evaluation, error) {
 		st := &s.carry.Status
 		st.CRMRecordType, st.CRMRecordID, st.OwnerID = "", "", ""
 	}
-	if s.settings.LegacyLinkFields {
-		p.Link = prospect.LinkFromEngagement(p)
+	if s.legacy {
+		p.Link = legacyLink(p)
 	} else {
 		p.Link = s.carry.Link
 	}
@@ -147,7 +150,7 @@ func (s *syncer) read(ctx workflow.Context, why trigger) (*evaluation, error) {
 	}
 	before := s.carry.Prospect
 	s.seen(p)
-	ev := &evaluation{p: p, settings: s.settings, handoff: req.Handoff, before: before,
+	ev := &evaluation{p: p, settings: s.settings.Settings, handoff: req.Handoff, before: before,
 		restoreCheck: s.baseOn && req.Resync && p.Link.Restorable()}
 	ev.settings.UseActiveAssignmentRules = ev.settings.UseActiveAssignmentRules || s.carry.UseAssignmentRule
 	return ev, nil
@@ -373,6 +376,9 @@ func (s *syncer) createLead(ctx workflow.Context, ev *evaluation, d prospect.Dec
 		return err
 	}
 	_, wb, owner := prospect.LinkUpdates(ev.p, created.Record, ev.settings)
+	if s.legacy {
+		wb = legacyFields(ev.p, created.Record, wb)
+	}
 	assigned, err := s.writeBack(ctx, ev.p, wb, owner)
 	if err != nil {
 		return err
