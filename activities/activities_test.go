@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"strconv"
@@ -28,11 +29,17 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureVia(t, func(h http.Handler) http.Handler { return h })
+}
+
+// newFixtureVia is newFixture with the emulator behind a handler of the test's (a spy).
+func newFixtureVia(t *testing.T, wrap func(http.Handler) http.Handler) *fixture {
+	t.Helper()
 	emu, err := emulator.New(emulator.Options{Seed: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(emu)
+	srv := httptest.NewServer(wrap(emu))
 	t.Cleanup(func() {
 		srv.Close()
 		if err := emu.Close(); err != nil {

@@ -5,18 +5,14 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/prospect-sync/prospect-sync/emulator"
-	"github.com/prospect-sync/prospect-sync/engagement"
 	"github.com/prospect-sync/prospect-sync/prospect"
-	"github.com/prospect-sync/prospect-sync/salesforce"
 )
 
 // historySpy stands in front of the emulator: it counts the Salesforce calls that carry a
@@ -46,31 +42,12 @@ func (s *historySpy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // newSpiedFixture is newFixture with a historySpy between the clients and the emulator.
 func newSpiedFixture(t *testing.T) (*fixture, *historySpy) {
 	t.Helper()
-	emu, err := emulator.New(emulator.Options{Seed: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	spy := &historySpy{next: emu}
-	srv := httptest.NewServer(spy)
-	t.Cleanup(func() {
-		srv.Close()
-		if err := emu.Close(); err != nil {
-			t.Errorf("close emulator: %v", err)
-		}
+	var spy *historySpy
+	f := newFixtureVia(t, func(h http.Handler) http.Handler {
+		spy = &historySpy{next: h}
+		return spy
 	})
-	sf, err := salesforce.New(salesforce.Config{LoginURL: srv.URL, ClientID: emulator.ClientID, ClientSecret: emulator.ClientSecret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ae, err := engagement.New(engagement.Config{BaseURL: srv.URL, BusinessUnitID: emulator.BusinessUnitID, Tokens: sf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	acts := New(sf, ae, nil)
-	var ts testsuite.WorkflowTestSuite
-	env := ts.NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
-	return &fixture{emu: emu, acts: acts, env: env}, spy
+	return f, spy
 }
 
 // newestChange reads, straight from LeadHistory or ContactHistory, when field of id last changed.
