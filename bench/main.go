@@ -41,6 +41,8 @@ type config struct {
 	Keep         bool
 	// Ops, when set, runs only the operator controls' phase over this many prospects.
 	Ops int
+	// HealthSyncs, when set, runs only `starter health` over this many syncs in visibility.
+	HealthSyncs int
 }
 
 func main() {
@@ -54,6 +56,7 @@ func main() {
 	flag.StringVar(&cfg.Dir, "dir", "", "working directory (default: a new temporary one)")
 	flag.StringVar(&cfg.JSON, "json", "", "also write the JSON report to this file")
 	flag.BoolVar(&cfg.Keep, "keep", false, "keep the working directory")
+	flag.IntVar(&cfg.HealthSyncs, "health-syncs", 0, "run only starter health over this many syncs in visibility (started with their search attributes on a queue no worker polls)")
 	flag.IntVar(&cfg.Ops, "ops", 0, "run only the operator controls' phase: starter plan over N prospects, then starter health over their N syncs")
 	cpuProfile := flag.String("cpuprofile", "", "write this process's CPU profile here")
 	flag.Parse()
@@ -76,7 +79,10 @@ func main() {
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
-	if rep.Ops != nil {
+	if rep.Health != nil {
+		fmt.Printf("\nstarter health over %d syncs: %.2f s (baseline, one count of them: %.3f s; ratio %.0f), by part %v; putting them in visibility took %.0f s\n",
+			rep.Health.Syncs, rep.Health.HealthSeconds, rep.Health.CountSeconds, rep.Health.HealthSeconds/max(rep.Health.CountSeconds, 1e-9), rep.Health.Parts, rep.Health.StartSeconds)
+	} else if rep.Ops != nil {
 		printOps(os.Stdout, rep.Ops)
 	} else {
 		printTable(os.Stdout, rep)
@@ -100,6 +106,7 @@ type report struct {
 	CRMChanges []changeLatency `json:"salesforceChanges"`
 	Waiting    *waiting        `json:"waiting,omitempty"`
 	Ops        *opsReport      `json:"ops,omitempty"`
+	Health     *healthScale    `json:"health,omitempty"`
 	Resume     *resume         `json:"resume,omitempty"`
 }
 

@@ -83,6 +83,10 @@ func run(ctx context.Context, cfg config, logw io.Writer) (rep report, err error
 	}
 	defer b.teardown()
 
+	if cfg.HealthSyncs > 0 {
+		rep.Health, err = b.healthSyncs(ctx)
+		return rep, err
+	}
 	if cfg.Ops > 0 {
 		rep.Ops, err = b.ops(ctx)
 		return rep, err

@@ -96,7 +96,8 @@ type Reporter struct {
 	AE        *engagement.Client
 	SFReserve float64
 	AEReserve float64
-	// Samples is how many syncs of each error code are asked for their state (default 5).
+	// Samples is how many syncs of each error code are asked for their state (0: 5; negative:
+	// none, for a measure of the report's scaling without them).
 	Samples int
 }
 
@@ -139,7 +140,7 @@ func (r *Reporter) Report(ctx context.Context) (Report, error) {
 func (r *Reporter) errors(ctx context.Context) ([]ErrorGroup, error) {
 	groups := map[string]*ErrorGroup{}
 	samples := map[string][]int64{}
-	n := cmp.Or(r.Samples, 5)
+	n := max(cmp.Or(r.Samples, 5), 0)
 	err := workflows.List(ctx, r.Temporal, workflows.Filter{State: prospect.StateSyncError}, func(l workflows.Listed) bool {
 		g := groups[l.ErrorCode]
 		if g == nil {
