@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -135,39 +136,70 @@ func (r *Reporter) Report(ctx context.Context) (Report, error) {
 	return rep, nil
 }
 
-// errors groups the failing syncs by code from one visibility listing of them, and asks a few
-// of each group for their message and time.
+// errors groups the failing syncs by code without reading them all: it finds the codes one at
+// a time (the newest failing sync whose code is not among those found yet), counts each code
+// (one visibility count) and asks a few of its syncs for their message. Its cost grows with the
+// number of codes, not of failing syncs. Failing syncs without a code are grouped as "".
 func (r *Reporter) errors(ctx context.Context) ([]ErrorGroup, error) {
-	groups := map[string]*ErrorGroup{}
-	samples := map[string][]int64{}
 	n := max(cmp.Or(r.Samples, 5), 0)
-	err := workflows.List(ctx, r.Temporal, workflows.Filter{State: prospect.StateSyncError}, func(l workflows.Listed) bool {
-		g := groups[l.ErrorCode]
-		if g == nil {
-			g = &ErrorGroup{Code: l.ErrorCode, Retry: fmt.Sprintf("starter sync --state %s --code %s", prospect.StateSyncError, l.ErrorCode)}
-			groups[l.ErrorCode] = g
-		}
-		g.Count++
-		if id, err := workflows.ParseProspectID(l.ProspectID); err == nil && len(samples[l.ErrorCode]) < n {
-			samples[l.ErrorCode] = append(samples[l.ErrorCode], id)
-		}
-		return true
-	})
-	if err != nil {
+	base := workflows.Filter{State: prospect.StateSyncError}.Query()
+	total, err := workflows.Count(ctx, r.Temporal, base)
+	if err != nil || total == 0 {
 		return nil, err
 	}
 	var out []ErrorGroup
-	for code, g := range groups {
-		for _, id := range samples[code] {
-			st, err := workflows.QueryStatus(ctx, r.Temporal, id)
-			if err != nil || st.LastError == nil {
-				continue
+	var counted int64
+	var found []string
+	for counted < total {
+		q := base
+		if len(found) > 0 {
+			quoted := make([]string, len(found))
+			for i, c := range found {
+				quoted[i] = "'" + strings.ReplaceAll(c, "'", "") + "'"
 			}
-			if t := errorSince(st); g.SampleProspect == 0 || t.After(g.Newest) {
-				g.Newest, g.SampleProspect, g.SampleMessage = t, id, st.LastError.Message
+			q += fmt.Sprintf(" AND %s NOT IN (%s)", workflows.AttrSyncErrorCode.GetName(), strings.Join(quoted, ", "))
+		}
+		next, err := workflows.ListFirst(ctx, r.Temporal, q, 1)
+		if err != nil {
+			return nil, err
+		}
+		if len(next) == 0 {
+			// The rest have no code at all (NOT IN passes over them).
+			out = append(out, ErrorGroup{Count: int(total - counted), Retry: fmt.Sprintf("starter sync --state %s", prospect.StateSyncError)})
+			break
+		}
+		code := next[0].ErrorCode
+		found = append(found, code)
+		byCode := workflows.Filter{State: prospect.StateSyncError, ErrorCode: code}.Query()
+		count, err := workflows.Count(ctx, r.Temporal, byCode)
+		if err != nil {
+			return nil, err
+		}
+		counted += count
+		g := ErrorGroup{Code: code, Count: int(count), Retry: fmt.Sprintf("starter sync --state %s --code %s", prospect.StateSyncError, code)}
+		if n > 0 {
+			samples, err := workflows.ListFirst(ctx, r.Temporal, byCode, n)
+			if err != nil {
+				return nil, err
+			}
+			for _, l := range samples {
+				id, err := workflows.ParseProspectID(l.ProspectID)
+				if err != nil {
+					continue
+				}
+				st, err := workflows.QueryStatus(ctx, r.Temporal, id)
+				if err != nil || st.LastError == nil {
+					continue
+				}
+				if t := errorSince(st); g.SampleProspect == 0 || t.After(g.Newest) {
+					g.Newest, g.SampleProspect, g.SampleMessage = t, id, st.LastError.Message
+				}
 			}
 		}
-		out = append(out, *g)
+		out = append(out, g)
+		if code == "" {
+			break
+		}
 	}
 	slices.SortFunc(out, func(a, b ErrorGroup) int { return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Code, b.Code)) })
 	return out, nil
@@ -215,9 +247,9 @@ func (r *Reporter) oldestWaiting(ctx context.Context, waiting int64) (*Waiting, 
 	return &Waiting{ProspectID: id, Since: oldest.Started, For: time.Since(oldest.Started).Round(time.Minute).String(), Count: waiting}, nil
 }
 
-// listWaitingUpTo is how many waiting syncs the report lists to find the oldest (ten pages);
+// listWaitingUpTo is how many waiting syncs the report lists to find the oldest (two pages);
 // past it, a search on StartTime narrows the listing first.
-const listWaitingUpTo = 5000
+const listWaitingUpTo = 1000
 
 // searchOldest narrows, with visibility counts, the time by which the oldest waiting sync had
 // started: eight counts at once a round, each round ninefold narrower, to the second.

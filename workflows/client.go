@@ -213,9 +213,24 @@ func List(ctx context.Context, c client.Client, f Filter, fn func(Listed) bool) 
 // ListQuery lists the ProspectSync workflows a visibility query selects (a Filter's query,
 // narrowed by the caller), newest first, calling fn for each until it returns false.
 func ListQuery(ctx context.Context, c client.Client, q string, fn func(Listed) bool) error {
+	return listPages(ctx, c, q, 500, fn)
+}
+
+// ListFirst lists at most n of the ProspectSync workflows a visibility query selects, in one
+// page: for a sample, without reading every one.
+func ListFirst(ctx context.Context, c client.Client, q string, n int) ([]Listed, error) {
+	var out []Listed
+	err := listPages(ctx, c, q, int32(n), func(l Listed) bool {
+		out = append(out, l)
+		return len(out) < n
+	})
+	return out, err
+}
+
+func listPages(ctx context.Context, c client.Client, q string, pageSize int32, fn func(Listed) bool) error {
 	var token []byte
 	for {
-		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token, PageSize: 500})
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token, PageSize: pageSize})
 		if err != nil {
 			return fmt.Errorf("list workflows: %w", err)
 		}
