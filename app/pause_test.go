@@ -4,6 +4,8 @@ package app
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,21 @@ import (
 	"github.com/prospect-sync/prospect-sync/prospect"
 	"github.com/prospect-sync/prospect-sync/workflows"
 )
+
+// get reads a URL of the worker's listener.
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
 
 // pauseSync pauses the whole sync and waits until the shared worker holds its writes; the
 // test's cleanup resumes it.
@@ -57,6 +74,14 @@ func TestPauseHoldsWritesUntilResume(t *testing.T) {
 	if err != nil || !st.Paused || st.By != "e2e" || st.Reason != "a data migration" || st.Since.IsZero() {
 		t.Fatalf("control %+v, %v", st, err)
 	}
+	// A pause is no fault: the worker stays ready, and its metric says it is paused.
+	base := "http://" + app().HTTPAddress
+	if code, _ := get(t, base+"/readyz"); code != http.StatusOK {
+		t.Errorf("/readyz while paused: %d, want 200", code)
+	}
+	if _, body := get(t, base+"/metrics"); !strings.Contains(body, "\nprospect_sync_paused 1\n") {
+		t.Errorf("/metrics while paused lacks prospect_sync_paused 1")
+	}
 	startSync(t, workflows.SignalProspectChanged, p.ID)
 	held := waitStatus(t, p.ID, func(s workflows.SyncStatus) bool { return s.Paused != "" })
 	if held.State != prospect.StateEvaluating || !strings.Contains(held.Paused, "Paused since") || !strings.Contains(held.Paused, "by e2e: a data migration") {
@@ -72,6 +97,9 @@ func TestPauseHoldsWritesUntilResume(t *testing.T) {
 		t.Errorf("still shows %q after resume", done.Paused)
 	}
 	wantLeads(t, email, 1)
+	if _, body := get(t, base+"/metrics"); !strings.Contains(body, "\nprospect_sync_paused 0\n") {
+		t.Errorf("/metrics after the resume lacks prospect_sync_paused 0")
+	}
 	if st, _ := workflows.Control(ctx, app().Client()); st.Paused || len(st.Log) < 2 {
 		t.Errorf("control after resume %+v: want running, with the pause and the resume logged", st)
 	}

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -343,7 +345,10 @@ func portFree(host string, port int) error {
 	return l.Close()
 }
 
-// freePorts reserves n distinct free ports by holding all listeners open until every one is chosen.
+// freePorts reserves n distinct free ports by holding all listeners open until every one is
+// chosen. They are taken below the kernel's ephemeral range: the servers bind them a moment
+// later, and a port of that range can meanwhile become the local port of any outgoing
+// connection on the machine (the UI server exits the process when it cannot bind).
 func freePorts(host string, n int) ([]int, error) {
 	ls := make([]net.Listener, 0, n)
 	defer func() {
@@ -351,14 +356,32 @@ func freePorts(host string, n int) ([]int, error) {
 			_ = l.Close()
 		}
 	}()
+	low, high := 10000, ephemeralLow()
 	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 1000 {
+			return nil, fmt.Errorf("find free port: none free in %d-%d", low, high)
+		}
+		port := low + rand.IntN(high-low)
+		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 		if err != nil {
-			return nil, fmt.Errorf("find free port: %w", err)
+			continue // taken: another
 		}
 		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		ports = append(ports, port)
 	}
 	return ports, nil
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux's default when unknown).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 11000 {
+				return n
+			}
+		}
+	}
+	return 32768
 }
