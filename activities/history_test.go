@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/prospect-sync/prospect-sync/emulator"
 	"github.com/prospect-sync/prospect-sync/prospect"
 )
